@@ -1,0 +1,346 @@
+//! The deployment record and its lifecycle.
+//!
+//! ```text
+//! Pending -> Provisioning -> [AwaitingApproval(i)] -> Shifting(i) -> Baking(i) -> ... -> Finalizing -> Succeeded
+//!                                                                  \-> Holding (preset below 100)
+//! any state before Succeeded -> RollingBack -> RolledBack | Failed
+//! ```
+//!
+//! Progress is an index into the plan stored with the record, so a handler that runs twice
+//! lands in the same place. `version` is bumped on every write; stores use it for optimistic
+//! concurrency so two writers can never silently overwrite each other.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::plan::Plan;
+
+/// Where a deployment is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum DeploymentStatus {
+    /// Recorded and locked, nothing created yet.
+    Pending,
+    /// Green task set being created and stabilising.
+    Provisioning,
+    /// Waiting for a person before applying step `step`.
+    AwaitingApproval {
+        step: usize,
+    },
+    /// Traffic being moved for step `step`.
+    Shifting {
+        step: usize,
+    },
+    /// Step `step` applied and verified; alarms are watched.
+    Baking {
+        step: usize,
+    },
+    /// A preset below 100 reached: waiting for promote or rollback.
+    Holding {
+        step: usize,
+    },
+    /// Green becoming primary, blue kept warm then removed.
+    Finalizing,
+    Succeeded,
+    RollingBack,
+    /// Traffic is back on blue and green is gone.
+    RolledBack,
+    /// Ended without a clean rollback; a person should look.
+    Failed,
+}
+
+impl DeploymentStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            DeploymentStatus::Succeeded | DeploymentStatus::RolledBack | DeploymentStatus::Failed
+        )
+    }
+
+    /// A short lowercase name, used in indexes, logs and the CLI.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeploymentStatus::Pending => "pending",
+            DeploymentStatus::Provisioning => "provisioning",
+            DeploymentStatus::AwaitingApproval { .. } => "awaiting-approval",
+            DeploymentStatus::Shifting { .. } => "shifting",
+            DeploymentStatus::Baking { .. } => "baking",
+            DeploymentStatus::Holding { .. } => "holding",
+            DeploymentStatus::Finalizing => "finalizing",
+            DeploymentStatus::Succeeded => "succeeded",
+            DeploymentStatus::RollingBack => "rolling-back",
+            DeploymentStatus::RolledBack => "rolled-back",
+            DeploymentStatus::Failed => "failed",
+        }
+    }
+}
+
+/// The ECS and ELB identities a deployment works on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficTarget {
+    /// Production listener.
+    pub listener_arn: String,
+    /// When set, this listener rule is shifted instead of the listener's default action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_listener_arn: Option<String>,
+}
+
+/// A task set as the deployment knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSetRef {
+    pub id: String,
+    pub arn: String,
+    pub task_definition_arn: String,
+    pub target_group_arn: String,
+}
+
+/// Where the change came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    /// `owner/name` on GitHub, or a local path.
+    pub repository: String,
+    pub commit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Path of the manifest inside the repository, e.g. `.ferry/web.yaml`.
+    pub manifest_path: String,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// What happened, e.g. `planned`, `task-set-created`, `shifted`, `alarm`, `rolled-back`.
+    pub event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub green_weight: Option<u8>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// What to do when an approval is not given in time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OnTimeout {
+    /// Go on as if approved (CodeDeploy's "wait N minutes, then reroute").
+    Continue,
+    #[default]
+    Rollback,
+}
+
+/// The policies a running deployment needs from its manifest, frozen at plan time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy {
+    pub alarms: Vec<String>,
+    pub rollback_on_alarm: bool,
+    pub keep_old_for_seconds: u64,
+    pub approvers: Vec<String>,
+    pub approval_timeout_seconds: u64,
+    pub on_approval_timeout: OnTimeout,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_channel: Option<String>,
+}
+
+/// A waiting Step Functions task, so that an alarm or a person can end it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingToken {
+    /// `bake` or `approval`.
+    pub kind: String,
+    pub step: usize,
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+}
+
+/// The record of one deployment, as stored and as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    pub service: String,
+    /// Cluster name (not ARN), so that keys do not depend on how the manifest spells it.
+    pub cluster: String,
+    pub source: Source,
+    pub status: DeploymentStatus,
+    pub plan: Plan,
+    pub policy: Policy,
+    pub traffic: TrafficTarget,
+    /// Target group serving blue (live) and the idle one green goes on.
+    pub blue_target_group: String,
+    pub green_target_group: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue: Option<TaskSetRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub green: Option<TaskSetRef>,
+    /// The task definition document to register (JSON, as `register-task-definition` accepts).
+    pub task_definition: serde_json::Value,
+    pub container_name: String,
+    pub container_port: u16,
+    /// Index of the last step whose weights were applied and verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_step: Option<usize>,
+    pub green_weight: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_token: Option<PendingToken>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub history: Vec<HistoryEntry>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub finished_at: Option<OffsetDateTime>,
+    /// Bumped on every successful write.
+    pub version: u64,
+}
+
+impl Deployment {
+    /// `cluster/service`, the key of the per-service lock and of the service's history.
+    pub fn service_key(&self) -> String {
+        service_key(&self.cluster, &self.service)
+    }
+
+    /// Appends to the audit trail and moves `updated_at`.
+    pub fn record(&mut self, at: OffsetDateTime, event: &str, detail: impl Into<String>) {
+        self.history.push(HistoryEntry {
+            at,
+            event: event.to_string(),
+            step: None,
+            green_weight: None,
+            detail: detail.into(),
+        });
+        self.updated_at = at;
+    }
+
+    /// Like [`Deployment::record`], for a step event.
+    pub fn record_step(
+        &mut self,
+        at: OffsetDateTime,
+        event: &str,
+        step: usize,
+        detail: impl Into<String>,
+    ) {
+        self.history.push(HistoryEntry {
+            at,
+            event: event.to_string(),
+            step: Some(step),
+            green_weight: Some(self.green_weight),
+            detail: detail.into(),
+        });
+        self.updated_at = at;
+    }
+
+    /// Marks the deployment ended.
+    pub fn finish(&mut self, at: OffsetDateTime, status: DeploymentStatus, reason: Option<String>) {
+        debug_assert!(status.is_terminal());
+        self.status = status;
+        if reason.is_some() {
+            self.reason = reason;
+        }
+        self.pending_token = None;
+        self.finished_at = Some(at);
+        self.updated_at = at;
+    }
+}
+
+/// The lock and history key of a service. A cluster given as an ARN is reduced to its name.
+pub fn service_key(cluster: &str, service: &str) -> String {
+    format!("{}/{}", cluster_name(cluster), service)
+}
+
+/// `arn:aws:ecs:eu-west-1:123:cluster/prod` and `prod` both give `prod`.
+pub fn cluster_name(cluster: &str) -> &str {
+    if cluster.starts_with("arn:") {
+        cluster.rsplit('/').next().unwrap_or(cluster)
+    } else {
+        cluster
+    }
+}
+
+/// A new deployment id: sortable by time, unique per service, safe as a Step Functions execution
+/// name (at most 80 characters of `[A-Za-z0-9-_]`) and as an ECS task set external id.
+pub fn new_deployment_id(service: &str, at: OffsetDateTime, commit: &str) -> String {
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    let short: String = commit
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(7)
+        .collect();
+    let service: String = service
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    format!("{service}-{stamp}-{short}-{}", &nonce[..6])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn statuses_serialize_as_tagged_objects() {
+        let json = serde_json::to_value(DeploymentStatus::Baking { step: 2 }).unwrap();
+        assert_eq!(json, serde_json::json!({"state": "baking", "step": 2}));
+        let back: DeploymentStatus = serde_json::from_value(json).unwrap();
+        assert_eq!(back, DeploymentStatus::Baking { step: 2 });
+        assert_eq!(
+            serde_json::to_value(DeploymentStatus::RolledBack).unwrap(),
+            serde_json::json!({"state": "rolledBack"})
+        );
+    }
+
+    #[test]
+    fn service_keys_ignore_how_the_cluster_is_spelled() {
+        assert_eq!(service_key("prod", "web"), "prod/web");
+        assert_eq!(
+            service_key("arn:aws:ecs:eu-west-1:123456789012:cluster/prod", "web"),
+            "prod/web"
+        );
+    }
+
+    #[test]
+    fn deployment_ids_are_valid_execution_names() {
+        let id = new_deployment_id("web.api", datetime!(2026-11-22 02:15:00 UTC), "a1b2c3d4e5");
+        assert!(id.starts_with("web-api-20261122T021500Z-a1b2c3d-"), "{id}");
+        assert!(id.len() <= 80);
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+}

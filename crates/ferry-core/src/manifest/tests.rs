@@ -1,0 +1,354 @@
+use super::*;
+
+const TASK_DEFINITION: &str = r#"{
+  "family": "web",
+  "containerDefinitions": [
+    { "name": "web", "image": "nginx", "memory": 256, "portMappings": [{ "containerPort": 8080 }] }
+  ]
+}"#;
+
+const LISTENER: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
+const BLUE: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09";
+const GREEN: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/a8d4b3e1f2c7d6e5";
+
+fn manifest_text(strategy: &str) -> String {
+    format!(
+        "service: web\ncluster: shop\ntaskDefinition: ../ecs/web.json\ncontainer: {{ name: web, port: 8080 }}\ntraffic:\n  listener: {LISTENER}\n  targetGroups: [{BLUE}, {GREEN}]\nstrategy:\n{strategy}\n"
+    )
+}
+
+fn validate(text: &str) -> Result<Manifest, Problems> {
+    parse_manifest(".ferry/web.yaml", text)?.complete(Ok(Some(TASK_DEFINITION.to_string())))
+}
+
+fn problems(text: &str) -> Vec<String> {
+    match validate(text) {
+        Ok(_) => panic!("expected problems for:\n{text}"),
+        Err(problems) => problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn a_minimal_manifest_is_valid_and_resolves_its_task_definition() {
+    let draft = parse_manifest(
+        ".ferry/web.yaml",
+        &manifest_text("  canary: { weight: 10, bake: 5m }"),
+    )
+    .unwrap();
+    assert_eq!(draft.task_definition_path, "ecs/web.json");
+    let manifest = draft.complete(Ok(Some(TASK_DEFINITION.into()))).unwrap();
+    assert_eq!(manifest.service, "web");
+    assert_eq!(
+        manifest.strategy,
+        Strategy::Canary {
+            weight: 10,
+            bake_seconds: 300
+        }
+    );
+    assert_eq!(
+        manifest.rollback.keep_old_for_seconds,
+        DEFAULT_KEEP_OLD_FOR_SECONDS
+    );
+    assert!(manifest.rollback.on_alarm);
+    assert_eq!(manifest.approval.on_timeout, OnTimeout::Rollback);
+}
+
+#[test]
+fn the_canary_weight_out_of_range_is_located_at_the_value() {
+    let text = manifest_text("  canary: { weight: 150, bake: 5m }");
+    assert_eq!(
+        problems(&text),
+        [".ferry/web.yaml:9:21: strategy.canary.weight: must be between 1 and 99, found 150"]
+    );
+}
+
+#[test]
+fn every_problem_is_reported_not_only_the_first() {
+    let text = "service: web\ncluster: shop\ntaskDefinition: ../ecs/web.json\ncontainer: { name: web, port: 0 }\ntraffic:\n  listener: nope\n  targetGroups: [a]\nstrategy:\n  linear: { step: 20, interval: 60 }\nalarms: web-5xx\n";
+    let found = problems(text);
+    assert_eq!(found.len(), 5, "{found:#?}");
+    assert!(
+        found[0].starts_with(
+            ".ferry/web.yaml:4:31: container.port: must be between 1 and 65535, found 0"
+        ),
+        "{found:#?}"
+    );
+    assert!(found[1].starts_with(".ferry/web.yaml:6:13: traffic.listener: expected an ARN like"));
+    assert!(found[2].starts_with(
+        ".ferry/web.yaml:7:17: traffic.targetGroups: expected exactly two target groups"
+    ));
+    assert!(found[3].contains("strategy.linear.interval: expected a duration like 90s, 5m or 1h30m, found the bare number 60"));
+    assert!(
+        found[4]
+            .starts_with(".ferry/web.yaml:10:9: alarms: expected a list of CloudWatch alarm names")
+    );
+}
+
+#[test]
+fn unknown_keys_are_errors_with_a_suggestion() {
+    let text = manifest_text("  canary: { weight: 10, bake: 5m }") + "alarm: [x]\n";
+    assert_eq!(
+        problems(&text),
+        [".ferry/web.yaml:10:1: alarm: unknown field `alarm`, did you mean `alarms`?"]
+    );
+    let nested = manifest_text("  canary: { wieght: 10, bake: 5m }");
+    let found = problems(&nested);
+    assert!(
+        found[1].contains("strategy.canary.wieght: unknown field `wieght`, did you mean `weight`?"),
+        "{found:?}"
+    );
+    assert!(
+        found[0].contains("strategy.canary.weight: required field is missing"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn missing_required_fields_are_named() {
+    let found = problems("service: web\n");
+    let fields: Vec<&str> = found
+        .iter()
+        .map(|line| line.split(": ").nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "cluster",
+            "taskDefinition",
+            "container",
+            "traffic",
+            "strategy"
+        ],
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|line| line.starts_with(".ferry/web.yaml:1:1: "))
+    );
+}
+
+#[test]
+fn strategy_must_be_exactly_one_kind() {
+    let both = manifest_text("  canary: { weight: 10, bake: 5m }\n  allAtOnce: {}");
+    assert_eq!(
+        problems(&both),
+        [
+            ".ferry/web.yaml:10:3: strategy.allAtOnce: expected exactly one strategy, found allAtOnce as well as canary"
+        ]
+    );
+    let none = manifest_text("  {}");
+    assert!(problems(&none)[0].contains(
+        "strategy: expected exactly one of allAtOnce, canary, linear, steps, preset, found none"
+    ));
+}
+
+#[test]
+fn custom_steps_must_increase_and_end_at_100() {
+    let decreasing = manifest_text(
+        "  steps:\n    - { weight: 25 }\n    - { weight: 20 }\n    - { weight: 100 }",
+    );
+    assert_eq!(
+        problems(&decreasing),
+        [
+            ".ferry/web.yaml:11:17: strategy.steps[1].weight: must be greater than the previous step's 25, found 20"
+        ]
+    );
+    let short = manifest_text(
+        "  steps:\n    - { weight: 25, bake: 1m, approve: true }\n    - { weight: 50 }",
+    );
+    assert!(problems(&short)[0].contains(
+        "strategy.steps[1].weight: the last step must send 100 percent to green, found 50"
+    ));
+    let valid = validate(&manifest_text(
+        "  steps:\n    - { weight: 5, bake: 2m }\n    - { weight: 25, bake: 5m, approve: true }\n    - { weight: 100 }",
+    ))
+    .unwrap();
+    let plan = valid.plan();
+    assert_eq!(plan.steps.len(), 3);
+    assert!(plan.steps[1].approve);
+    assert_eq!(plan.min_duration_seconds(), 420);
+}
+
+#[test]
+fn presets_are_named_positions() {
+    let manifest = validate(&manifest_text("  preset: green-80")).unwrap();
+    assert_eq!(manifest.strategy, Strategy::Preset(Preset::Green80));
+    assert!(
+        problems(&manifest_text("  preset: purple"))[0]
+            .contains("expected one of blue, blue-80, split, green-80, green, found \"purple\"")
+    );
+}
+
+#[test]
+fn arns_must_be_of_the_right_kind_and_agree() {
+    let text = format!(
+        "service: web\ncluster: shop\nregion: us-east-1\ntaskDefinition: ../ecs/web.json\ncontainer: {{ name: web, port: 8080 }}\ntraffic:\n  listener: {LISTENER}\n  testListener: {LISTENER}\n  targetGroups: [{BLUE}, {BLUE}]\nstrategy:\n  allAtOnce: {{}}\n"
+    );
+    let found = problems(&text);
+    assert!(
+        found
+            .iter()
+            .any(|line| line.contains("traffic.testListener: must differ from traffic.listener")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|line| line
+                .contains("traffic.targetGroups[1]: expected two different target groups")),
+        "{found:#?}"
+    );
+    let wrong_kind = manifest_text("  allAtOnce: {}").replace(
+        &format!("listener: {LISTENER}"),
+        &format!("listener: {BLUE}"),
+    );
+    assert!(problems(&wrong_kind)[0].contains("(that is a elasticloadbalancing targetgroup ARN)"));
+    let other_region = manifest_text("  allAtOnce: {}")
+        .replace("service: web\n", "service: web\nregion: us-east-1\n");
+    let found = problems(&other_region);
+    assert!(
+        found.iter().all(|line| line
+            .contains("expected an ARN in us-east-1 (from region), found one in eu-west-1")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn the_container_must_exist_in_the_task_definition_with_that_port() {
+    let wrong_name =
+        manifest_text("  allAtOnce: {}").replace("name: web, port: 8080", "name: app, port: 8080");
+    assert_eq!(
+        problems(&wrong_name),
+        [
+            ".ferry/web.yaml:4:20: container.name: expected a container of ecs/web.json (web), found \"app\""
+        ]
+    );
+    let wrong_port = manifest_text("  allAtOnce: {}").replace("port: 8080", "port: 80");
+    assert_eq!(
+        problems(&wrong_port),
+        [
+            ".ferry/web.yaml:4:31: container.port: expected a containerPort of \"web\" in ecs/web.json (8080), found 80"
+        ]
+    );
+}
+
+#[test]
+fn a_missing_task_definition_file_is_reported_at_the_field() {
+    let draft = parse_manifest(".ferry/web.yaml", &manifest_text("  allAtOnce: {}")).unwrap();
+    let found = draft.complete(Ok(None)).unwrap_err().to_string();
+    assert_eq!(
+        found,
+        ".ferry/web.yaml:3:17: taskDefinition: expected a task definition file, found nothing at ecs/web.json (resolved from the manifest's folder)"
+    );
+}
+
+#[test]
+fn yaml_syntax_errors_keep_the_parser_position() {
+    let found = parse_manifest(".ferry/web.yaml", "service: web\ncluster: [shop\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        found.starts_with(".ferry/web.yaml:3:1: (yaml): invalid YAML"),
+        "{found}"
+    );
+    let duplicate = parse_manifest(".ferry/web.yaml", "service: web\nservice: api\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        duplicate.contains(":2:1: (yaml): invalid YAML: duplicated key"),
+        "{duplicate}"
+    );
+}
+
+#[test]
+fn empty_and_non_mapping_documents_are_refused() {
+    for text in ["", "   \n", "# just a comment\n"] {
+        let found = parse_manifest("m.yaml", text).unwrap_err().to_string();
+        assert_eq!(
+            found,
+            "m.yaml:1:1: (yaml): expected a manifest, found an empty file"
+        );
+    }
+    let list = parse_manifest("m.yaml", "- a\n- b\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        list.starts_with("m.yaml:1:1: (document): expected a mapping of service, cluster"),
+        "{list}"
+    );
+    let two = parse_manifest("m.yaml", "a: 1\n---\nb: 2\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        two.contains("expected one YAML document, found several"),
+        "{two}"
+    );
+}
+
+#[test]
+fn approval_settings_are_checked() {
+    let text = manifest_text("  allAtOnce: {}")
+        + "approval: { beforeTraffic: yes, approvers: [alice], timeout: 0s, onTimeout: wait }\n";
+    let found = problems(&text);
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert!(found[0].contains("approval.beforeTraffic: expected true or false, found \"yes\""));
+    assert!(found[1].contains(
+        "approval.approvers[0]: expected a Slack user id like U0123ABC, found \"alice\""
+    ));
+    assert!(found[2].contains("approval.timeout: must be at least 1s, found 0s"));
+    assert!(found[3].contains("approval.onTimeout: expected continue or rollback, found \"wait\""));
+    let codedeploy_style = manifest_text("  allAtOnce: {}")
+        + "approval: { beforeTraffic: true, timeout: 5m, onTimeout: continue }\n";
+    let manifest = validate(&codedeploy_style).unwrap();
+    assert_eq!(manifest.approval.on_timeout, OnTimeout::Continue);
+    assert!(manifest.plan().steps[0].approve);
+}
+
+#[test]
+fn duplicate_alarms_and_bad_branches_are_refused() {
+    let text =
+        manifest_text("  allAtOnce: {}") + "alarms: [a, a]\nbranches: [main, 'bad branch']\n";
+    let found = problems(&text);
+    assert!(
+        found[0].contains("alarms[1]: `a` is listed twice"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].contains("branches[1]: expected a Git branch name, found \"bad branch\""),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn the_examples_are_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/.ferry");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if let Err(problems) = load(&path) {
+            panic!("{} is invalid:\n{problems}", path.display());
+        }
+        count += 1;
+    }
+    assert_eq!(count, 3);
+}
+
+#[test]
+fn paths_resolve_relative_to_the_manifest() {
+    assert_eq!(
+        resolve(".ferry/web.yaml", "../ecs/web.json"),
+        "ecs/web.json"
+    );
+    assert_eq!(
+        resolve("app/.ferry/web.yaml", "../ecs/web.json"),
+        "app/ecs/web.json"
+    );
+    assert_eq!(resolve("web.yaml", "../ecs/web.json"), "../ecs/web.json");
+    assert_eq!(
+        resolve("/repo/.ferry/web.yaml", "./td.json"),
+        "/repo/.ferry/td.json"
+    );
+}

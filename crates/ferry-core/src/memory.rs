@@ -1,0 +1,617 @@
+//! In-memory fakes of every port, for unit tests and examples. They follow the documented
+//! behaviour of the real services closely enough that handler logic tested against them holds
+//! against AWS: conditional writes conflict, deletes are idempotent, weights are relative.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::deployment::{Deployment, cluster_name};
+use crate::ports::*;
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking test thread must not cascade into every other assertion.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A fake ECS holding services and their task sets.
+#[derive(Default)]
+pub struct MemoryEcs {
+    state: Mutex<EcsState>,
+}
+
+#[derive(Default)]
+struct EcsState {
+    services: HashMap<(String, String), ServiceInfo>,
+    task_definitions: Vec<Value>,
+    next_id: u64,
+    /// Calls to fail once with the given error, keyed by method name.
+    failures: HashMap<&'static str, Vec<PortError>>,
+    calls: Vec<String>,
+}
+
+impl MemoryEcs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a service; `cluster` may be a name or ARN.
+    pub fn put_service(&self, cluster: &str, service: ServiceInfo) {
+        let key = (cluster_name(cluster).to_string(), service.name.clone());
+        locked(&self.state).services.insert(key, service);
+    }
+
+    pub fn service(&self, cluster: &str, service: &str) -> Option<ServiceInfo> {
+        let key = (cluster_name(cluster).to_string(), service.to_string());
+        locked(&self.state).services.get(&key).cloned()
+    }
+
+    /// Registered task definition documents, oldest first.
+    pub fn task_definitions(&self) -> Vec<Value> {
+        locked(&self.state).task_definitions.clone()
+    }
+
+    /// Makes the next call of `method` fail with `error`.
+    pub fn fail_next(&self, method: &'static str, error: PortError) {
+        locked(&self.state)
+            .failures
+            .entry(method)
+            .or_default()
+            .push(error);
+    }
+
+    /// Names of the calls made so far, in order.
+    pub fn calls(&self) -> Vec<String> {
+        locked(&self.state).calls.clone()
+    }
+
+    /// Sets every task set of the service steady (or not), as ECS would after a while.
+    pub fn set_steady(&self, cluster: &str, service: &str, steady: bool) {
+        let key = (cluster_name(cluster).to_string(), service.to_string());
+        if let Some(found) = locked(&self.state).services.get_mut(&key) {
+            for set in &mut found.task_sets {
+                set.steady = steady;
+            }
+        }
+    }
+
+    fn enter(&self, method: &'static str) -> PortResult<std::sync::MutexGuard<'_, EcsState>> {
+        let mut state = locked(&self.state);
+        state.calls.push(method.to_string());
+        if let Some(queue) = state.failures.get_mut(method)
+            && !queue.is_empty()
+        {
+            return Err(queue.remove(0));
+        }
+        Ok(state)
+    }
+}
+
+fn service_mut<'a>(
+    state: &'a mut EcsState,
+    cluster: &str,
+    service: &str,
+) -> PortResult<&'a mut ServiceInfo> {
+    state
+        .services
+        .get_mut(&(cluster_name(cluster).to_string(), service.to_string()))
+        .ok_or_else(|| PortError::NotFound(format!("service {service} in cluster {cluster}")))
+}
+
+#[async_trait]
+impl TaskSetDeployer for MemoryEcs {
+    async fn describe_service(&self, cluster: &str, service: &str) -> PortResult<ServiceInfo> {
+        let mut state = self.enter("describe_service")?;
+        service_mut(&mut state, cluster, service).map(|found| found.clone())
+    }
+
+    async fn register_task_definition(&self, document: &Value) -> PortResult<String> {
+        let mut state = self.enter("register_task_definition")?;
+        let family = document
+            .get("family")
+            .and_then(Value::as_str)
+            .ok_or_else(|| PortError::Invalid("task definition has no family".into()))?
+            .to_string();
+        state.task_definitions.push(document.clone());
+        let revision = state
+            .task_definitions
+            .iter()
+            .filter(|doc| doc.get("family").and_then(Value::as_str) == Some(family.as_str()))
+            .count();
+        Ok(format!(
+            "arn:aws:ecs:eu-west-1:123456789012:task-definition/{family}:{revision}"
+        ))
+    }
+
+    async fn create_task_set(&self, request: &NewTaskSet) -> PortResult<TaskSetInfo> {
+        let mut state = self.enter("create_task_set")?;
+        state.next_id += 1;
+        let id = format!("ecs-svc/{:019}", state.next_id);
+        let found = service_mut(&mut state, &request.cluster, &request.service)?;
+        if found.deployment_controller != "EXTERNAL" {
+            return Err(PortError::Invalid(
+                "task sets need the EXTERNAL deployment controller".into(),
+            ));
+        }
+        let desired =
+            (f64::from(found.desired_count) * request.scale_percent / 100.0).ceil() as i32;
+        let info = TaskSetInfo {
+            arn: format!("{}/{}", found.arn.replace(":service/", ":task-set/"), id),
+            id,
+            external_id: Some(request.external_id.clone()),
+            status: TaskSetStatus::Active,
+            task_definition_arn: request.task_definition_arn.clone(),
+            target_group_arns: vec![request.target_group_arn.clone()],
+            steady: false,
+            scale_percent: request.scale_percent,
+            computed_desired_count: desired,
+            running_count: 0,
+            pending_count: desired,
+            placement: request.placement.clone(),
+        };
+        found.task_sets.push(info.clone());
+        Ok(info)
+    }
+
+    async fn describe_task_set(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_set: &str,
+    ) -> PortResult<Option<TaskSetInfo>> {
+        let mut state = self.enter("describe_task_set")?;
+        let found = service_mut(&mut state, cluster, service)?;
+        Ok(found
+            .task_sets
+            .iter()
+            .find(|set| set.id == task_set || set.arn == task_set)
+            .cloned())
+    }
+
+    async fn set_primary_task_set(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_set: &str,
+    ) -> PortResult<()> {
+        let mut state = self.enter("set_primary_task_set")?;
+        let found = service_mut(&mut state, cluster, service)?;
+        if !found
+            .task_sets
+            .iter()
+            .any(|set| set.id == task_set || set.arn == task_set)
+        {
+            return Err(PortError::NotFound(format!("task set {task_set}")));
+        }
+        for set in &mut found.task_sets {
+            set.status = if set.id == task_set || set.arn == task_set {
+                TaskSetStatus::Primary
+            } else {
+                TaskSetStatus::Active
+            };
+        }
+        Ok(())
+    }
+
+    async fn scale_task_set(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_set: &str,
+        percent: f64,
+    ) -> PortResult<()> {
+        let mut state = self.enter("scale_task_set")?;
+        let found = service_mut(&mut state, cluster, service)?;
+        let desired_count = found.desired_count;
+        let set = found
+            .task_sets
+            .iter_mut()
+            .find(|set| set.id == task_set || set.arn == task_set)
+            .ok_or_else(|| PortError::NotFound(format!("task set {task_set}")))?;
+        set.scale_percent = percent;
+        set.computed_desired_count = (f64::from(desired_count) * percent / 100.0).ceil() as i32;
+        Ok(())
+    }
+
+    async fn delete_task_set(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_set: &str,
+    ) -> PortResult<()> {
+        let mut state = self.enter("delete_task_set")?;
+        let found = service_mut(&mut state, cluster, service)?;
+        found
+            .task_sets
+            .retain(|set| set.id != task_set && set.arn != task_set);
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A fake ALB: forward actions per listener or rule.
+#[derive(Default)]
+pub struct MemoryAlb {
+    routes: Mutex<HashMap<RouteRef, Vec<TargetGroupWeight>>>,
+    writes: Mutex<Vec<(RouteRef, Split)>>,
+    failures: Mutex<Vec<PortError>>,
+}
+
+impl MemoryAlb {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the forward action of `route` to these target groups and weights.
+    pub fn put_route(&self, route: RouteRef, weights: Vec<TargetGroupWeight>) {
+        locked(&self.routes).insert(route, weights);
+    }
+
+    pub fn weights(&self, route: &RouteRef) -> Option<Vec<TargetGroupWeight>> {
+        locked(&self.routes).get(route).cloned()
+    }
+
+    /// Every `set_weights` call that changed something, in order.
+    pub fn writes(&self) -> Vec<(RouteRef, Split)> {
+        locked(&self.writes).clone()
+    }
+
+    /// Makes the next `set_weights` fail.
+    pub fn fail_next_write(&self, error: PortError) {
+        locked(&self.failures).push(error);
+    }
+}
+
+#[async_trait]
+impl TrafficRouter for MemoryAlb {
+    async fn read_weights(&self, route: &RouteRef) -> PortResult<Vec<TargetGroupWeight>> {
+        locked(&self.routes)
+            .get(route)
+            .cloned()
+            .ok_or_else(|| PortError::NotFound(format!("listener {}", route.listener_arn)))
+    }
+
+    async fn set_weights(&self, route: &RouteRef, split: &Split) -> PortResult<()> {
+        {
+            let mut failures = locked(&self.failures);
+            if !failures.is_empty() {
+                return Err(failures.remove(0));
+            }
+        }
+        let mut routes = locked(&self.routes);
+        let current = routes
+            .get_mut(route)
+            .ok_or_else(|| PortError::NotFound(format!("listener {}", route.listener_arn)))?;
+        if split.matches(current) {
+            return Ok(());
+        }
+        *current = split.as_weights();
+        locked(&self.writes).push((route.clone(), split.clone()));
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Fake CloudWatch alarms.
+#[derive(Default)]
+pub struct MemoryAlarms {
+    alarms: Mutex<BTreeMap<String, AlarmStatus>>,
+}
+
+impl MemoryAlarms {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set(&self, name: &str, state: AlarmState, reason: &str) {
+        locked(&self.alarms).insert(
+            name.to_string(),
+            AlarmStatus {
+                name: name.to_string(),
+                state,
+                reason: reason.to_string(),
+                updated_at: None,
+            },
+        );
+    }
+}
+
+#[async_trait]
+impl AlarmReader for MemoryAlarms {
+    async fn describe_alarms(&self, names: &[String]) -> PortResult<Vec<AlarmStatus>> {
+        let alarms = locked(&self.alarms);
+        Ok(names
+            .iter()
+            .filter_map(|name| alarms.get(name).cloned())
+            .collect())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A fake deployment table with conditional writes.
+#[derive(Default)]
+pub struct MemoryStore {
+    deployments: Mutex<BTreeMap<String, Deployment>>,
+    locks: Mutex<HashMap<String, ServiceLock>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl DeploymentStore for MemoryStore {
+    async fn acquire_lock(
+        &self,
+        service_key: &str,
+        deployment_id: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<LockOutcome> {
+        let mut locks = locked(&self.locks);
+        if let Some(existing) = locks.get(service_key)
+            && existing.deployment_id != deployment_id
+            && existing.expires_at > now
+        {
+            return Ok(LockOutcome::HeldBy(existing.clone()));
+        }
+        locks.insert(
+            service_key.to_string(),
+            ServiceLock {
+                service_key: service_key.to_string(),
+                deployment_id: deployment_id.to_string(),
+                acquired_at: now,
+                expires_at,
+            },
+        );
+        Ok(LockOutcome::Acquired)
+    }
+
+    async fn take_over_lock(
+        &self,
+        service_key: &str,
+        holder: &str,
+        deployment_id: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<()> {
+        let mut locks = locked(&self.locks);
+        match locks.get(service_key) {
+            Some(existing) if existing.deployment_id == holder => {}
+            None => {}
+            Some(existing) => {
+                return Err(PortError::Conflict(format!(
+                    "lock of {service_key} is now held by {}",
+                    existing.deployment_id
+                )));
+            }
+        }
+        locks.insert(
+            service_key.to_string(),
+            ServiceLock {
+                service_key: service_key.to_string(),
+                deployment_id: deployment_id.to_string(),
+                acquired_at: now,
+                expires_at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn release_lock(&self, service_key: &str, deployment_id: &str) -> PortResult<()> {
+        let mut locks = locked(&self.locks);
+        if locks
+            .get(service_key)
+            .is_some_and(|lock| lock.deployment_id == deployment_id)
+        {
+            locks.remove(service_key);
+        }
+        Ok(())
+    }
+
+    async fn get_lock(&self, service_key: &str) -> PortResult<Option<ServiceLock>> {
+        Ok(locked(&self.locks).get(service_key).cloned())
+    }
+
+    async fn create(&self, deployment: &Deployment) -> PortResult<()> {
+        let mut deployments = locked(&self.deployments);
+        if deployments.contains_key(&deployment.id) {
+            return Err(PortError::Conflict(format!(
+                "deployment {} exists",
+                deployment.id
+            )));
+        }
+        deployments.insert(deployment.id.clone(), deployment.clone());
+        Ok(())
+    }
+
+    async fn get(&self, deployment_id: &str) -> PortResult<Option<Deployment>> {
+        Ok(locked(&self.deployments).get(deployment_id).cloned())
+    }
+
+    async fn update(&self, deployment: &mut Deployment) -> PortResult<()> {
+        let mut deployments = locked(&self.deployments);
+        let stored = deployments
+            .get_mut(&deployment.id)
+            .ok_or_else(|| PortError::NotFound(format!("deployment {}", deployment.id)))?;
+        if stored.version != deployment.version {
+            return Err(PortError::Conflict(format!(
+                "deployment {} was changed by someone else (version {} != {})",
+                deployment.id, stored.version, deployment.version
+            )));
+        }
+        deployment.version += 1;
+        *stored = deployment.clone();
+        Ok(())
+    }
+
+    async fn list_for_service(
+        &self,
+        service_key: &str,
+        limit: usize,
+    ) -> PortResult<Vec<Deployment>> {
+        let deployments = locked(&self.deployments);
+        let mut found: Vec<Deployment> = deployments
+            .values()
+            .filter(|deployment| deployment.service_key() == service_key)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn list_in_flight(&self) -> PortResult<Vec<Deployment>> {
+        Ok(locked(&self.deployments)
+            .values()
+            .filter(|deployment| !deployment.status.is_terminal())
+            .cloned()
+            .collect())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A fake workflow service that records what it was asked.
+#[derive(Default)]
+pub struct MemoryWorkflows {
+    pub started: Mutex<Vec<(Workflow, String, Value)>>,
+    pub successes: Mutex<Vec<(String, Value)>>,
+    pub failures: Mutex<Vec<(String, String, String)>>,
+}
+
+impl MemoryWorkflows {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl WorkflowControl for MemoryWorkflows {
+    async fn start(
+        &self,
+        workflow: Workflow,
+        name: &str,
+        input: &Value,
+    ) -> PortResult<ExecutionRef> {
+        let mut started = locked(&self.started);
+        if !started.iter().any(|(_, existing, _)| existing == name) {
+            started.push((workflow, name.to_string(), input.clone()));
+        }
+        Ok(ExecutionRef {
+            execution_arn: format!(
+                "arn:aws:states:eu-west-1:123456789012:execution:ferry-{workflow:?}:{name}"
+            ),
+            started_at: OffsetDateTime::UNIX_EPOCH,
+        })
+    }
+
+    async fn send_task_success(&self, token: &str, output: &Value) -> PortResult<()> {
+        locked(&self.successes).push((token.to_string(), output.clone()));
+        Ok(())
+    }
+
+    async fn send_task_failure(&self, token: &str, error: &str, cause: &str) -> PortResult<()> {
+        locked(&self.failures).push((token.to_string(), error.to_string(), cause.to_string()));
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A fake Git host: files per (repository, commit, path).
+#[derive(Default)]
+pub struct MemoryGit {
+    files: Mutex<HashMap<(String, String, String), String>>,
+}
+
+impl MemoryGit {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn put(&self, repository: &str, commit: &str, path: &str, text: &str) {
+        locked(&self.files).insert(
+            (repository.to_string(), commit.to_string(), path.to_string()),
+            text.to_string(),
+        );
+    }
+}
+
+#[async_trait]
+impl GitSource for MemoryGit {
+    async fn read_file(
+        &self,
+        repository: &str,
+        commit: &str,
+        path: &str,
+    ) -> PortResult<Option<String>> {
+        Ok(locked(&self.files)
+            .get(&(repository.to_string(), commit.to_string(), path.to_string()))
+            .cloned())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A notifier that remembers every notification.
+#[derive(Default)]
+pub struct MemoryNotifier {
+    sent: Mutex<Vec<Notification>>,
+}
+
+impl MemoryNotifier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn sent(&self) -> Vec<Notification> {
+        locked(&self.sent).clone()
+    }
+}
+
+#[async_trait]
+impl Notifier for MemoryNotifier {
+    async fn notify(&self, notification: &Notification) -> PortResult<()> {
+        locked(&self.sent).push(notification.clone());
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A clock that only moves when told to.
+pub struct FakeClock {
+    now: Mutex<OffsetDateTime>,
+}
+
+impl FakeClock {
+    pub fn at(now: OffsetDateTime) -> Self {
+        Self {
+            now: Mutex::new(now),
+        }
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        let mut now = locked(&self.now);
+        *now += time::Duration::seconds(seconds);
+    }
+}
+
+impl Clock for FakeClock {
+    fn now(&self) -> OffsetDateTime {
+        *locked(&self.now)
+    }
+}

@@ -1,0 +1,515 @@
+//! The capabilities handlers need, one small trait each. Real adapters live in `ferry-aws` (and
+//! `ferry-git`, `ferry-engine` for local mode); in-memory fakes in [`crate::memory`].
+//!
+//! Every method is safe to call again after a timeout: adapters must make repeats harmless
+//! (deleting a task set that is gone is `Ok`, setting weights that are already set is `Ok`).
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::deployment::Deployment;
+
+/// What went wrong talking to the outside world, classified for retry decisions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// The named thing does not exist (service, listener, alarm, file ...).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A conditional write lost, or the resource is in a state that forbids the call.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request itself is wrong; retrying will not help.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// Throttling, a timeout, a 5xx: worth retrying with backoff.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Not allowed (credentials, IAM).
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+}
+
+impl PortError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, PortError::Transient(_))
+    }
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+// ---------------------------------------------------------------------------------------------
+// ECS task sets
+
+/// awsvpc network settings of a task set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkConfig {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+/// One capacity provider entry of a task set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityProviderItem {
+    pub capacity_provider: String,
+    pub weight: i32,
+    pub base: i32,
+}
+
+/// Where and how tasks run; copied from blue to green so both run alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Placement {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_providers: Vec<CapacityProviderItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
+}
+
+/// ECS task set status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskSetStatus {
+    Primary,
+    Active,
+    Draining,
+}
+
+/// A task set as ECS reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSetInfo {
+    pub id: String,
+    pub arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub status: TaskSetStatus,
+    pub task_definition_arn: String,
+    pub target_group_arns: Vec<String>,
+    /// ECS reports `STEADY_STATE` or `STABILIZING`.
+    pub steady: bool,
+    pub scale_percent: f64,
+    pub computed_desired_count: i32,
+    pub running_count: i32,
+    pub pending_count: i32,
+    pub placement: Placement,
+}
+
+/// An ECS service as the planner needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceInfo {
+    pub arn: String,
+    pub name: String,
+    pub cluster_arn: String,
+    /// `ACTIVE`, `DRAINING` or `INACTIVE`.
+    pub status: String,
+    /// `ECS`, `CODE_DEPLOY` or `EXTERNAL`; Ferry needs `EXTERNAL`.
+    pub deployment_controller: String,
+    pub desired_count: i32,
+    pub task_sets: Vec<TaskSetInfo>,
+}
+
+impl ServiceInfo {
+    pub fn primary_task_set(&self) -> Option<&TaskSetInfo> {
+        self.task_sets
+            .iter()
+            .find(|set| set.status == TaskSetStatus::Primary)
+    }
+
+    pub fn task_set_with_external_id(&self, external_id: &str) -> Option<&TaskSetInfo> {
+        self.task_sets
+            .iter()
+            .find(|set| set.external_id.as_deref() == Some(external_id))
+    }
+}
+
+/// What to create for green.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTaskSet {
+    pub cluster: String,
+    pub service: String,
+    pub task_definition_arn: String,
+    /// The deployment id: lets a retry find the task set it already created.
+    pub external_id: String,
+    pub target_group_arn: String,
+    pub container_name: String,
+    pub container_port: u16,
+    pub placement: Placement,
+    pub scale_percent: f64,
+}
+
+/// Registers task definitions and manages the task sets of an EXTERNAL-controller service.
+#[async_trait]
+pub trait TaskSetDeployer: Send + Sync {
+    /// The service and all its task sets. `NotFound` when the service or cluster does not exist.
+    async fn describe_service(&self, cluster: &str, service: &str) -> PortResult<ServiceInfo>;
+    /// Registers a task definition document (JSON as `register-task-definition` accepts) and
+    /// returns the new revision's ARN.
+    async fn register_task_definition(&self, document: &serde_json::Value) -> PortResult<String>;
+    async fn create_task_set(&self, request: &NewTaskSet) -> PortResult<TaskSetInfo>;
+    /// `None` when the task set does not exist (any more).
+    async fn describe_task_set(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_set: &str,
+    ) -> PortResult<Option<TaskSetInfo>>;
+    async fn set_primary_task_set(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_set: &str,
+    ) -> PortResult<()>;
+    async fn scale_task_set(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_set: &str,
+        percent: f64,
+    ) -> PortResult<()>;
+    /// Deleting a task set that is already gone is `Ok`.
+    async fn delete_task_set(&self, cluster: &str, service: &str, task_set: &str)
+    -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic
+
+/// A target group and its weight in a forward action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetGroupWeight {
+    pub target_group_arn: String,
+    pub weight: u32,
+}
+
+/// Where the weights live: a listener's default action, or one of its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteRef {
+    pub listener_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_arn: Option<String>,
+}
+
+/// The split between blue and green, in percent for green.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Split {
+    pub blue_target_group: String,
+    pub green_target_group: String,
+    pub green_weight: u8,
+}
+
+impl Split {
+    /// The forward action's target groups as an ALB would hold them.
+    pub fn as_weights(&self) -> Vec<TargetGroupWeight> {
+        vec![
+            TargetGroupWeight {
+                target_group_arn: self.blue_target_group.clone(),
+                weight: u32::from(100 - self.green_weight.min(100)),
+            },
+            TargetGroupWeight {
+                target_group_arn: self.green_target_group.clone(),
+                weight: u32::from(self.green_weight.min(100)),
+            },
+        ]
+    }
+
+    /// True when `weights` (as read back) route exactly this split. ALB weights are relative,
+    /// so `20/80` and `1/4` are the same split; a target group absent counts as weight 0.
+    pub fn matches(&self, weights: &[TargetGroupWeight]) -> bool {
+        let weight_of = |arn: &str| -> u64 {
+            weights
+                .iter()
+                .filter(|entry| entry.target_group_arn == arn)
+                .map(|entry| u64::from(entry.weight))
+                .sum()
+        };
+        let others: u64 = weights
+            .iter()
+            .filter(|entry| {
+                entry.target_group_arn != self.blue_target_group
+                    && entry.target_group_arn != self.green_target_group
+            })
+            .map(|entry| u64::from(entry.weight))
+            .sum();
+        let blue = weight_of(&self.blue_target_group);
+        let green = weight_of(&self.green_target_group);
+        let total = blue + green;
+        if others != 0 || total == 0 {
+            return false;
+        }
+        // green / total == green_weight / 100, in integers.
+        green * 100 == u64::from(self.green_weight.min(100)) * total
+    }
+}
+
+/// Reads and writes the weights of an ALB forward action.
+#[async_trait]
+pub trait TrafficRouter: Send + Sync {
+    /// The forward action's target groups and weights. `Invalid` when the route does not
+    /// forward (a redirect or fixed response).
+    async fn read_weights(&self, route: &RouteRef) -> PortResult<Vec<TargetGroupWeight>>;
+    /// Replaces the forward action with `split`, keeping the action's other settings
+    /// (stickiness). Setting the weights already in place is `Ok`.
+    async fn set_weights(&self, route: &RouteRef, split: &Split) -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alarms
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmStatus {
+    pub name: String,
+    pub state: AlarmState,
+    pub reason: String,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+/// Reads CloudWatch alarm states (metric and composite alarms).
+#[async_trait]
+pub trait AlarmReader: Send + Sync {
+    /// The alarms among `names` that exist, in any order; missing ones are simply absent.
+    async fn describe_alarms(&self, names: &[String]) -> PortResult<Vec<AlarmStatus>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deployment records and the per-service lock
+
+/// The per-service lock: one active deployment per service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceLock {
+    pub service_key: String,
+    pub deployment_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub acquired_at: OffsetDateTime,
+    /// After this instant the lock may be taken over: a crashed deployment cannot hold a
+    /// service forever.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// The outcome of asking for the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOutcome {
+    /// Taken now (or already ours: acquiring twice is harmless).
+    Acquired,
+    /// Held by another live deployment.
+    HeldBy(ServiceLock),
+}
+
+/// Stores deployment records and the per-service lock.
+#[async_trait]
+pub trait DeploymentStore: Send + Sync {
+    /// Takes the lock of `service_key` for `deployment_id` unless another deployment holds an
+    /// unexpired one. Re-acquiring our own lock refreshes its expiry.
+    async fn acquire_lock(
+        &self,
+        service_key: &str,
+        deployment_id: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<LockOutcome>;
+    /// Takes the lock from `holder` (for a holder that has ended or crashed). `Conflict` when
+    /// somebody else changed the lock meanwhile.
+    async fn take_over_lock(
+        &self,
+        service_key: &str,
+        holder: &str,
+        deployment_id: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<()>;
+    /// Releases the lock if `deployment_id` holds it; otherwise does nothing.
+    async fn release_lock(&self, service_key: &str, deployment_id: &str) -> PortResult<()>;
+    async fn get_lock(&self, service_key: &str) -> PortResult<Option<ServiceLock>>;
+
+    /// Writes a new record. `Conflict` when the id exists.
+    async fn create(&self, deployment: &Deployment) -> PortResult<()>;
+    async fn get(&self, deployment_id: &str) -> PortResult<Option<Deployment>>;
+    /// Writes `deployment` if the stored version is still `deployment.version`, then bumps the
+    /// version in `deployment`. `Conflict` when someone else wrote first.
+    async fn update(&self, deployment: &mut Deployment) -> PortResult<()>;
+    /// Latest first.
+    async fn list_for_service(
+        &self,
+        service_key: &str,
+        limit: usize,
+    ) -> PortResult<Vec<Deployment>>;
+    /// Every deployment not yet ended, any service.
+    async fn list_in_flight(&self) -> PortResult<Vec<Deployment>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workflows
+
+/// A started workflow execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRef {
+    pub execution_arn: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+}
+
+/// Which state machine to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Workflow {
+    Deploy,
+    Plan,
+    Traffic,
+}
+
+/// Starts executions and completes waiting tasks (Step Functions, or the local engine).
+#[async_trait]
+pub trait WorkflowControl: Send + Sync {
+    /// Starts `workflow` with the execution name `name` (idempotent: the same name and input
+    /// give the same execution).
+    async fn start(
+        &self,
+        workflow: Workflow,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> PortResult<ExecutionRef>;
+    async fn send_task_success(&self, token: &str, output: &serde_json::Value) -> PortResult<()>;
+    async fn send_task_failure(&self, token: &str, error: &str, cause: &str) -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Git
+
+/// Reads files of a repository at a commit.
+#[async_trait]
+pub trait GitSource: Send + Sync {
+    /// The file's text, or `None` when the path does not exist at that commit.
+    async fn read_file(
+        &self,
+        repository: &str,
+        commit: &str,
+        path: &str,
+    ) -> PortResult<Option<String>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NotificationKind {
+    Started,
+    AwaitingApproval,
+    Shifted,
+    Succeeded,
+    RolledBack,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub deployment_id: String,
+    pub service_key: String,
+    pub kind: NotificationKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+/// Tells people what is happening (Slack, later; a log line locally).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn notify(&self, notification: &Notification) -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+/// The clock, so tests can control expiry and timestamps.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(green: u8) -> Split {
+        Split {
+            blue_target_group: "blue".into(),
+            green_target_group: "green".into(),
+            green_weight: green,
+        }
+    }
+
+    fn weights(blue: u32, green: u32) -> Vec<TargetGroupWeight> {
+        vec![
+            TargetGroupWeight {
+                target_group_arn: "blue".into(),
+                weight: blue,
+            },
+            TargetGroupWeight {
+                target_group_arn: "green".into(),
+                weight: green,
+            },
+        ]
+    }
+
+    #[test]
+    fn a_split_matches_equivalent_relative_weights() {
+        assert!(split(20).matches(&weights(80, 20)));
+        assert!(split(20).matches(&weights(4, 1)));
+        assert!(split(0).matches(&weights(1, 0)));
+        assert!(split(100).matches(&[TargetGroupWeight {
+            target_group_arn: "green".into(),
+            weight: 1
+        }]));
+    }
+
+    #[test]
+    fn a_split_does_not_match_other_weights_or_extra_target_groups() {
+        assert!(!split(20).matches(&weights(70, 30)));
+        assert!(!split(0).matches(&weights(0, 0)));
+        let mut extra = weights(80, 20);
+        extra.push(TargetGroupWeight {
+            target_group_arn: "other".into(),
+            weight: 1,
+        });
+        assert!(!split(20).matches(&extra));
+    }
+}
