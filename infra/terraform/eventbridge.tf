@@ -1,0 +1,119 @@
+# EventBridge: the "ferry" bus for GitHub events, and the rules that start
+# workflows or wake alarm-watch. Event patterns live in rules/<name>.json so
+# that the local runtime matches events with the very same files.
+
+resource "aws_cloudwatch_event_bus" "ferry" {
+  name = var.event_bus_name
+  tags = local.tags
+}
+
+# ---------------------------------------------------------------------------
+# CloudWatch alarm state changes (default bus) -> alarm-watch
+# ---------------------------------------------------------------------------
+
+resource "aws_cloudwatch_event_rule" "alarm_state_change" {
+  name           = "${var.name_prefix}-alarm-state-change"
+  description    = "CloudWatch alarms entering ALARM: alarm-watch fails the waiting bake of any deployment that watches the alarm."
+  event_bus_name = "default"
+  event_pattern  = file("${local.rules_dir}/alarm-state-change.json")
+  tags           = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "alarm_watch" {
+  rule           = aws_cloudwatch_event_rule.alarm_state_change.name
+  event_bus_name = aws_cloudwatch_event_rule.alarm_state_change.event_bus_name
+  target_id      = "alarm-watch"
+  arn            = aws_lambda_function.function["alarm-watch"].arn
+
+  # An alarm event older than a bake step is of no use: check-alarms will have
+  # read the alarm by then.
+  retry_policy {
+    maximum_event_age_in_seconds = 300
+    maximum_retry_attempts       = 10
+  }
+}
+
+resource "aws_lambda_permission" "alarm_watch_events" {
+  statement_id  = "AllowAlarmStateChangeRule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.function["alarm-watch"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.alarm_state_change.arn
+}
+
+# ---------------------------------------------------------------------------
+# GitHub push (ferry bus) -> deploy state machine
+# ---------------------------------------------------------------------------
+
+resource "aws_cloudwatch_event_rule" "github_push" {
+  name           = "${var.name_prefix}-github-push"
+  description    = "Pushes published by webhook-intake start the deploy workflow."
+  event_bus_name = aws_cloudwatch_event_bus.ferry.name
+  event_pattern  = file("${local.rules_dir}/github-push.json")
+  tags           = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "github_push_deploy" {
+  rule           = aws_cloudwatch_event_rule.github_push.name
+  event_bus_name = aws_cloudwatch_event_rule.github_push.event_bus_name
+  target_id      = "deploy"
+  arn            = aws_sfn_state_machine.deploy.arn
+  role_arn       = aws_iam_role.events_start_deploy.arn
+
+  # The execution input is the event's detail, as webhook-intake published it
+  # (and as the local runtime passes it).
+  input_transformer {
+    input_paths = {
+      detail = "$.detail"
+    }
+    input_template = "<detail>"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 20
+  }
+}
+
+data "aws_iam_policy_document" "events_assume_role" {
+  statement {
+    sid     = "EventBridgeAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "events_start_deploy" {
+  name               = "${var.name_prefix}-events-start-deploy"
+  description        = "Lets the Ferry github-push rule start the deploy state machine"
+  assume_role_policy = data.aws_iam_policy_document.events_assume_role.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "events_start_deploy" {
+  statement {
+    sid       = "StartDeploy"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arns["deploy"]]
+  }
+}
+
+resource "aws_iam_role_policy" "events_start_deploy" {
+  name   = "${var.name_prefix}-events-start-deploy"
+  role   = aws_iam_role.events_start_deploy.id
+  policy = data.aws_iam_policy_document.events_start_deploy.json
+}
+
+# GitHub pull_request -> plan workflow: left out until statemachines/plan.asl.json
+# exists (see the note at the end of sfn.tf). Its pattern will be
+# rules/github-pull-request.json: {"source":["ferry.github"],"detail-type":["pull_request"]}.

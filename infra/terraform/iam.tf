@@ -1,0 +1,237 @@
+# One role per function, each with only the actions its handler calls.
+# docs/iam.md explains every statement; change the two together.
+#
+# A statement whose resource list is empty (say, no listener_rule_arns given)
+# is left out instead of being widened: the function then simply has no such
+# permission.
+
+locals {
+  # Every handler reads and writes its deployment record, the service lock and
+  # task tokens, and queries the gsi1 ("in flight") and gsi2 ("latest per
+  # service") indexes. Transactions need no extra action: they are authorized
+  # item by item with these.
+  table_item_actions = [
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+  ]
+
+  # The statements functions may be given, by the keys local.functions uses.
+  permission_statements = {
+    ecs_describe_services = {
+      sid        = "EcsDescribeServices"
+      actions    = ["ecs:DescribeServices"]
+      resources  = local.ecs_service_patterns
+      conditions = []
+    }
+    ecs_describe_task_sets = {
+      sid        = "EcsDescribeTaskSets"
+      actions    = ["ecs:DescribeTaskSets"]
+      resources  = local.ecs_task_set_patterns
+      conditions = []
+    }
+    ecs_register_task_definition = {
+      sid     = "EcsRegisterTaskDefinition"
+      actions = ["ecs:RegisterTaskDefinition"]
+      # RegisterTaskDefinition has no resource type: IAM only accepts "*" for it.
+      # What the task definitions may do is bounded by iam_pass_task_roles.
+      resources  = ["*"]
+      conditions = []
+    }
+    ecs_create_task_set = {
+      sid     = "EcsCreateTaskSet"
+      actions = ["ecs:CreateTaskSet"]
+      # CreateTaskSet has no resource type either; the ecs:service condition key
+      # restricts it to the allowed services.
+      resources = length(local.ecs_service_patterns) > 0 ? ["*"] : []
+      conditions = [{
+        test     = "ArnLike"
+        variable = "ecs:service"
+        values   = local.ecs_service_patterns
+      }]
+    }
+    ecs_tag_on_create = {
+      sid     = "EcsTagOnCreate"
+      actions = ["ecs:TagResource"]
+      # Tags given to CreateTaskSet / RegisterTaskDefinition need TagResource on
+      # the new resource; ecs:CreateAction allows nothing but tag-on-create.
+      resources = length(local.ecs_service_patterns) > 0 ? concat(
+        local.ecs_task_set_patterns,
+        ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/*"],
+      ) : []
+      conditions = [{
+        test     = "StringEquals"
+        variable = "ecs:CreateAction"
+        values   = ["CreateTaskSet", "RegisterTaskDefinition"]
+      }]
+    }
+    iam_pass_task_roles = {
+      sid       = "PassTaskRolesToEcs"
+      actions   = ["iam:PassRole"]
+      resources = var.task_role_arns
+      conditions = [{
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["ecs-tasks.amazonaws.com"]
+      }]
+    }
+    ecs_update_primary_task_set = {
+      sid        = "EcsUpdateServicePrimaryTaskSet"
+      actions    = ["ecs:UpdateServicePrimaryTaskSet"]
+      resources  = local.ecs_service_patterns
+      conditions = []
+    }
+    ecs_update_task_set = {
+      sid        = "EcsUpdateTaskSet"
+      actions    = ["ecs:UpdateTaskSet"]
+      resources  = local.ecs_task_set_patterns
+      conditions = []
+    }
+    ecs_delete_task_set = {
+      sid        = "EcsDeleteTaskSet"
+      actions    = ["ecs:DeleteTaskSet"]
+      resources  = local.ecs_task_set_patterns
+      conditions = []
+    }
+    elb_describe = {
+      sid = "ElbDescribe"
+      actions = [
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups",
+      ]
+      # The ELB Describe* actions have no resource-level permissions: IAM only
+      # accepts "*" for them. They read configuration, never traffic.
+      resources  = ["*"]
+      conditions = []
+    }
+    elb_modify_listener = {
+      sid        = "ElbModifyListener"
+      actions    = ["elasticloadbalancing:ModifyListener"]
+      resources  = var.listener_arns
+      conditions = []
+    }
+    elb_modify_rule = {
+      sid        = "ElbModifyRule"
+      actions    = ["elasticloadbalancing:ModifyRule"]
+      resources  = var.listener_rule_arns
+      conditions = []
+    }
+    alarms_describe = {
+      sid        = "CloudWatchDescribeAlarms"
+      actions    = ["cloudwatch:DescribeAlarms"]
+      resources  = local.alarm_patterns
+      conditions = []
+    }
+    states_send_task_failure = {
+      sid     = "StatesSendTaskFailure"
+      actions = ["states:SendTaskFailure"]
+      # SendTask* have no resource type (a task token is not an ARN): IAM only
+      # accepts "*". A token can only be used by whoever holds it, and tokens
+      # live in the Ferry table.
+      resources  = ["*"]
+      conditions = []
+    }
+    events_put_events = {
+      # Given to no function yet: webhook-intake (later issue) publishes here.
+      sid        = "EventBridgePutEvents"
+      actions    = ["events:PutEvents"]
+      resources  = [aws_cloudwatch_event_bus.ferry.arn]
+      conditions = []
+    }
+  }
+}
+
+data "aws_iam_policy_document" "lambda_assume_role" {
+  statement {
+    sid     = "LambdaAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name               = "${var.name_prefix}-${each.key}-fn"
+  description        = "Ferry ${each.key} function: ${each.value.description}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "function" {
+  for_each = local.functions
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
+  }
+
+  statement {
+    sid = "XRayTraces"
+    # X-Ray trace submission has no resource-level permissions: "*" only.
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DeploymentTable"
+    actions   = local.table_item_actions
+    resources = [aws_dynamodb_table.ferry.arn, "${aws_dynamodb_table.ferry.arn}/index/*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.table_kms_key_arn == null ? [] : [var.table_kms_key_arn]
+
+    content {
+      sid       = "DeploymentTableKey"
+      actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["dynamodb.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = {
+      for key in each.value.permissions : key => local.permission_statements[key]
+      if length(local.permission_statements[key].resources) > 0
+    }
+
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.conditions
+
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+
+  name   = "${var.name_prefix}-${each.key}"
+  role   = aws_iam_role.function[each.key].id
+  policy = data.aws_iam_policy_document.function[each.key].json
+}

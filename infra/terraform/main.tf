@@ -1,0 +1,167 @@
+# Ferry control plane: one Lambda per handler, two Standard state machines,
+# an EventBridge bus and rules, a DynamoDB table and the GitHub secrets.
+# Every file here holds one concern; this one holds the facts they share.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  # `id` is the region name in provider 5.x and 6.x alike (`name` is deprecated in 6.x).
+  region = data.aws_region.current.id
+
+  package_dir      = coalesce(var.package_dir, "${path.module}/../../dist")
+  statemachine_dir = "${path.module}/../../statemachines"
+  rules_dir        = "${path.module}/rules"
+
+  # -------------------------------------------------------------------------
+  # The functions: one entry per directory under functions/ (the check in
+  # scripts/terraform_checks.py keeps the two sets equal). Each Lambda, log
+  # group, role and policy below is made from this map.
+  #
+  #   memory, timeout  Lambda settings (MB, seconds)
+  #   permissions      keys of local.permission_statements (iam.tf); the
+  #                    function gets exactly these, plus logs, X-Ray and the
+  #                    table, which every handler uses
+  #   environment      extra environment, merged over local.common_environment
+  # -------------------------------------------------------------------------
+  functions = {
+    "plan" = {
+      description = "Validates a manifest against the live service, listener and alarms and computes the step plan."
+      memory      = 256
+      timeout     = 30
+      permissions = ["ecs_describe_services", "elb_describe", "alarms_describe"]
+      environment = {}
+    }
+    "create-taskset" = {
+      description = "Registers the task definition and creates the green task set at 0% traffic."
+      memory      = 256
+      timeout     = 60
+      permissions = ["ecs_register_task_definition", "ecs_create_task_set", "ecs_describe_task_sets", "ecs_tag_on_create", "iam_pass_task_roles"]
+      environment = {}
+    }
+    "wait-stable" = {
+      description = "Reports whether the green task set has reached a steady state."
+      memory      = 256
+      timeout     = 30
+      permissions = ["ecs_describe_task_sets", "ecs_describe_services"]
+      environment = {}
+    }
+    "approval" = {
+      description = "Stores the approval task token (invoked with .waitForTaskToken) and asks the approvers."
+      memory      = 256
+      timeout     = 30
+      permissions = []
+      environment = {}
+    }
+    "shift-weights" = {
+      description = "Sets and verifies the blue/green listener weights for the current step."
+      memory      = 256
+      timeout     = 60
+      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule"]
+      environment = {}
+    }
+    "bake" = {
+      description = "Stores the bake task token (invoked with .waitForTaskToken) so an alarm can end the bake early."
+      memory      = 256
+      timeout     = 30
+      permissions = []
+      environment = {}
+    }
+    "check-alarms" = {
+      description = "Reads the manifest's CloudWatch alarms after a bake and reports the analysis."
+      memory      = 256
+      timeout     = 30
+      permissions = ["alarms_describe"]
+      environment = {}
+    }
+    "finalize" = {
+      description = "Makes the green task set primary, scales the old one down after the weights are confirmed, then removes it."
+      memory      = 256
+      timeout     = 60
+      permissions = ["elb_describe", "ecs_update_primary_task_set", "ecs_update_task_set", "ecs_delete_task_set"]
+      environment = {}
+    }
+    "rollback" = {
+      description = "Restores all traffic to blue, verifies it and removes the green task set."
+      memory      = 256
+      timeout     = 60
+      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_delete_task_set"]
+      environment = {}
+    }
+    "alarm-watch" = {
+      description = "Receives CloudWatch alarm state changes and fails the waiting bake (SendTaskFailure) for an immediate rollback."
+      memory      = 256
+      timeout     = 30
+      permissions = ["states_send_task_failure"]
+      environment = {}
+    }
+  }
+
+  # Static ARNs, built from names rather than resource attributes, so the state
+  # machine definitions and IAM policies never depend on the functions they name.
+  function_names = { for name, _ in local.functions : name => "${var.name_prefix}-${name}" }
+  function_arns = {
+    for name, fn_name in local.function_names :
+    name => "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${fn_name}"
+  }
+
+  state_machine_names = {
+    deploy  = "${var.name_prefix}-deploy"
+    traffic = "${var.name_prefix}-traffic"
+  }
+  state_machine_arns = {
+    for key, sm_name in local.state_machine_names :
+    key => "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${sm_name}"
+  }
+
+  # -------------------------------------------------------------------------
+  # templatefile() bindings of statemachines/*.asl.json. Placeholder names are
+  # "<function with - replaced by _>_function_arn". Each machine binds exactly
+  # the functions its file uses: scripts/terraform_checks.py fails when a
+  # placeholder is unbound or a binding is unused. A machine's role may invoke
+  # only the functions bound here (sfn.tf).
+  # -------------------------------------------------------------------------
+  deploy_definition_vars = {
+    plan_function_arn           = local.function_arns["plan"]
+    create_taskset_function_arn = local.function_arns["create-taskset"]
+    wait_stable_function_arn    = local.function_arns["wait-stable"]
+    approval_function_arn       = local.function_arns["approval"]
+    shift_weights_function_arn  = local.function_arns["shift-weights"]
+    bake_function_arn           = local.function_arns["bake"]
+    check_alarms_function_arn   = local.function_arns["check-alarms"]
+    finalize_function_arn       = local.function_arns["finalize"]
+    rollback_function_arn       = local.function_arns["rollback"]
+  }
+
+  traffic_definition_vars = {
+    shift_weights_function_arn = local.function_arns["shift-weights"]
+    finalize_function_arn      = local.function_arns["finalize"]
+    rollback_function_arn      = local.function_arns["rollback"]
+  }
+
+  common_environment = {
+    FERRY_TABLE     = var.table_name
+    FERRY_EVENT_BUS = var.event_bus_name
+    RUST_LOG        = var.rust_log
+  }
+
+  # -------------------------------------------------------------------------
+  # Resource patterns for IAM, derived from the scoping variables.
+  # -------------------------------------------------------------------------
+  ecs_service_patterns = distinct(concat(
+    var.ecs_service_arns,
+    [for arn in var.ecs_cluster_arns : "${replace(arn, ":cluster/", ":service/")}/*"],
+  ))
+  # arn:…:service/<cluster>/<service> -> arn:…:task-set/<cluster>/<service>/*
+  ecs_task_set_patterns = [for arn in local.ecs_service_patterns : "${replace(arn, ":service/", ":task-set/")}/*"]
+
+  alarm_patterns = distinct(concat(
+    var.alarm_arns,
+    [for prefix in var.alarm_name_prefixes : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${prefix}*"],
+  ))
+
+  tags = merge({ "ferry:component" = "control-plane" }, var.tags)
+}

@@ -1,0 +1,65 @@
+output "table_name" {
+  description = "DynamoDB table of deployments (FERRY_TABLE)."
+  value       = aws_dynamodb_table.ferry.name
+}
+
+output "table_arn" {
+  description = "ARN of the DynamoDB table."
+  value       = aws_dynamodb_table.ferry.arn
+}
+
+output "event_bus_name" {
+  description = "Custom EventBridge bus for GitHub events (FERRY_EVENT_BUS)."
+  value       = aws_cloudwatch_event_bus.ferry.name
+}
+
+output "event_bus_arn" {
+  description = "ARN of the custom EventBridge bus."
+  value       = aws_cloudwatch_event_bus.ferry.arn
+}
+
+output "deploy_state_machine_arn" {
+  description = "ARN of the deploy workflow (start it by hand with aws stepfunctions start-execution)."
+  value       = aws_sfn_state_machine.deploy.arn
+}
+
+output "traffic_state_machine_arn" {
+  description = "ARN of the traffic workflow (preset shift, promote, rollback)."
+  value       = aws_sfn_state_machine.traffic.arn
+}
+
+output "state_machine_arns" {
+  description = "State machine ARNs by workflow name."
+  value = {
+    deploy  = aws_sfn_state_machine.deploy.arn
+    traffic = aws_sfn_state_machine.traffic.arn
+  }
+}
+
+output "function_names" {
+  description = "Lambda function names by handler (directory under functions/)."
+  value       = { for name, fn in aws_lambda_function.function : name => fn.function_name }
+}
+
+output "function_arns" {
+  description = "Lambda function ARNs by handler."
+  value       = { for name, fn in aws_lambda_function.function : name => fn.arn }
+}
+
+output "function_role_arns" {
+  description = "IAM role ARNs of the functions by handler, e.g. to allow them in a KMS key policy."
+  value       = { for name, role in aws_iam_role.function : name => role.arn }
+}
+
+output "github_webhook_secret_arn" {
+  description = "Secrets Manager secret to put the GitHub webhook secret in."
+  value       = aws_secretsmanager_secret.github_webhook.arn
+}
+
+output "github_credentials_secret_arn" {
+  description = "Secrets Manager secret to put the GitHub credentials in."
+  value       = aws_secretsmanager_secret.github_credentials.arn
+}
+
+# The webhook URL (aws_lambda_function_url of webhook-intake) is output here
+# once function URLs exist (see the end of lambda.tf).
