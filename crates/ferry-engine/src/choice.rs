@@ -49,9 +49,16 @@ pub enum TypeTest {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Test {
-    Compare { kind: Kind, cmp: Cmp, operand: Operand },
+    Compare {
+        kind: Kind,
+        cmp: Cmp,
+        operand: Operand,
+    },
     StringMatches(Vec<PatternToken>),
-    Type { test: TypeTest, expected: bool },
+    Type {
+        test: TypeTest,
+        expected: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,8 +174,7 @@ fn parse_rule(value: &Value, top: bool, at: &str) -> Result<(Rule, Option<String
             Rule::Not(Box::new(parse_rule(operand, false, &here)?.0))
         }
         _ => {
-            let variable =
-                variable.ok_or_else(|| format!("{at}: {op} needs a Variable"))?;
+            let variable = variable.ok_or_else(|| format!("{at}: {op} needs a Variable"))?;
             Rule::Test {
                 variable,
                 test: parse_test(op, operand, &here)?,
@@ -443,11 +449,35 @@ mod tests {
         let input = json!({"s": "b", "n": 5, "b": true, "t": "2024-01-02T00:00:00Z",
                            "s2": "b", "n2": 7, "b2": true, "t2": "2024-01-01T00:00:00Z"});
         let cases = [
-            ("String", "s", json!("b"), "s2", [true, false, false, true, true]),
-            ("Numeric", "n", json!(5), "n", [true, false, false, true, true]),
-            ("Timestamp", "t", json!("2024-01-02T00:00:00Z"), "t", [true, false, false, true, true]),
+            (
+                "String",
+                "s",
+                json!("b"),
+                "s2",
+                [true, false, false, true, true],
+            ),
+            (
+                "Numeric",
+                "n",
+                json!(5),
+                "n",
+                [true, false, false, true, true],
+            ),
+            (
+                "Timestamp",
+                "t",
+                json!("2024-01-02T00:00:00Z"),
+                "t",
+                [true, false, false, true, true],
+            ),
         ];
-        let ops = ["Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals"];
+        let ops = [
+            "Equals",
+            "LessThan",
+            "GreaterThan",
+            "LessThanEquals",
+            "GreaterThanEquals",
+        ];
         for (kind, var, literal, other, expected) in cases {
             for (op, want) in ops.iter().zip(expected) {
                 let rule = json!({"Variable": format!("$.{var}"), format!("{kind}{op}"): literal});
@@ -456,19 +486,61 @@ mod tests {
                 assert_eq!(eval(rule, input.clone()).unwrap(), want, "{kind}{op}Path");
             }
         }
-        assert!(eval(json!({"Variable": "$.n", "NumericLessThanPath": "$.n2"}), input.clone()).unwrap());
-        assert!(eval(json!({"Variable": "$.t", "TimestampGreaterThanPath": "$.t2"}), input.clone()).unwrap());
-        assert!(eval(json!({"Variable": "$.b", "BooleanEquals": true}), input.clone()).unwrap());
-        assert!(eval(json!({"Variable": "$.b", "BooleanEqualsPath": "$.b2"}), input.clone()).unwrap());
+        assert!(
+            eval(
+                json!({"Variable": "$.n", "NumericLessThanPath": "$.n2"}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            eval(
+                json!({"Variable": "$.t", "TimestampGreaterThanPath": "$.t2"}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            eval(
+                json!({"Variable": "$.b", "BooleanEquals": true}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            eval(
+                json!({"Variable": "$.b", "BooleanEqualsPath": "$.b2"}),
+                input.clone()
+            )
+            .unwrap()
+        );
         assert!(eval(json!({"Variable": "$.n", "NumericEquals": 5.0}), input).unwrap());
     }
 
     #[test]
     fn mismatched_types_compare_false_instead_of_failing() {
         let input = json!({"n": 5, "s": "5"});
-        assert!(!eval(json!({"Variable": "$.s", "NumericEquals": 5}), input.clone()).unwrap());
-        assert!(!eval(json!({"Variable": "$.n", "StringEquals": "5"}), input.clone()).unwrap());
-        assert!(!eval(json!({"Variable": "$.s", "TimestampEquals": "2024-01-01T00:00:00Z"}), input).unwrap());
+        assert!(
+            !eval(
+                json!({"Variable": "$.s", "NumericEquals": 5}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            !eval(
+                json!({"Variable": "$.n", "StringEquals": "5"}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            !eval(
+                json!({"Variable": "$.s", "TimestampEquals": "2024-01-01T00:00:00Z"}),
+                input
+            )
+            .unwrap()
+        );
     }
 
     #[test]
@@ -488,11 +560,29 @@ mod tests {
     fn type_tests_and_boolean_combinators() {
         let input = json!({"n": null, "x": 1, "s": "2024-01-01T00:00:00Z"});
         assert!(eval(json!({"Variable": "$.n", "IsNull": true}), input.clone()).unwrap());
-        assert!(eval(json!({"Variable": "$.missing", "IsPresent": false}), input.clone()).unwrap());
+        assert!(
+            eval(
+                json!({"Variable": "$.missing", "IsPresent": false}),
+                input.clone()
+            )
+            .unwrap()
+        );
         assert!(eval(json!({"Variable": "$.x", "IsNumeric": true}), input.clone()).unwrap());
         assert!(eval(json!({"Variable": "$.x", "IsString": false}), input.clone()).unwrap());
-        assert!(eval(json!({"Variable": "$.s", "IsTimestamp": true}), input.clone()).unwrap());
-        assert!(eval(json!({"Variable": "$.s", "IsBoolean": false}), input.clone()).unwrap());
+        assert!(
+            eval(
+                json!({"Variable": "$.s", "IsTimestamp": true}),
+                input.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            eval(
+                json!({"Variable": "$.s", "IsBoolean": false}),
+                input.clone()
+            )
+            .unwrap()
+        );
         let rule = json!({"And": [
             {"Variable": "$.x", "NumericGreaterThan": 0},
             {"Not": {"Variable": "$.x", "NumericEquals": 2}},
@@ -503,7 +593,11 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_a_runtime_error() {
-        let err = eval(json!({"Variable": "$.nope", "StringEquals": "x"}), json!({})).unwrap_err();
+        let err = eval(
+            json!({"Variable": "$.nope", "StringEquals": "x"}),
+            json!({}),
+        )
+        .unwrap_err();
         assert_eq!(err.error.as_deref(), Some("States.Runtime"));
     }
 

@@ -9,7 +9,11 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 pub fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -24,17 +28,21 @@ pub fn base64_encode(data: &[u8]) -> String {
 
 pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
     let trimmed = text.trim_end_matches('=');
-    if text.len() - trimmed.len() > 2 || (text.len() % 4 != 0 && trimmed.len() != text.len()) {
+    if text.len() - trimmed.len() > 2
+        || (!text.len().is_multiple_of(4) && trimmed.len() != text.len())
+    {
         return Err("the argument is not valid Base64 (bad padding)".into());
     }
     let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
     let mut acc = 0u32;
     let mut bits = 0;
     for c in trimmed.bytes() {
-        let v = ALPHABET
-            .iter()
-            .position(|&a| a == c)
-            .ok_or_else(|| format!("the argument is not valid Base64 (character {:?})", c as char))?;
+        let v = ALPHABET.iter().position(|&a| a == c).ok_or_else(|| {
+            format!(
+                "the argument is not valid Base64 (character {:?})",
+                c as char
+            )
+        })?;
         acc = (acc << 6) | v as u32;
         bits += 6;
         if bits >= 8 {
@@ -188,13 +196,19 @@ mod tests {
 
     #[test]
     fn hashes_match_the_reference_vectors() {
-        assert_eq!(hash_hex("MD5", b"").unwrap(), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            hash_hex("MD5", b"").unwrap(),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
         assert_eq!(
             hash_hex("SHA-1", b"abc").unwrap(),
             "a9993e364706816aba3e25717850c26c9cd0d89d"
         );
         let long = vec![b'a'; 1000];
-        assert_eq!(hash_hex("MD5", &long).unwrap(), "cabe45dcc9ae5b66ba86600cca6b8ba8");
+        assert_eq!(
+            hash_hex("MD5", &long).unwrap(),
+            "cabe45dcc9ae5b66ba86600cca6b8ba8"
+        );
         assert_eq!(
             hash_hex("SHA-1", &long).unwrap(),
             "291e9a6c66994949b57ba5e650361e98fc36b1ba"

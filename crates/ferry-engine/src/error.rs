@@ -41,7 +41,9 @@ pub enum EngineError {
     TaskDoesNotExist { token: String },
 
     /// `SendTask*` with a token whose task already completed, failed or timed out.
-    #[error("TaskTimedOut: Provided task does not exist anymore (it completed or timed out): {token}")]
+    #[error(
+        "TaskTimedOut: Provided task does not exist anymore (it completed or timed out): {token}"
+    )]
     TaskTimedOut { token: String },
 
     /// A malformed token (empty or longer than 1024 characters).
@@ -85,10 +87,7 @@ impl AslError {
 
     /// Terminal errors cannot be retried or caught, not even by `States.ALL`.
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self.name(),
-            names::RUNTIME | names::DATA_LIMIT_EXCEEDED
-        )
+        matches!(self.name(), names::RUNTIME | names::DATA_LIMIT_EXCEEDED)
     }
 
     /// The error output a Catcher hands to its `ResultPath`: `{"Error": ..., "Cause": ...}`.

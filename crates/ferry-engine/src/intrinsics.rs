@@ -111,7 +111,7 @@ impl Func {
 
 /// One piece of a `States.Format` template literal: text, or a `{}` hole.
 #[derive(Debug, Clone, PartialEq)]
-enum FormatPiece {
+pub enum FormatPiece {
     Text(String),
     Hole,
 }
@@ -358,10 +358,8 @@ fn check_literals(call: &Call) -> Result<(), String> {
             Arg::Path(_) | Arg::Call(_) => {}
             _ => return Err(format!("{name}: the first argument must be a string")),
         },
-        Func::JsonToString => {
-            if !matches!(call.args[0], Arg::Path(_)) {
-                return Err(format!("{name}: the argument must be a path"));
-            }
+        Func::JsonToString if !matches!(call.args[0], Arg::Path(_)) => {
+            return Err(format!("{name}: the argument must be a path"));
         }
         Func::JsonMerge => match &call.args[2] {
             Arg::Bool(false) | Arg::Path(_) => {}
@@ -499,7 +497,9 @@ impl Call {
                     )));
                 }
                 Ok(Value::Array(
-                    (0..count as i64).map(|i| Value::from(start + i * step)).collect(),
+                    (0..count as i64)
+                        .map(|i| Value::from(start + i * step))
+                        .collect(),
                 ))
             }
             Func::ArrayGetItem => {
@@ -621,9 +621,7 @@ fn string<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
 fn bounded_string<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
     let s = string(v, what)?;
     if s.chars().count() > MAX_STRING_ARG {
-        return Err(format!(
-            "{what} is longer than {MAX_STRING_ARG} characters"
-        ));
+        return Err(format!("{what} is longer than {MAX_STRING_ARG} characters"));
     }
     Ok(s)
 }
@@ -637,9 +635,16 @@ fn integer(v: &Value, what: &str) -> Result<i64, String> {
     match v {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                    .map(|f| f as i64)
+            })
             .ok_or_else(|| format!("{what} must be an integer, got {n}")),
-        other => Err(format!("{what} must be an integer, got a {}", type_name(other))),
+        other => Err(format!(
+            "{what} must be an integer, got a {}",
+            type_name(other)
+        )),
     }
 }
 
@@ -670,7 +675,11 @@ mod tests {
     fn format_interpolates_literals_paths_and_escaped_braces() {
         let input = json!({"name": "Arnav", "template": "Hello, my name is {}.", "n": 3});
         assert_eq!(
-            eval("States.Format('Hello, my name is {}.', $.name)", input.clone()).unwrap(),
+            eval(
+                "States.Format('Hello, my name is {}.', $.name)",
+                input.clone()
+            )
+            .unwrap(),
             json!("Hello, my name is Arnav.")
         );
         assert_eq!(
@@ -691,29 +700,68 @@ mod tests {
     #[test]
     fn json_string_round_trip() {
         let input = json!({"s": "{\"foo\": \"bar\"}", "o": {"foo": "bar"}});
-        assert_eq!(eval("States.StringToJson($.s)", input.clone()).unwrap(), json!({"foo": "bar"}));
-        assert_eq!(eval("States.JsonToString($.o)", input).unwrap(), json!("{\"foo\":\"bar\"}"));
+        assert_eq!(
+            eval("States.StringToJson($.s)", input.clone()).unwrap(),
+            json!({"foo": "bar"})
+        );
+        assert_eq!(
+            eval("States.JsonToString($.o)", input).unwrap(),
+            json!("{\"foo\":\"bar\"}")
+        );
         assert!(parse("States.JsonToString('x')").is_err());
     }
 
     #[test]
     fn array_functions_follow_the_aws_examples() {
         let input = json!({"a": [1, 2, 3, 4, 5, 6, 7, 8, 9], "d": [1, 2, 2, 3, 1]});
-        assert_eq!(eval("States.Array($.a[0], 'x', null)", input.clone()).unwrap(), json!([1, "x", null]));
+        assert_eq!(
+            eval("States.Array($.a[0], 'x', null)", input.clone()).unwrap(),
+            json!([1, "x", null])
+        );
         assert_eq!(
             eval("States.ArrayPartition($.a, 4)", input.clone()).unwrap(),
             json!([[1, 2, 3, 4], [5, 6, 7, 8], [9]])
         );
-        assert_eq!(eval("States.ArrayContains($.a, 5)", input.clone()).unwrap(), json!(true));
-        assert_eq!(eval("States.ArrayRange(1, 9, 2)", input.clone()).unwrap(), json!([1, 3, 5, 7, 9]));
-        assert_eq!(eval("States.ArrayRange(5, 1, -2)", input.clone()).unwrap(), json!([5, 3, 1]));
-        assert_eq!(eval("States.ArrayGetItem($.a, 5)", input.clone()).unwrap(), json!(6));
-        assert_eq!(eval("States.ArrayLength($.a)", input.clone()).unwrap(), json!(9));
-        assert_eq!(eval("States.ArrayUnique($.d)", input.clone()).unwrap(), json!([1, 2, 3]));
-        assert_eq!(failure("States.ArrayRange(1, 2000, 1)", input.clone()), "States.IntrinsicFailure");
-        assert_eq!(failure("States.ArrayRange(1, 5, 0)", input.clone()), "States.IntrinsicFailure");
-        assert_eq!(failure("States.ArrayGetItem($.a, 9)", input.clone()), "States.IntrinsicFailure");
-        assert_eq!(failure("States.ArrayPartition($.a, 0)", input), "States.IntrinsicFailure");
+        assert_eq!(
+            eval("States.ArrayContains($.a, 5)", input.clone()).unwrap(),
+            json!(true)
+        );
+        assert_eq!(
+            eval("States.ArrayRange(1, 9, 2)", input.clone()).unwrap(),
+            json!([1, 3, 5, 7, 9])
+        );
+        assert_eq!(
+            eval("States.ArrayRange(5, 1, -2)", input.clone()).unwrap(),
+            json!([5, 3, 1])
+        );
+        assert_eq!(
+            eval("States.ArrayGetItem($.a, 5)", input.clone()).unwrap(),
+            json!(6)
+        );
+        assert_eq!(
+            eval("States.ArrayLength($.a)", input.clone()).unwrap(),
+            json!(9)
+        );
+        assert_eq!(
+            eval("States.ArrayUnique($.d)", input.clone()).unwrap(),
+            json!([1, 2, 3])
+        );
+        assert_eq!(
+            failure("States.ArrayRange(1, 2000, 1)", input.clone()),
+            "States.IntrinsicFailure"
+        );
+        assert_eq!(
+            failure("States.ArrayRange(1, 5, 0)", input.clone()),
+            "States.IntrinsicFailure"
+        );
+        assert_eq!(
+            failure("States.ArrayGetItem($.a, 9)", input.clone()),
+            "States.IntrinsicFailure"
+        );
+        assert_eq!(
+            failure("States.ArrayPartition($.a, 0)", input),
+            "States.IntrinsicFailure"
+        );
     }
 
     #[test]
@@ -729,9 +777,18 @@ mod tests {
     #[test]
     fn math_and_string_functions() {
         let input = json!({"v": 111, "s": "This.is+a,test=string"});
-        assert_eq!(eval("States.MathAdd($.v, -1)", input.clone()).unwrap(), json!(110));
-        assert_eq!(failure("States.MathAdd(1.5, 1)", input.clone()), "States.IntrinsicFailure");
-        let r = eval("States.MathRandom(1, 10)", input.clone()).unwrap().as_i64().unwrap();
+        assert_eq!(
+            eval("States.MathAdd($.v, -1)", input.clone()).unwrap(),
+            json!(110)
+        );
+        assert_eq!(
+            failure("States.MathAdd(1.5, 1)", input.clone()),
+            "States.IntrinsicFailure"
+        );
+        let r = eval("States.MathRandom(1, 10)", input.clone())
+            .unwrap()
+            .as_i64()
+            .unwrap();
         assert!((1..10).contains(&r));
         assert_eq!(
             eval("States.MathRandom(1, 1000, 7)", input.clone()).unwrap(),
@@ -748,7 +805,10 @@ mod tests {
     #[test]
     fn encoding_and_hashing() {
         let input = json!({"s": "Data to encode"});
-        assert_eq!(eval("States.Base64Encode($.s)", input.clone()).unwrap(), json!("RGF0YSB0byBlbmNvZGU="));
+        assert_eq!(
+            eval("States.Base64Encode($.s)", input.clone()).unwrap(),
+            json!("RGF0YSB0byBlbmNvZGU=")
+        );
         assert_eq!(
             eval("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", input.clone()).unwrap(),
             json!("Data to encode")
@@ -791,6 +851,9 @@ mod tests {
 
     #[test]
     fn a_missing_path_argument_is_a_runtime_error() {
-        assert_eq!(failure("States.Array($.missing)", json!({})), "States.Runtime");
+        assert_eq!(
+            failure("States.Array($.missing)", json!({})),
+            "States.Runtime"
+        );
     }
 }

@@ -134,7 +134,9 @@ impl Path {
                                     } else {
                                         "this subscript"
                                     };
-                                    return Err(bad(&format!("{what} ([{inner}]) is not supported")));
+                                    return Err(bad(&format!(
+                                        "{what} ([{inner}]) is not supported"
+                                    )));
                                 }
                             }
                         }
@@ -259,7 +261,9 @@ fn put(slot: &mut Value, segments: &[Segment], value: Value) -> Result<(), Strin
             "cannot set field {name:?} on a {}",
             type_name(other)
         )),
-        (Segment::Index(n), other) => Err(format!("cannot index [{n}] into a {}", type_name(other))),
+        (Segment::Index(n), other) => {
+            Err(format!("cannot index [{n}] into a {}", type_name(other)))
+        }
     }
 }
 
@@ -302,7 +306,15 @@ mod tests {
 
     #[test]
     fn multi_value_paths_are_refused() {
-        for path in ["$..a", "$.a[*]", "$.a.*", "$.a[0:2]", "$.a[?(@.x)]", "$.a.length()", "a"] {
+        for path in [
+            "$..a",
+            "$.a[*]",
+            "$.a.*",
+            "$.a[0:2]",
+            "$.a[?(@.x)]",
+            "$.a.length()",
+            "a",
+        ] {
             assert!(Path::parse(path).is_err(), "{path} should be refused");
         }
     }
@@ -310,8 +322,16 @@ mod tests {
     #[test]
     fn result_path_creates_missing_objects_and_refuses_non_objects() {
         let p = Path::parse("$.x.y").unwrap();
-        assert_eq!(p.set(json!({"a": 1}), json!(2)).unwrap(), json!({"a": 1, "x": {"y": 2}}));
+        assert_eq!(
+            p.set(json!({"a": 1}), json!(2)).unwrap(),
+            json!({"a": 1, "x": {"y": 2}})
+        );
         assert!(p.set(json!({"x": "str"}), json!(2)).is_err());
-        assert!(Path::parse("$.a").unwrap().set(json!("str"), json!(1)).is_err());
+        assert!(
+            Path::parse("$.a")
+                .unwrap()
+                .set(json!("str"), json!(1))
+                .is_err()
+        );
     }
 }

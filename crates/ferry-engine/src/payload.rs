@@ -37,16 +37,17 @@ impl Template {
                     let here = format!("{at}/{key}");
                     if let Some(name) = key.strip_suffix(".$") {
                         if map.contains_key(name) {
-                            return Err(format!(
-                                "{here}: both {name:?} and {key:?} are present"
-                            ));
+                            return Err(format!("{here}: both {name:?} and {key:?} are present"));
                         }
                         let Value::String(text) = child else {
                             return Err(format!(
                                 "{here}: a key ending in `.$` needs a string value (a path or an intrinsic function)"
                             ));
                         };
-                        fields.push((name.to_string(), Self::dynamic(text).map_err(|e| format!("{here}: {e}"))?));
+                        fields.push((
+                            name.to_string(),
+                            Self::dynamic(text).map_err(|e| format!("{here}: {e}"))?,
+                        ));
                     } else {
                         fields.push((key.clone(), Self::compile_at(child, &here)?));
                     }
@@ -136,7 +137,9 @@ impl Template {
             Self::Literal(value) => Ok(value.clone()),
             // Only reachable for a top-level dynamic value, which compile() never produces.
             Self::Path(path) => path.select(input, context).cloned().ok_or_else(|| {
-                AslError::runtime(format!("The JSONPath '{path}' could not be found in the input"))
+                AslError::runtime(format!(
+                    "The JSONPath '{path}' could not be found in the input"
+                ))
             }),
             Self::Intrinsic(call) => call.eval(input, context),
         }

@@ -31,12 +31,13 @@ fn scan(template: &str) -> Result<Vec<Piece<'_>>, EngineError> {
                 message: "template directives `%{...}` are not supported".into(),
             });
         } else if rest.starts_with(b"${") {
-            let close = template[i..]
-                .find('}')
-                .ok_or_else(|| EngineError::UnsupportedTemplate {
-                    offset: i,
-                    message: "unterminated `${`".into(),
-                })?;
+            let close =
+                template[i..]
+                    .find('}')
+                    .ok_or_else(|| EngineError::UnsupportedTemplate {
+                        offset: i,
+                        message: "unterminated `${`".into(),
+                    })?;
             let inner = template[i + 2..i + close].trim();
             if !is_identifier(inner) {
                 return Err(EngineError::UnsupportedTemplate {
@@ -114,7 +115,10 @@ mod tests {
     fn placeholders_are_replaced_by_their_bindings() {
         let out = bind_placeholders(
             r#"{"Resource": "${plan_fn}", "x": "${ other }"}"#,
-            &bindings(&[("plan_fn", "arn:aws:lambda:eu-west-1:1:function:plan"), ("other", "y")]),
+            &bindings(&[
+                ("plan_fn", "arn:aws:lambda:eu-west-1:1:function:plan"),
+                ("other", "y"),
+            ]),
         )
         .unwrap();
         assert_eq!(
@@ -137,7 +141,10 @@ mod tests {
             &BTreeMap::new(),
         )
         .unwrap();
-        assert_eq!(out, r#"{"TaskToken.$": "$$.Task.Token", "lit": "${x} %{y}"}"#);
+        assert_eq!(
+            out,
+            r#"{"TaskToken.$": "$$.Task.Token", "lit": "${x} %{y}"}"#
+        );
     }
 
     #[test]
