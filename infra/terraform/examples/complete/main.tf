@@ -1,0 +1,21 @@
+# Ferry and an application for it to deploy, in one apply: the example
+# application's ARNs scope every permission of the Ferry functions.
+
+module "app" {
+  source = "../app"
+
+  test_ingress_cidrs = var.test_ingress_cidrs
+  bootstrap_task_set = var.bootstrap_task_set
+}
+
+module "ferry" {
+  source = "../../"
+
+  package_dir               = var.package_dir
+  table_deletion_protection = var.table_deletion_protection
+
+  ecs_service_arns = [module.app.service_arn]
+  listener_arns    = module.app.listener_arns
+  task_role_arns   = [module.app.task_role_arn, module.app.execution_role_arn]
+  alarm_arns       = module.app.alarm_arns
+}

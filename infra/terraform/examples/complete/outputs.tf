@@ -1,0 +1,59 @@
+output "app_url" {
+  description = "Production URL of the example service."
+  value       = module.app.url
+}
+
+output "app_test_url" {
+  description = "Test listener URL of the example service (green only)."
+  value       = module.app.test_url
+}
+
+output "app_ferry_manifest" {
+  description = "service/cluster/traffic/alarms for .ferry/web.yaml, with this environment's ARNs."
+  value       = module.app.ferry_manifest
+}
+
+output "app_task_role_arn" {
+  description = "taskRoleArn for ecs/web.json."
+  value       = module.app.task_role_arn
+}
+
+output "app_execution_role_arn" {
+  description = "executionRoleArn for ecs/web.json."
+  value       = module.app.execution_role_arn
+}
+
+output "ferry_table_name" {
+  description = "Ferry's DynamoDB table."
+  value       = module.ferry.table_name
+}
+
+output "ferry_event_bus_name" {
+  description = "Ferry's EventBridge bus."
+  value       = module.ferry.event_bus_name
+}
+
+output "ferry_deploy_state_machine_arn" {
+  description = "Ferry's deploy workflow."
+  value       = module.ferry.deploy_state_machine_arn
+}
+
+output "ferry_traffic_state_machine_arn" {
+  description = "Ferry's traffic workflow."
+  value       = module.ferry.traffic_state_machine_arn
+}
+
+output "ferry_function_names" {
+  description = "Ferry's Lambda functions."
+  value       = module.ferry.function_names
+}
+
+output "ferry_github_webhook_secret_arn" {
+  description = "Put the GitHub webhook secret here."
+  value       = module.ferry.github_webhook_secret_arn
+}
+
+output "ferry_github_credentials_secret_arn" {
+  description = "Put the GitHub credentials here."
+  value       = module.ferry.github_credentials_secret_arn
+}
