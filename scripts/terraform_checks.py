@@ -1,0 +1,653 @@
+#!/usr/bin/env python3
+"""Static checks of Ferry's Terraform (infra/terraform), runnable without AWS.
+
+    python3 scripts/terraform_checks.py [--no-checkov] [--no-terraform]
+
+Checks, each reported as passed, failed or skipped (with the reason):
+
+  parse        every .tf under infra/terraform parses (python-hcl2); every
+               variable has a description and a type, every output a description
+  statemachines  every templatefile() of a statemachines/*.asl.json binds every
+               ${...} placeholder of that file, and uses every name it binds;
+               binding <fn>_function_arn points at local.function_arns["<fn>"]
+  functions    the functions in local.functions equal the directories under
+               functions/ that have a Cargo.toml; their permission keys exist
+  rules        every file() of an EventBridge pattern is valid JSON, and every
+               rules/*.json is used
+  skips        every "#checkov:skip=CKV_...:reason" carries a reason
+  terraform    `terraform fmt -check`, and `terraform validate` of the module
+               and the examples when the AWS provider is available offline
+               (TF_PLUGIN_DIR, or /opt/tf-plugins); skipped without terraform
+  checkov      checkov -d infra/terraform --framework terraform --skip-download
+               --compact --quiet: no failed check, every skip with a reason
+
+The tools come from pinned versions in virtual environments under
+$FERRY_TOOLS_DIR (default ~/.cache/ferry/terraform-checks), created on first
+use: python-hcl2 and checkov cannot share one environment, since checkov's
+HCL fork installs a package of the same name.
+
+Exit status: 0 when nothing failed, 1 when a check failed, 2 when the tools
+could not be installed. The last line reads "terraform-checks: N passed,
+N failed, N skipped".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import venv
+from pathlib import Path
+
+HCL2_REQUIREMENT = "python-hcl2==8.1.4"
+CHECKOV_REQUIREMENT = "checkov==3.3.30"
+
+REPO = Path(__file__).resolve().parent.parent
+TF_ROOT = REPO / "infra" / "terraform"
+STATEMACHINES = REPO / "statemachines"
+FUNCTIONS = REPO / "functions"
+TOOLS_DIR = Path(os.environ.get("FERRY_TOOLS_DIR", Path.home() / ".cache" / "ferry" / "terraform-checks"))
+REEXEC_MARKER = "FERRY_TERRAFORM_CHECKS_IN_VENV"
+
+# Root modules to `terraform validate` (the control plane and the examples).
+VALIDATE_DIRS = ["infra/terraform", "infra/terraform/examples/app", "infra/terraform/examples/complete"]
+DEFAULT_PLUGIN_DIRS = [Path("/opt/tf-plugins")]
+
+SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([^\s:]*)(?::(.*))?$")
+MIN_REASON_CHARS = 20
+
+
+# ---------------------------------------------------------------------------
+# Reporting
+# ---------------------------------------------------------------------------
+
+
+class Report:
+    def __init__(self) -> None:
+        self.passed: list[str] = []
+        self.failed: list[str] = []
+        self.skipped: list[str] = []
+
+    def check(self, name: str, problems: list[str], detail: str = "") -> None:
+        if problems:
+            self.failed.append(name)
+            print(f"FAIL  {name}")
+            for problem in problems:
+                print(f"      - {problem}")
+        else:
+            self.passed.append(name)
+            print(f"ok    {name}" + (f": {detail}" if detail else ""))
+
+    def skip(self, name: str, reason: str) -> None:
+        self.skipped.append(name)
+        print(f"skip  {name}: {reason}")
+
+    def summary(self) -> int:
+        print(
+            f"terraform-checks: {len(self.passed)} passed, {len(self.failed)} failed, "
+            f"{len(self.skipped)} skipped"
+        )
+        return 1 if self.failed else 0
+
+
+def rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------
+# Tools: pinned, in their own virtual environments
+# ---------------------------------------------------------------------------
+
+
+def tool_python(name: str, requirement: str) -> Path:
+    """Return the python of a venv holding `requirement`, creating it if needed."""
+    env_dir = TOOLS_DIR / name
+    python = env_dir / "bin" / "python"
+    stamp = env_dir / ".requirement"
+    if python.exists() and stamp.exists() and stamp.read_text().strip() == requirement:
+        return python
+    print(f"installing {requirement} into {env_dir} ...", flush=True)
+    if env_dir.exists():
+        shutil.rmtree(env_dir)
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    result = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    if result.returncode != 0:
+        print(result.stdout)
+        print(f"error: could not install {requirement} (pip exited {result.returncode})")
+        sys.exit(2)
+    stamp.write_text(requirement + "\n")
+    return python
+
+
+def ensure_hcl2() -> None:
+    """Run this script under a python that has the real python-hcl2."""
+    if os.environ.get(REEXEC_MARKER):
+        return
+    python = tool_python("hcl2", HCL2_REQUIREMENT)
+    env = dict(os.environ, **{REEXEC_MARKER: "1"})
+    os.execve(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+
+
+# ---------------------------------------------------------------------------
+# Parsing helpers. python-hcl2 keeps HCL quoting: string literals come back as
+# '"text"', expressions as '${expr}', and block labels with their quotes.
+# ---------------------------------------------------------------------------
+
+
+def unquote(value: object) -> object:
+    if isinstance(value, str) and len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return value[1:-1].replace('\\"', '"')
+    return value
+
+
+def walk_strings(node: object):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key != "__comments__":
+                yield from walk_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk_strings(item)
+
+
+class Module:
+    """One directory of .tf files, parsed."""
+
+    def __init__(self, directory: Path, files: dict[Path, dict]) -> None:
+        self.directory = directory
+        self.files = files
+        self.locals: dict[str, object] = {}
+        self.locals_file: dict[str, Path] = {}
+        for path, doc in files.items():
+            for block in doc.get("locals", []):
+                for key, value in block.items():
+                    if not key.startswith("__"):
+                        self.locals[key] = value
+                        self.locals_file[key] = path
+
+    def resolve_path(self, template: str) -> str | None:
+        """Resolve "${path.module}" and "${local.x}" in a literal path, or None."""
+        text = template
+        for _ in range(10):
+            match = re.search(r"\$\{([^}]*)\}", text)
+            if not match:
+                return text
+            ref = match.group(1).strip()
+            if ref == "path.module":
+                value = str(self.directory)
+            elif ref.startswith("local.") and ref[6:] in self.locals:
+                inner = self.locals[ref[6:]]
+                if not isinstance(inner, str):
+                    return None
+                value = unquote(inner)
+                # A local such as "${path.module}/x" stays a template for the next round.
+            else:
+                return None
+            text = text[: match.start()] + str(value) + text[match.end() :]
+        return None
+
+
+def load_modules(errors: list[str]) -> dict[Path, Module]:
+    import hcl2  # noqa: PLC0415 (imported after the venv re-exec)
+
+    by_dir: dict[Path, dict[Path, dict]] = {}
+    for path in sorted(TF_ROOT.rglob("*.tf")):
+        if ".terraform" in path.parts:
+            continue
+        try:
+            with path.open(encoding="utf-8") as handle:
+                doc = hcl2.load(handle)
+        except Exception as exc:  # python-hcl2 raises lark errors of many kinds
+            errors.append(f"{rel(path)}: does not parse: {str(exc).splitlines()[0]}")
+            continue
+        by_dir.setdefault(path.parent, {})[path] = doc
+    return {directory: Module(directory, files) for directory, files in by_dir.items()}
+
+
+# ---------------------------------------------------------------------------
+# (a) parse, variables, outputs
+# ---------------------------------------------------------------------------
+
+
+def check_parse(report: Report) -> dict[Path, Module]:
+    problems: list[str] = []
+    modules = load_modules(problems)
+    count = 0
+    for module in modules.values():
+        for path, doc in module.files.items():
+            count += 1
+            for block in doc.get("variable", []):
+                for name, body in block.items():
+                    name = unquote(name)
+                    if not unquote(body.get("description", "")):
+                        problems.append(f"{rel(path)}: variable {name} has no description")
+                    if "type" not in body:
+                        problems.append(f"{rel(path)}: variable {name} has no type")
+            for block in doc.get("output", []):
+                for name, body in block.items():
+                    if not unquote(body.get("description", "")):
+                        problems.append(f"{rel(path)}: output {unquote(name)} has no description")
+    if count == 0:
+        problems.append(f"no .tf file found under {rel(TF_ROOT)}")
+    report.check("parse", problems, f"{count} files in {len(modules)} modules parse; variables and outputs documented")
+    return modules
+
+
+# ---------------------------------------------------------------------------
+# (b) state machine placeholders
+# ---------------------------------------------------------------------------
+
+TEMPLATEFILE_CALL = re.compile(r'templatefile\(\s*"((?:[^"\\]|\\.)*)"\s*,\s*([^)]*?)\s*\)')
+# ${name} not preceded by another $ ($${ is templatefile's escape for a literal ${).
+PLACEHOLDER = re.compile(r"(?<!\$)\$\{\s*([^}]*?)\s*\}")
+DIRECTIVE = re.compile(r"(?<!%)%\{")
+FUNCTION_ARN_BINDING = re.compile(r'^\$\{local\.function_arns\["([^"]+)"\]\}$')
+
+
+def asl_placeholders(path: Path) -> tuple[set[str], list[str]]:
+    text = path.read_text(encoding="utf-8")
+    names: set[str] = set()
+    problems: list[str] = []
+    for match in PLACEHOLDER.finditer(text):
+        expr = match.group(1)
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", expr):
+            names.add(expr)
+        else:
+            line = text.count("\n", 0, match.start()) + 1
+            problems.append(f"{rel(path)}:{line}: placeholder ${{{expr}}} is not a plain name")
+    if DIRECTIVE.search(text):
+        problems.append(f"{rel(path)}: contains a %{{...}} template directive; Ferry's files use plain ${{name}} only")
+    def fill(match: re.Match) -> str:
+        # Inside a JSON string a placeholder is text; standing alone it is a value.
+        before = text[: match.start()].rstrip()[-1:]
+        after = text[match.end() :].lstrip()[:1]
+        return "0" if before in (":", "[", ",") and after in (",", "}", "]") else "x"
+
+    try:
+        json.loads(PLACEHOLDER.sub(fill, text).replace("$${", "${"))
+    except json.JSONDecodeError as exc:
+        problems.append(f"{rel(path)}: is not JSON once placeholders are filled: {exc}")
+    return names, problems
+
+
+def check_statemachines(report: Report, modules: dict[Path, Module]) -> None:
+    asl_files = sorted(STATEMACHINES.glob("*.asl.json")) if STATEMACHINES.is_dir() else []
+    if not asl_files:
+        report.skip("statemachines", f"{rel(STATEMACHINES)}/ has no *.asl.json yet; nothing to check the bindings against")
+        return
+
+    problems: list[str] = []
+    loaded: set[Path] = set()
+    calls = 0
+    for module in modules.values():
+        for path, doc in module.files.items():
+            for text in walk_strings(doc):
+                for match in TEMPLATEFILE_CALL.finditer(text):
+                    raw_path, vars_expr = match.group(1), match.group(2)
+                    resolved = module.resolve_path(raw_path)
+                    if resolved is None:
+                        problems.append(f"{rel(path)}: cannot resolve templatefile path {raw_path!r}")
+                        continue
+                    target = Path(os.path.normpath(resolved))
+                    if target.parent != STATEMACHINES:
+                        continue  # not a state machine
+                    calls += 1
+                    where = f"{rel(path)}: templatefile({rel(target)})"
+                    if not target.exists():
+                        problems.append(f"{where}: the file does not exist")
+                        continue
+                    loaded.add(target)
+                    local_ref = re.fullmatch(r"local\.([A-Za-z_][A-Za-z0-9_-]*)", vars_expr)
+                    if not local_ref or local_ref.group(1) not in module.locals:
+                        problems.append(f"{where}: bind the placeholders through a local map (local.<name>), found {vars_expr!r}")
+                        continue
+                    bindings = module.locals[local_ref.group(1)]
+                    if not isinstance(bindings, dict):
+                        problems.append(f"{where}: local.{local_ref.group(1)} is not a map literal")
+                        continue
+                    bound = {unquote(k): v for k, v in bindings.items() if not k.startswith("__")}
+                    used, file_problems = asl_placeholders(target)
+                    problems.extend(file_problems)
+                    for name in sorted(used - bound.keys()):
+                        problems.append(f"{where}: placeholder ${{{name}}} is not bound in local.{local_ref.group(1)}")
+                    for name in sorted(bound.keys() - used):
+                        problems.append(f"{where}: local.{local_ref.group(1)} binds {name}, which the file never uses")
+                    functions = {unquote(k) for k in module.locals.get("functions", {}) if not k.startswith("__")}
+                    for name, value in sorted(bound.items()):
+                        if not name.endswith("_function_arn"):
+                            continue
+                        expected = name[: -len("_function_arn")].replace("_", "-")
+                        found = FUNCTION_ARN_BINDING.match(str(value))
+                        if not found or found.group(1) != expected:
+                            problems.append(f'{where}: {name} must be local.function_arns["{expected}"], found {value}')
+                        elif functions and expected not in functions:
+                            problems.append(f"{where}: {name} names function {expected!r}, which local.functions lacks")
+    if calls == 0:
+        problems.append(f"no templatefile() under {rel(TF_ROOT)} loads a file from {rel(STATEMACHINES)}/")
+    for asl in asl_files:
+        if asl not in loaded:
+            print(f"      note: {rel(asl)} is not deployed by any templatefile() yet")
+    report.check("statemachines", problems, f"{calls} templatefile() calls, every placeholder bound and every binding used")
+
+
+# ---------------------------------------------------------------------------
+# (c) functions
+# ---------------------------------------------------------------------------
+
+
+def check_functions(report: Report, modules: dict[Path, Module]) -> None:
+    root = modules.get(TF_ROOT)
+    problems: list[str] = []
+    if root is None or "functions" not in root.locals or not isinstance(root.locals["functions"], dict):
+        report.check("functions", [f"{rel(TF_ROOT)}: no `locals {{ functions = {{ ... }} }}` map found"])
+        return
+    declared = {unquote(k): v for k, v in root.locals["functions"].items() if not k.startswith("__")}
+    where = rel(root.locals_file["functions"])
+
+    statements = root.locals.get("permission_statements", {})
+    statement_keys = {unquote(k) for k in statements if not k.startswith("__")} if isinstance(statements, dict) else set()
+    for name, settings in sorted(declared.items()):
+        if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
+            problems.append(f"{where}: function name {name!r} must be lowercase letters, digits and '-'")
+        permissions = settings.get("permissions", []) if isinstance(settings, dict) else []
+        for key in permissions if isinstance(permissions, list) else []:
+            if unquote(key) not in statement_keys:
+                problems.append(f"{where}: function {name} asks for permission {unquote(key)!r}, not in local.permission_statements")
+
+    crates = sorted(p.parent.name for p in FUNCTIONS.glob("*/Cargo.toml")) if FUNCTIONS.is_dir() else []
+    if not crates:
+        if problems:
+            report.check("functions", problems)
+        else:
+            report.skip("functions", f"{rel(FUNCTIONS)}/ has no crate (*/Cargo.toml) yet; {len(declared)} functions declared in Terraform")
+        return
+    for name in sorted(set(crates) - declared.keys()):
+        problems.append(f"functions/{name} has a Cargo.toml but no entry in local.functions ({where})")
+    for name in sorted(declared.keys() - set(crates)):
+        problems.append(f"local.functions ({where}) declares {name}, but functions/{name}/Cargo.toml does not exist")
+    report.check("functions", problems, f"{len(crates)} function crates match local.functions")
+
+
+# ---------------------------------------------------------------------------
+# EventBridge rule files
+# ---------------------------------------------------------------------------
+
+FILE_CALL = re.compile(r'(?<![A-Za-z0-9_])file\(\s*"((?:[^"\\]|\\.)*)"\s*\)')
+
+
+def check_rules(report: Report, modules: dict[Path, Module]) -> None:
+    problems: list[str] = []
+    rules_dir = TF_ROOT / "rules"
+    used: set[Path] = set()
+    for module in modules.values():
+        for path, doc in module.files.items():
+            for text in walk_strings(doc):
+                for match in FILE_CALL.finditer(text):
+                    resolved = module.resolve_path(match.group(1))
+                    if resolved is None:
+                        continue
+                    target = Path(os.path.normpath(resolved))
+                    if target.parent != rules_dir:
+                        continue
+                    used.add(target)
+                    if not target.exists():
+                        problems.append(f"{rel(path)}: file({rel(target)}): the file does not exist")
+    for pattern in sorted(rules_dir.glob("*.json")) if rules_dir.is_dir() else []:
+        try:
+            parsed = json.loads(pattern.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            problems.append(f"{rel(pattern)}: not valid JSON: {exc}")
+            continue
+        if not isinstance(parsed, dict) or not parsed:
+            problems.append(f"{rel(pattern)}: an event pattern must be a non-empty JSON object")
+        if pattern not in used:
+            problems.append(f"{rel(pattern)}: no file() in the Terraform reads it")
+    report.check("rules", problems, f"{len(used)} event patterns read with file(), all valid JSON")
+
+
+# ---------------------------------------------------------------------------
+# checkov skip comments
+# ---------------------------------------------------------------------------
+
+
+def check_skip_comments(report: Report) -> list[tuple[str, str, str]]:
+    problems: list[str] = []
+    skips: list[tuple[str, str, str]] = []
+    for path in sorted(TF_ROOT.rglob("*.tf")):
+        if ".terraform" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            match = SKIP_COMMENT.search(line)
+            if not match:
+                continue
+            check_id, reason = match.group(1), (match.group(2) or "").strip()
+            where = f"{rel(path)}:{number}"
+            if not re.fullmatch(r"CKV2?_[A-Z0-9]+_\d+", check_id):
+                problems.append(f"{where}: skip of {check_id!r}: not a checkov check id (CKV_AWS_123)")
+            if len(reason) < MIN_REASON_CHARS:
+                problems.append(
+                    f"{where}: skip of {check_id} needs a written reason: #checkov:skip={check_id}:<why this check does not apply>"
+                )
+            skips.append((check_id, where, reason))
+    report.check("skips", problems, f"{len(skips)} checkov skips, each with a reason")
+    return skips
+
+
+# ---------------------------------------------------------------------------
+# terraform fmt / validate
+# ---------------------------------------------------------------------------
+
+
+def terraform_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"})
+    config = env.get("TF_CLI_CONFIG_FILE")
+    if config and not Path(config).exists():
+        env["TF_CLI_CONFIG_FILE"] = os.devnull  # a dangling setting only makes terraform warn
+    return env
+
+
+def plugin_dir() -> Path | None:
+    candidates = [Path(os.environ["TF_PLUGIN_DIR"])] if os.environ.get("TF_PLUGIN_DIR") else DEFAULT_PLUGIN_DIRS
+    for candidate in candidates:
+        if any(candidate.glob("registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws*")):
+            return candidate
+    return None
+
+
+def stub_statemachines(target: Path, modules: dict[Path, Module]) -> None:
+    """Write a stub for each missing ASL file, using exactly the names bound to it."""
+    root = modules.get(TF_ROOT)
+    if root is None:
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for path, doc in root.files.items():
+        for text in walk_strings(doc):
+            for match in TEMPLATEFILE_CALL.finditer(text):
+                resolved = root.resolve_path(match.group(1))
+                local_ref = re.fullmatch(r"local\.([A-Za-z_][A-Za-z0-9_-]*)", match.group(2))
+                if resolved is None or local_ref is None:
+                    continue
+                name = Path(resolved).name
+                if (target / name).exists():
+                    continue
+                bindings = root.locals.get(local_ref.group(1), {})
+                keys = [unquote(k) for k in bindings if not k.startswith("__")] if isinstance(bindings, dict) else []
+                states = {
+                    f"S{i}": {"Type": "Pass", "Result": f"${{{key}}}", "Next": f"S{i + 1}"} for i, key in enumerate(keys)
+                }
+                states[f"S{len(keys)}"] = {"Type": "Succeed"}
+                (target / name).write_text(json.dumps({"Comment": "stub", "StartAt": "S0", "States": states}))
+
+
+def check_terraform(report: Report, modules: dict[Path, Module]) -> None:
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        report.skip("terraform", "no terraform binary on PATH (fmt and validate need it; checkov below still runs)")
+        return
+    env = terraform_env()
+    problems: list[str] = []
+    fmt = subprocess.run(
+        [terraform, "fmt", "-check", "-recursive", "-diff", str(TF_ROOT)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    if fmt.returncode != 0:
+        problems.append("terraform fmt -check found unformatted files (run `terraform fmt -recursive infra/terraform`):")
+        problems.extend("  " + line for line in fmt.stdout.splitlines() if line.strip())
+
+    plugins = plugin_dir()
+    if plugins is None:
+        print("      note: terraform validate skipped: no AWS provider available offline (set TF_PLUGIN_DIR to a provider mirror)")
+        validated = 0
+    else:
+        validated = 0
+        with tempfile.TemporaryDirectory(prefix="ferry-tf-validate-") as tmp:
+            tmp_repo = Path(tmp)
+            shutil.copytree(TF_ROOT, tmp_repo / "infra" / "terraform", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+            if STATEMACHINES.is_dir():
+                shutil.copytree(STATEMACHINES, tmp_repo / "statemachines")
+            stub_statemachines(tmp_repo / "statemachines", modules)
+            for directory in VALIDATE_DIRS:
+                workdir = tmp_repo / directory
+                if not workdir.is_dir():
+                    continue
+                init = subprocess.run(
+                    [terraform, "init", "-backend=false", "-no-color", f"-plugin-dir={plugins}"],
+                    cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                )
+                if init.returncode != 0:
+                    problems.append(f"terraform init in {directory} failed:")
+                    problems.extend("  " + line for line in init.stdout.splitlines()[-15:])
+                    continue
+                validate = subprocess.run(
+                    [terraform, "validate", "-no-color"],
+                    cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                )
+                validated += 1
+                if validate.returncode != 0:
+                    problems.append(f"terraform validate in {directory} failed:")
+                    problems.extend("  " + line for line in validate.stdout.splitlines() if line.strip())
+    detail = "fmt clean" + (f"; {validated} root modules valid" if validated else "")
+    report.check("terraform", problems, detail)
+
+
+# ---------------------------------------------------------------------------
+# (d) checkov
+# ---------------------------------------------------------------------------
+
+
+def check_checkov(report: Report, list_skips: bool) -> None:
+    """checkov -d infra/terraform --framework terraform --skip-download --compact --quiet,
+    read as JSON so that skipped checks and their reasons can be verified too."""
+    python = tool_python("checkov", CHECKOV_REQUIREMENT)
+    checkov = python.parent / "checkov"
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="ferry-checkov-") as tmp:
+        command = [
+            str(checkov), "-d", str(TF_ROOT.relative_to(REPO)), "--framework", "terraform",
+            "--skip-download", "--compact", "-o", "json", "--output-file-path", tmp,
+        ]
+        print("      $ checkov -d infra/terraform --framework terraform --skip-download --compact (JSON results)")
+        env = dict(os.environ, BC_SKIP_MAPPING="TRUE", ANSI_COLORS_DISABLED="1")
+        result = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # With one output format, checkov writes <dir>/results_json.json.
+        results_file = Path(tmp) / "results_json.json"
+        if not results_file.is_file():
+            report.check("checkov", [f"checkov exited {result.returncode} without results:", result.stdout[-3000:]])
+            return
+        data = json.loads(results_file.read_text())
+
+    reports = data if isinstance(data, list) else [data]
+    passed = failed = skipped = parse_errors = 0
+    failed_checks: list[dict] = []
+    skipped_checks: list[dict] = []
+    for item in reports:
+        summary = item.get("summary", {})
+        passed += summary.get("passed", 0)
+        failed += summary.get("failed", 0)
+        skipped += summary.get("skipped", 0)
+        parse_errors += summary.get("parsing_errors", 0)
+        failed_checks.extend(item.get("results", {}).get("failed_checks", []))
+        skipped_checks.extend(item.get("results", {}).get("skipped_checks", []))
+
+    failures: dict[tuple[str, str, str], int] = {}
+    for check in failed_checks:
+        lines = check.get("file_line_range") or ["?", "?"]
+        key = (
+            f"{check.get('check_id')} {check.get('check_name')}",
+            check.get("resource", "?").split("[")[0],
+            f"infra/terraform{check.get('file_path')}:{lines[0]}-{lines[1]}",
+        )
+        failures[key] = failures.get(key, 0) + 1
+    for (check, resource, where), count in sorted(failures.items()):
+        instances = f" ({count} instances)" if count > 1 else ""
+        problems.append(f"{check}: {resource}{instances} at {where}")
+    if failed and not failed_checks:
+        problems.append(f"checkov reports {failed} failed checks")
+    if result.returncode not in (0, 1) or (result.returncode == 1 and not failed):
+        problems.append(f"checkov exited {result.returncode}: {result.stdout[-2000:]}")
+    if parse_errors:
+        problems.append(f"checkov could not parse {parse_errors} files")
+
+    reasons: dict[tuple[str, str], str] = {}
+    for check in skipped_checks:
+        key = (check.get("check_id", "?"), check.get("resource", "?").split("[")[0])
+        reasons[key] = (check.get("check_result", {}).get("suppress_comment") or "").strip()
+    for (check_id, resource), reason in sorted(reasons.items()):
+        if len(reason) < MIN_REASON_CHARS or reason.lower().startswith("no comment"):
+            problems.append(f"{check_id} on {resource} is skipped without a written reason")
+    if list_skips:
+        for (check_id, resource), reason in sorted(reasons.items()):
+            print(f"      skip {check_id} {resource}: {reason}")
+    report.check(
+        "checkov",
+        problems,
+        f"{passed} passed, {failed} failed, {skipped} skipped ({len(reasons)} check/resource skips, all with reasons)",
+    )
+
+
+# ---------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-checkov", action="store_true", help="skip the checkov scan (slow on first run: installs checkov)")
+    parser.add_argument("--no-terraform", action="store_true", help="skip terraform fmt/validate even when terraform is installed")
+    parser.add_argument("--list-skips", action="store_true", help="print every checkov skip with its reason")
+    args = parser.parse_args()
+
+    ensure_hcl2()
+    report = Report()
+    modules = check_parse(report)
+    check_statemachines(report, modules)
+    check_functions(report, modules)
+    check_rules(report, modules)
+    check_skip_comments(report)
+    if args.no_terraform:
+        report.skip("terraform", "--no-terraform")
+    else:
+        check_terraform(report, modules)
+    if args.no_checkov:
+        report.skip("checkov", "--no-checkov")
+    else:
+        check_checkov(report, args.list_skips)
+    return report.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
