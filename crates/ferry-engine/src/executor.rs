@@ -34,6 +34,10 @@ use crate::payload::Template;
 use crate::timestamp;
 use crate::tokens::{TaskResult, TaskTokens};
 
+/// Step Functions' payload quota: a state's output larger than this fails the execution with
+/// the terminal `States.DataLimitExceeded`.
+const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
 /// A Lambda function failure, as Lambda reports it: `error` is the `errorType`
 /// (e.g. `Retryable`, `AlarmBreached`), which Retry and Catch match by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +123,9 @@ impl ExecutionOutcome {
     }
 }
 
-/// Starts executions of one state machine.
+/// Starts executions of one state machine. Cheap to clone; clones share the token registry and
+/// the set of execution names used so far.
+#[derive(Clone)]
 pub struct Executor {
     machine: Arc<StateMachine>,
     dispatcher: Arc<dyn TaskDispatcher>,
@@ -167,7 +173,8 @@ impl Executor {
     }
 
     /// Start an execution (like `StartExecution`): names follow the AWS rules and must be unique
-    /// per executor.
+    /// per executor. The execution runs as a Tokio task, so this must be called from within a
+    /// Tokio runtime; it keeps running if the [`Execution`] handle is dropped.
     pub fn start(&self, name: &str, input: Value) -> Result<Execution, EngineError> {
         check_execution_name(name)?;
         if !self
@@ -458,6 +465,15 @@ fn run_scope(run: Arc<Run>, scope: Arc<Scope>, input: Value) -> ScopeFuture {
             });
             let entered = OffsetDateTime::now_utc();
             let (next, output) = run_state(&run, state, input, entered).await?;
+            let size = output.to_string().len();
+            if size > MAX_PAYLOAD_BYTES {
+                return Err(AslError::new(
+                    names::DATA_LIMIT_EXCEEDED,
+                    format!(
+                        "the output of state {name:?} is {size} bytes; Step Functions allows {MAX_PAYLOAD_BYTES}"
+                    ),
+                ));
+            }
             run.recorder.record(EventKind::StateExited {
                 name: name.clone(),
                 state_type,

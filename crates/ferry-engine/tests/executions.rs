@@ -120,3 +120,15 @@ async fn execution_names_follow_the_aws_rules_and_must_be_unique() {
         Err(EngineError::ExecutionAlreadyExists { .. })
     ));
 }
+
+#[tokio::test]
+async fn an_output_over_256_kib_fails_with_the_terminal_data_limit_exceeded() {
+    let definition = json!({"StartAt": "Big", "States": {
+        "Big": {"Type": "Task", "Resource": lambda_arn("big"),
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Succeed"}
+    }});
+    let lambdas = Lambdas::new().on("big", |_| Ok(json!("x".repeat(300 * 1024))));
+    let outcome = run(&definition, &lambdas, json!({})).await;
+    assert_eq!(failure(&outcome).0, "States.DataLimitExceeded");
+}
