@@ -54,7 +54,7 @@
 //! Distributed Map (ItemReader, ItemBatcher, ResultWriter, tolerated failures, non-INLINE
 //! ProcessorConfig), MaxConcurrencyPath, Credentials, every resource other than the three Lambda
 //! forms (activities, `.sync`, other service integrations, AWS SDK integrations), lambda:invoke
-//! parameters other than FunctionName and Payload, HeartbeatSeconds on non-callback tasks,
+//! parameters other than FunctionName and Payload (both required), HeartbeatSeconds on non-callback tasks,
 //! multi-value JSONPath (wildcards, deep scan, slices, unions, filters, functions), unknown
 //! fields, dangling or missing transitions and unreachable states.
 

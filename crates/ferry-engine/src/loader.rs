@@ -484,6 +484,13 @@ impl Loader {
         if !fields.iter().any(|(k, _)| k == "FunctionName") {
             self.push(f.problem("Parameters", "lambda:invoke needs FunctionName"));
         }
+        if !fields.iter().any(|(k, _)| k == "Payload") {
+            // What AWS sends when Payload is omitted is not documented: refuse rather than guess.
+            self.push(f.problem(
+                "Parameters",
+                "lambda:invoke without Payload is refused here; pass it explicitly, e.g. \"Payload.$\": \"$\"",
+            ));
+        }
         for (key, _) in fields {
             if key != "FunctionName" && key != "Payload" {
                 self.push(f.problem(

@@ -457,7 +457,7 @@ async fn task(
             };
             (
                 function,
-                parameters.get("Payload").cloned().unwrap_or(json!({})),
+                parameters.get("Payload").cloned().unwrap_or(Value::Null),
             )
         }
     };

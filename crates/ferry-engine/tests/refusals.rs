@@ -82,11 +82,15 @@ fn lambda_invoke_parameters_are_checked() {
         task(json!({"Resource": "arn:aws:states:::lambda:invoke", "Parameters": parameters}))
     };
     assert_refused(
+        invoke(json!({"FunctionName": "f"})),
+        &["\"Deploy\"", "Parameters", "Payload"],
+    );
+    assert_refused(
         invoke(json!({"Payload": {}})),
         &["\"Deploy\"", "Parameters", "FunctionName"],
     );
     assert_refused(
-        invoke(json!({"FunctionName": "f", "InvocationType": "Event"})),
+        invoke(json!({"FunctionName": "f", "Payload": {}, "InvocationType": "Event"})),
         &["\"Deploy\"", "InvocationType"],
     );
     assert_refused(
