@@ -113,7 +113,7 @@ impl TaskTokens {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Tasks currently waiting for a token, oldest first is not guaranteed.
+    /// Tasks currently waiting for a token, in no particular order.
     pub fn pending(&self) -> Vec<PendingTask> {
         self.lock()
             .iter()
