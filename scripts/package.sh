@@ -64,18 +64,22 @@ for fn in "${functions[@]}"; do
     [[ -f $repo/functions/$fn/Cargo.toml ]] || die "functions/$fn/Cargo.toml does not exist"
 done
 
-# cargo-lambda and zig (from PyPI, in their own venv: no system Python is
-# modified, and PEP 668 distributions allow it), and the arm64 Rust target.
+# cargo-lambda and zig: used as installed when both are there (the release
+# workflow pip-installs them), otherwise installed from PyPI into their own
+# venv (no system Python is modified, and PEP 668 distributions allow it).
+# Then the arm64 Rust target.
 ensure_tools() {
-    if [[ ! -x $tools_dir/bin/cargo-lambda ]] || ! "$tools_dir/bin/python3" -c 'import ziglang' 2>/dev/null; then
-        echo "package: installing cargo-lambda and ziglang into $tools_dir" >&2
-        python3 -m venv "$tools_dir" || die "python3 -m venv failed; install python3-venv"
-        "$tools_dir/bin/python3" -m pip install --quiet --disable-pip-version-check cargo-lambda ziglang ||
-            die "pip install cargo-lambda ziglang failed"
+    if ! { cargo lambda --version >/dev/null 2>&1 && { command -v zig >/dev/null || python3 -c 'import ziglang' 2>/dev/null; }; }; then
+        if [[ ! -x $tools_dir/bin/cargo-lambda ]] || ! "$tools_dir/bin/python3" -c 'import ziglang' 2>/dev/null; then
+            echo "package: installing cargo-lambda and ziglang into $tools_dir" >&2
+            python3 -m venv "$tools_dir" || die "python3 -m venv failed; install python3-venv"
+            "$tools_dir/bin/python3" -m pip install --quiet --disable-pip-version-check cargo-lambda ziglang ||
+                die "pip install cargo-lambda ziglang failed"
+        fi
+        # First on PATH: `cargo lambda` finds cargo-lambda, and cargo-lambda
+        # finds zig through this venv's `python3 -m ziglang`.
+        export PATH="$tools_dir/bin:$PATH"
     fi
-    # First on PATH: `cargo lambda` finds cargo-lambda, and cargo-lambda finds
-    # zig through this venv's `python3 -m ziglang`.
-    export PATH="$tools_dir/bin:$PATH"
 
     if ! rustup target list --installed | grep -qx "$TARGET"; then
         echo "package: adding the Rust target $TARGET" >&2
