@@ -1,0 +1,37 @@
+# Ferry's developer entry points. `make test` is what CI runs (.ci/run).
+
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: test lint fmt-check clippy unit tools demo bench package check-statemachines check-terraform
+
+## Everything CI checks: formatting, lints, all tests.
+test: tools fmt-check clippy check-statemachines unit
+
+## Install what the tests need when it is missing (a fresh machine has none of it).
+tools:
+	@scripts/ensure-tools.sh
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --locked
+
+## Every state machine validates against the ASL schema (asl-validator).
+check-statemachines:
+	@scripts/check-statemachines.sh
+
+## Validate and plan the example application's manifests.
+demo:
+	$(CARGO) build --quiet --bin ferry
+	./target/debug/ferry validate examples/shop
+	@for manifest in examples/shop/.ferry/*.yaml; do echo; ./target/debug/ferry plan "$$manifest"; done
+
+## Criterion benchmarks; results are summarised in docs/benchmarks.md.
+bench:
+	$(CARGO) bench -p ferry-core --bench validate

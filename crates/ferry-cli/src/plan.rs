@@ -1,0 +1,146 @@
+//! `ferry plan MANIFEST [--format text|json]`
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use ferry_core::duration::format_duration;
+use ferry_core::manifest::{self, Manifest};
+use ferry_core::plan::{Plan, Strategy};
+use serde::Serialize;
+
+use crate::Format;
+
+/// The JSON shape of `ferry plan --format json`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanOutput<'a> {
+    service: &'a str,
+    cluster: &'a str,
+    steps: Vec<StepOutput>,
+    min_duration_seconds: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepOutput {
+    weight: u8,
+    bake_seconds: u64,
+    approve: bool,
+}
+
+pub fn run(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
+    let manifest = match manifest::load(path) {
+        Ok(manifest) => manifest,
+        Err(problems) => {
+            eprintln!("{problems}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let plan = manifest.plan();
+    match format {
+        Format::Json => {
+            let output = PlanOutput {
+                service: &manifest.service,
+                cluster: &manifest.cluster,
+                steps: plan
+                    .steps
+                    .iter()
+                    .map(|step| StepOutput {
+                        weight: step.weight,
+                        bake_seconds: step.bake_seconds,
+                        approve: step.approve,
+                    })
+                    .collect(),
+                min_duration_seconds: plan.min_duration_seconds(),
+            };
+            println!("{}", serde_json::to_string_pretty(&output)?);
+        }
+        Format::Text => print!("{}", render_text(&manifest, &plan)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A schedule a person can check at a glance.
+pub fn render_text(manifest: &Manifest, plan: &Plan) -> String {
+    let mut out = String::new();
+    let strategy = match &manifest.strategy {
+        Strategy::AllAtOnce => "all at once".to_string(),
+        Strategy::Canary {
+            weight,
+            bake_seconds,
+        } => format!("canary {weight}% for {}", format_duration(*bake_seconds)),
+        Strategy::Linear {
+            step,
+            interval_seconds,
+        } => format!(
+            "linear +{step}% every {}",
+            format_duration(*interval_seconds)
+        ),
+        Strategy::Steps(steps) => format!("{} custom steps", steps.len()),
+        Strategy::Preset(preset) => format!("preset {}", preset.name()),
+    };
+    out.push_str(&format!(
+        "{} on {}: {} ({})\n\n",
+        manifest.service, manifest.cluster, strategy, manifest.path
+    ));
+    out.push_str("  step  green  blue  bake    at least from start\n");
+    let mut elapsed = 0;
+    for (index, step) in plan.steps.iter().enumerate() {
+        if step.approve {
+            out.push_str("        -- wait for approval");
+            if !manifest.approval.approvers.is_empty() {
+                out.push_str(&format!(" from {}", manifest.approval.approvers.join(", ")));
+            }
+            out.push_str(&format!(
+                " (timeout {}, then {}) --\n",
+                format_duration(manifest.approval.timeout_seconds),
+                match manifest.approval.on_timeout {
+                    ferry_core::deployment::OnTimeout::Continue => "continue",
+                    ferry_core::deployment::OnTimeout::Rollback => "roll back",
+                }
+            ));
+        }
+        out.push_str(&format!(
+            "  {:>4}  {:>4}%  {:>3}%  {:<6}  {}\n",
+            index + 1,
+            step.weight,
+            100 - step.weight,
+            format_duration(step.bake_seconds),
+            format_duration(elapsed)
+        ));
+        elapsed += step.bake_seconds;
+    }
+    out.push('\n');
+    match plan.holds_at {
+        Some(weight) => out.push_str(&format!(
+            "Holds at {weight}% green until `ferry promote` or `ferry rollback`.\n"
+        )),
+        None => out.push_str(&format!(
+            "Then green becomes primary; blue is kept warm for {} and removed.\n",
+            format_duration(manifest.rollback.keep_old_for_seconds)
+        )),
+    }
+    out.push_str(&format!(
+        "Minimum duration: {} (plus provisioning{}).\n",
+        format_duration(plan.min_duration_seconds()),
+        if plan.approvals() > 0 {
+            " and approvals"
+        } else {
+            ""
+        }
+    ));
+    if manifest.alarms.is_empty() {
+        out.push_str("Alarms: none. Nothing will roll this deployment back automatically.\n");
+    } else {
+        out.push_str(&format!(
+            "Alarms: {}{}.\n",
+            manifest.alarms.join(", "),
+            if manifest.rollback.on_alarm {
+                " (any in ALARM rolls back)"
+            } else {
+                " (watched, but rollback.onAlarm is false)"
+            }
+        ));
+    }
+    out
+}
