@@ -103,6 +103,8 @@ resource "aws_ecs_service" "web" {
   name          = var.service_name
   cluster       = aws_ecs_cluster.this.id
   desired_count = var.desired_count
+  # `terraform destroy` must not wait for task sets Ferry created outside Terraform.
+  force_delete = true
 
   # Task sets, and so Ferry, decide what runs: launch type, network, load
   # balancers and task definition belong to each task set, not the service.
