@@ -1,0 +1,650 @@
+//! [`DeploymentStore`] on one DynamoDB table.
+//!
+//! # Single-table design
+//!
+//! The Terraform module creates exactly these names; [`ensure_table`] creates the same table in
+//! local mode.
+//!
+//! | item | `pk` | `sk` | other attributes |
+//! | --- | --- | --- | --- |
+//! | deployment | `DEPLOYMENT#<id>` | `DEPLOYMENT` | `record` (the [`Deployment`] as JSON), `version` (N), `deploymentId`, `serviceKey`, `status`, `createdAt`, `updatedAt`, `gsi2pk`/`gsi2sk`, and `gsi1pk`/`gsi1sk` while in flight |
+//! | service lock | `LOCK#<cluster>/<service>` | `LOCK` | `deploymentId`, `serviceKey`, `acquiredAt`, `expiresAtTime` (RFC 3339), `expiresAt` (N, epoch seconds) |
+//!
+//! Other components put their own items in the same table (webhook delivery ids with an
+//! `expiresAt`); their `pk` prefixes never collide with these.
+//!
+//! Indexes (both project all attributes):
+//! - `gsi1` (`gsi1pk` = `INFLIGHT`, `gsi1sk` = `<createdAt>#<id>`): deployments in flight. It is
+//!   sparse: a write that makes a deployment terminal omits both attributes, which removes the
+//!   item from the index. In-flight deployments are few at any time, so one partition is fine.
+//! - `gsi2` (`gsi2pk` = `SERVICE#<cluster>/<service>`, `gsi2sk` = `<createdAt>#<id>`): a
+//!   service's deployments, newest first with `ScanIndexForward = false`.
+//!
+//! `createdAt` in sort keys is UTC with nine fractional digits, so text order is time order.
+//!
+//! `expiresAt` is the table's TTL attribute. The lock carries it so that a crashed deployment's
+//! lock disappears eventually; expiry itself is decided by the conditional writes below, never by
+//! TTL (which deletes items up to days late).
+//!
+//! # Concurrency
+//!
+//! - A deployment write is a conditional put on `version = :expected` (the whole item is
+//!   replaced, which is also how the gsi1 attributes go away); the loser gets `Conflict`.
+//! - Acquire: put the lock if `attribute_not_exists(pk) OR deploymentId = :me OR expiresAt <=
+//!   :now`. Take over: `attribute_not_exists(pk) OR deploymentId = :holder`. Release: delete if
+//!   `deploymentId = :me`. Lock expiry is compared in whole epoch seconds: a lock expires once
+//!   `expires_at <= now`, as in ferry-core's in-memory store.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification,
+};
+use ferry_core::deployment::Deployment;
+use ferry_core::ports::{DeploymentStore, LockOutcome, PortError, PortResult, ServiceLock};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use tracing::{debug, info};
+
+use crate::error::{code_of, port_error};
+
+/// Attribute and index names shared with `infra/terraform/dynamodb.tf`.
+pub mod names {
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const GSI1: &str = "gsi1";
+    pub const GSI1_PK: &str = "gsi1pk";
+    pub const GSI1_SK: &str = "gsi1sk";
+    pub const GSI2: &str = "gsi2";
+    pub const GSI2_PK: &str = "gsi2pk";
+    pub const GSI2_SK: &str = "gsi2sk";
+    /// The TTL attribute, epoch seconds.
+    pub const EXPIRES_AT: &str = "expiresAt";
+}
+
+use names::*;
+
+const DEPLOYMENT_SK: &str = "DEPLOYMENT";
+const LOCK_SK: &str = "LOCK";
+const IN_FLIGHT: &str = "INFLIGHT";
+const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
+
+/// The DynamoDB adapter.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get_item(&self, pk: String, sk: &str, what: &str) -> PortResult<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| port_error("GetItem", what, error))?;
+        Ok(output.item)
+    }
+
+    async fn put_lock(
+        &self,
+        lock: &ServiceLock,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> PortResult<bool> {
+        let mut call = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(lock_item(lock)))
+            .condition_expression(condition);
+        for (name, value) in values {
+            call = call.expression_attribute_values(name, value);
+        }
+        match call.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if code_of(&error) == Some(CONDITION_FAILED) => Ok(false),
+            Err(error) => Err(port_error(
+                "PutItem",
+                &format!("lock of {}", lock.service_key),
+                error,
+            )),
+        }
+    }
+
+    /// Pages through a query on one index partition, up to `limit` items.
+    async fn query_index(
+        &self,
+        index: &str,
+        pk_name: &str,
+        pk_value: String,
+        newest_first: bool,
+        limit: Option<usize>,
+    ) -> PortResult<Vec<Deployment>> {
+        let mut found = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let remaining = limit.map(|limit| limit.saturating_sub(found.len()));
+            if remaining == Some(0) {
+                break;
+            }
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_values(":pk", s(pk_value.clone()))
+                .scan_index_forward(!newest_first)
+                .set_limit(remaining.map(|count| i32::try_from(count).unwrap_or(i32::MAX)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|error| {
+                    port_error(
+                        "Query",
+                        &format!("index {index} of table {}", self.table),
+                        error,
+                    )
+                })?;
+            for item in output.items() {
+                found.push(deployment_from(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        if let Some(limit) = limit {
+            found.truncate(limit);
+        }
+        Ok(found)
+    }
+}
+
+fn s(text: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+fn n(number: impl ToString) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+fn lock_pk(service_key: &str) -> String {
+    format!("LOCK#{service_key}")
+}
+
+fn deployment_pk(id: &str) -> String {
+    format!("DEPLOYMENT#{id}")
+}
+
+/// UTC with nine fractional digits: text order is time order, unlike plain RFC 3339.
+fn sortable(at: OffsetDateTime) -> String {
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+fn lock_item(lock: &ServiceLock) -> Item {
+    HashMap::from([
+        (PK.to_string(), s(lock_pk(&lock.service_key))),
+        (SK.to_string(), s(LOCK_SK)),
+        ("deploymentId".to_string(), s(&lock.deployment_id)),
+        ("serviceKey".to_string(), s(&lock.service_key)),
+        ("acquiredAt".to_string(), s(rfc3339(lock.acquired_at))),
+        ("expiresAtTime".to_string(), s(rfc3339(lock.expires_at))),
+        (EXPIRES_AT.to_string(), n(lock.expires_at.unix_timestamp())),
+    ])
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> PortResult<&'a str> {
+    item.get(name)
+        .and_then(|value| value.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| corrupt(item, &format!("no text attribute `{name}`")))
+}
+
+fn corrupt(item: &Item, problem: &str) -> PortError {
+    let key = item
+        .get(PK)
+        .and_then(|value| value.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    PortError::Invalid(format!("stored item {key} is unreadable: {problem}"))
+}
+
+fn lock_from(item: &Item) -> PortResult<ServiceLock> {
+    let time = |name: &str| -> PortResult<OffsetDateTime> {
+        OffsetDateTime::parse(text(item, name)?, &Rfc3339)
+            .map_err(|error| corrupt(item, &format!("`{name}`: {error}")))
+    };
+    Ok(ServiceLock {
+        service_key: text(item, "serviceKey")?.to_string(),
+        deployment_id: text(item, "deploymentId")?.to_string(),
+        acquired_at: time("acquiredAt")?,
+        expires_at: time("expiresAtTime")?,
+    })
+}
+
+fn deployment_item(deployment: &Deployment) -> PortResult<Item> {
+    let record = serde_json::to_string(deployment).map_err(|error| {
+        PortError::Invalid(format!(
+            "deployment {} cannot be stored: {error}",
+            deployment.id
+        ))
+    })?;
+    let service_key = deployment.service_key();
+    let created = format!("{}#{}", sortable(deployment.created_at), deployment.id);
+    let mut item = HashMap::from([
+        (PK.to_string(), s(deployment_pk(&deployment.id))),
+        (SK.to_string(), s(DEPLOYMENT_SK)),
+        ("deploymentId".to_string(), s(&deployment.id)),
+        ("serviceKey".to_string(), s(&service_key)),
+        ("status".to_string(), s(deployment.status.name())),
+        ("createdAt".to_string(), s(rfc3339(deployment.created_at))),
+        ("updatedAt".to_string(), s(rfc3339(deployment.updated_at))),
+        ("version".to_string(), n(deployment.version)),
+        ("record".to_string(), s(record)),
+        (GSI2_PK.to_string(), s(format!("SERVICE#{service_key}"))),
+        (GSI2_SK.to_string(), s(&created)),
+    ]);
+    if !deployment.status.is_terminal() {
+        item.insert(GSI1_PK.to_string(), s(IN_FLIGHT));
+        item.insert(GSI1_SK.to_string(), s(created));
+    }
+    Ok(item)
+}
+
+fn deployment_from(item: &Item) -> PortResult<Deployment> {
+    let mut deployment: Deployment = serde_json::from_str(text(item, "record")?)
+        .map_err(|error| corrupt(item, &format!("`record`: {error}")))?;
+    // The numeric attribute is what the conditions compare; it wins over the JSON copy.
+    if let Some(version) = item
+        .get("version")
+        .and_then(|value| value.as_n().ok())
+        .and_then(|number| number.parse().ok())
+    {
+        deployment.version = version;
+    }
+    Ok(deployment)
+}
+
+#[async_trait]
+impl DeploymentStore for DynamoStore {
+    async fn acquire_lock(
+        &self,
+        service_key: &str,
+        deployment_id: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<LockOutcome> {
+        let lock = ServiceLock {
+            service_key: service_key.to_string(),
+            deployment_id: deployment_id.to_string(),
+            acquired_at: now,
+            expires_at,
+        };
+        // A lost race against a release can leave nothing to report; try again a few times.
+        for _ in 0..3 {
+            let acquired = self
+                .put_lock(
+                    &lock,
+                    "attribute_not_exists(pk) OR deploymentId = :me OR expiresAt <= :now",
+                    vec![(":me", s(deployment_id)), (":now", n(now.unix_timestamp()))],
+                )
+                .await?;
+            if acquired {
+                info!(
+                    service = service_key,
+                    deployment = deployment_id,
+                    "lock acquired"
+                );
+                return Ok(LockOutcome::Acquired);
+            }
+            if let Some(holder) = self.get_lock(service_key).await? {
+                debug!(service = service_key, holder = %holder.deployment_id, "lock held");
+                return Ok(LockOutcome::HeldBy(holder));
+            }
+        }
+        Err(PortError::Transient(format!(
+            "lock of {service_key} keeps changing hands; try again"
+        )))
+    }
+
+    async fn take_over_lock(
+        &self,
+        service_key: &str,
+        holder: &str,
+        deployment_id: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<()> {
+        let lock = ServiceLock {
+            service_key: service_key.to_string(),
+            deployment_id: deployment_id.to_string(),
+            acquired_at: now,
+            expires_at,
+        };
+        let taken = self
+            .put_lock(
+                &lock,
+                "attribute_not_exists(pk) OR deploymentId = :holder",
+                vec![(":holder", s(holder))],
+            )
+            .await?;
+        if taken {
+            info!(
+                service = service_key,
+                deployment = deployment_id,
+                from = holder,
+                "lock taken over"
+            );
+            return Ok(());
+        }
+        let now_held_by = self
+            .get_lock(service_key)
+            .await?
+            .map_or_else(|| "nobody".to_string(), |lock| lock.deployment_id);
+        Err(PortError::Conflict(format!(
+            "lock of {service_key} is now held by {now_held_by}, not {holder}"
+        )))
+    }
+
+    async fn release_lock(&self, service_key: &str, deployment_id: &str) -> PortResult<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(lock_pk(service_key)))
+            .key(SK, s(LOCK_SK))
+            .condition_expression("deploymentId = :me")
+            .expression_attribute_values(":me", s(deployment_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                info!(
+                    service = service_key,
+                    deployment = deployment_id,
+                    "lock released"
+                );
+                Ok(())
+            }
+            // Not ours (or already gone): nothing to release.
+            Err(error) if code_of(&error) == Some(CONDITION_FAILED) => Ok(()),
+            Err(error) => Err(port_error(
+                "DeleteItem",
+                &format!("lock of {service_key}"),
+                error,
+            )),
+        }
+    }
+
+    async fn get_lock(&self, service_key: &str) -> PortResult<Option<ServiceLock>> {
+        self.get_item(
+            lock_pk(service_key),
+            LOCK_SK,
+            &format!("lock of {service_key}"),
+        )
+        .await?
+        .map(|item| lock_from(&item))
+        .transpose()
+    }
+
+    async fn create(&self, deployment: &Deployment) -> PortResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(deployment_item(deployment)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if code_of(&error) == Some(CONDITION_FAILED) => Err(PortError::Conflict(
+                format!("deployment {} exists", deployment.id),
+            )),
+            Err(error) => Err(port_error(
+                "PutItem",
+                &format!("deployment {}", deployment.id),
+                error,
+            )),
+        }
+    }
+
+    async fn get(&self, deployment_id: &str) -> PortResult<Option<Deployment>> {
+        self.get_item(
+            deployment_pk(deployment_id),
+            DEPLOYMENT_SK,
+            &format!("deployment {deployment_id}"),
+        )
+        .await?
+        .map(|item| deployment_from(&item))
+        .transpose()
+    }
+
+    async fn update(&self, deployment: &mut Deployment) -> PortResult<()> {
+        let expected = deployment.version;
+        let mut next = deployment.clone();
+        next.version = expected + 1;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(deployment_item(&next)?))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(expected))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                deployment.version = next.version;
+                Ok(())
+            }
+            Err(error) if code_of(&error) == Some(CONDITION_FAILED) => {
+                // `version = :expected` also fails when the item does not exist.
+                match self.get(&deployment.id).await? {
+                    None => Err(PortError::NotFound(format!("deployment {}", deployment.id))),
+                    Some(stored) => Err(PortError::Conflict(format!(
+                        "deployment {} was changed by someone else (version {} != {})",
+                        deployment.id, stored.version, expected
+                    ))),
+                }
+            }
+            Err(error) => Err(port_error(
+                "PutItem",
+                &format!("deployment {}", deployment.id),
+                error,
+            )),
+        }
+    }
+
+    async fn list_for_service(
+        &self,
+        service_key: &str,
+        limit: usize,
+    ) -> PortResult<Vec<Deployment>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.query_index(
+            GSI2,
+            GSI2_PK,
+            format!("SERVICE#{service_key}"),
+            true,
+            Some(limit),
+        )
+        .await
+    }
+
+    async fn list_in_flight(&self) -> PortResult<Vec<Deployment>> {
+        let mut found = self
+            .query_index(GSI1, GSI1_PK, IN_FLIGHT.to_string(), false, None)
+            .await?;
+        // Index reads are eventually consistent: a deployment that just ended may linger.
+        found.retain(|deployment| !deployment.status.is_terminal());
+        Ok(found)
+    }
+}
+
+/// Creates the table with its indexes and TTL when it is missing, then waits until it and its
+/// indexes are ACTIVE. For local mode and tests; in AWS, Terraform owns the table.
+pub async fn ensure_table(client: &Client, name: &str) -> PortResult<()> {
+    let subject = format!("table {name}");
+    match client.describe_table().table_name(name).send().await {
+        Ok(_) => return wait_until_active(client, name).await,
+        Err(error) if code_of(&error) == Some("ResourceNotFoundException") => {}
+        Err(error) => return Err(port_error("DescribeTable", &subject, error)),
+    }
+    let build = |error: aws_smithy_types::error::operation::BuildError| {
+        PortError::Invalid(format!("table definition: {error}"))
+    };
+    let key = |attribute: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(attribute)
+            .key_type(kind)
+            .build()
+            .map_err(build)
+    };
+    let index = |index: &str, pk: &str, sk: &str| -> PortResult<GlobalSecondaryIndex> {
+        GlobalSecondaryIndex::builder()
+            .index_name(index)
+            .key_schema(key(pk, KeyType::Hash)?)
+            .key_schema(key(sk, KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(build)
+    };
+    let mut call = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(PK, KeyType::Hash)?)
+        .key_schema(key(SK, KeyType::Range)?)
+        .global_secondary_indexes(index(GSI1, GSI1_PK, GSI1_SK)?)
+        .global_secondary_indexes(index(GSI2, GSI2_PK, GSI2_SK)?);
+    for attribute in [PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK] {
+        call = call.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attribute)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(build)?,
+        );
+    }
+    match call.send().await {
+        Ok(_) => info!(table = name, "created table"),
+        // Somebody else is creating it right now: wait for theirs, they set its TTL.
+        Err(error) if code_of(&error) == Some("ResourceInUseException") => {
+            return wait_until_active(client, name).await;
+        }
+        Err(error) => return Err(port_error("CreateTable", &subject, error)),
+    }
+    wait_until_active(client, name).await?;
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(EXPIRES_AT)
+                .enabled(true)
+                .build()
+                .map_err(build)?,
+        )
+        .send()
+        .await
+        .map_err(|error| port_error("UpdateTimeToLive", &subject, error))?;
+    Ok(())
+}
+
+async fn wait_until_active(client: &Client, name: &str) -> PortResult<()> {
+    let subject = format!("table {name}");
+    for _ in 0..120 {
+        let output = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|error| port_error("DescribeTable", &subject, error))?;
+        if let Some(table) = output.table() {
+            let indexes_active = table
+                .global_secondary_indexes()
+                .iter()
+                .all(|index| index.index_status() == Some(&IndexStatus::Active));
+            if table.table_status() == Some(&TableStatus::Active) && indexes_active {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(PortError::Transient(format!(
+        "{subject} is not ACTIVE after two minutes"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn sortable_times_order_as_text() {
+        let earlier = sortable(datetime!(2026-11-22 02:15:00.5 UTC));
+        let later = sortable(datetime!(2026-11-22 02:15:00.25 +01:00));
+        assert_eq!(earlier, "2026-11-22T02:15:00.500000000Z");
+        assert_eq!(later, "2026-11-22T01:15:00.250000000Z");
+        assert!(later < earlier);
+    }
+
+    #[test]
+    fn lock_items_round_trip() {
+        let lock = ServiceLock {
+            service_key: "prod/web".into(),
+            deployment_id: "web-1".into(),
+            acquired_at: datetime!(2026-11-22 02:15:00.123 UTC),
+            expires_at: datetime!(2026-11-22 03:15:00.123 UTC),
+        };
+        let item = lock_item(&lock);
+        assert_eq!(
+            item[EXPIRES_AT],
+            n(datetime!(2026-11-22 03:15:00 UTC).unix_timestamp())
+        );
+        assert_eq!(lock_from(&item).unwrap(), lock);
+    }
+}

@@ -1,0 +1,32 @@
+//! Ferry's AWS adapters: the ports of `ferry-core` implemented with the AWS SDK for Rust.
+//!
+//! | port | adapter | service |
+//! | --- | --- | --- |
+//! | [`TaskSetDeployer`](ferry_core::ports::TaskSetDeployer) | [`EcsTaskSets`] | ECS task sets of an `EXTERNAL` service |
+//! | [`TrafficRouter`](ferry_core::ports::TrafficRouter) | [`AlbRouter`] | ALB listener and rule forward actions |
+//! | [`AlarmReader`](ferry_core::ports::AlarmReader) | [`CloudWatchAlarms`] | CloudWatch metric and composite alarms |
+//! | [`DeploymentStore`](ferry_core::ports::DeploymentStore) | [`DynamoStore`] | one DynamoDB table (design in [`dynamodb`]) |
+//! | [`WorkflowControl`](ferry_core::ports::WorkflowControl) | [`StepFunctions`] | Step Functions executions and task tokens |
+//!
+//! Build one [`AwsClients`] at cold start from [`load_sdk_config`] and hand out adapters; the
+//! same code reaches AWS, or the moto emulator when `AWS_ENDPOINT_URL` is set.
+//!
+//! Every SDK error becomes a [`PortError`](ferry_core::ports::PortError) in the single
+//! mapping, classified for retries and carrying the AWS error code and message. Every write can be
+//! repeated safely, as the ports require. Where moto differs from AWS, the code follows AWS's
+//! documented behaviour; the differences are listed in this crate's README.
+
+pub mod cloudwatch;
+pub mod config;
+pub mod dynamodb;
+pub mod ecs;
+pub mod elb;
+mod error;
+pub mod sfn;
+
+pub use cloudwatch::CloudWatchAlarms;
+pub use config::{AwsClients, Settings, load_sdk_config};
+pub use dynamodb::{DynamoStore, ensure_table};
+pub use ecs::EcsTaskSets;
+pub use elb::{AlbRouter, TargetGroupSummary};
+pub use sfn::{StateMachines, StepFunctions};
