@@ -38,7 +38,8 @@ locals {
       actions = ["ecs:RegisterTaskDefinition"]
       # RegisterTaskDefinition has no resource type: IAM only accepts "*" for it.
       # What the task definitions may do is bounded by iam_pass_task_roles.
-      resources  = ["*"]
+      # Without a service to deploy to, there is nothing to register for.
+      resources  = length(local.ecs_service_patterns) > 0 ? ["*"] : []
       conditions = []
     }
     ecs_create_task_set = {
@@ -104,8 +105,9 @@ locals {
         "elasticloadbalancing:DescribeTargetGroups",
       ]
       # The ELB Describe* actions have no resource-level permissions: IAM only
-      # accepts "*" for them. They read configuration, never traffic.
-      resources  = ["*"]
+      # accepts "*" for them. They read configuration, never traffic, and are
+      # only given when there is a listener or rule to shift.
+      resources  = length(var.listener_arns) + length(var.listener_rule_arns) > 0 ? ["*"] : []
       conditions = []
     }
     elb_modify_listener = {

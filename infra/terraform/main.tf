@@ -13,7 +13,7 @@ locals {
   region = data.aws_region.current.id
 
   package_dir      = coalesce(var.package_dir, "${path.module}/../../dist")
-  statemachine_dir = "${path.module}/../../statemachines"
+  statemachine_dir = coalesce(var.statemachines_dir, "${path.module}/../../statemachines")
   rules_dir        = "${path.module}/rules"
 
   # -------------------------------------------------------------------------

@@ -20,6 +20,12 @@ variable "package_dir" {
   default     = null
 }
 
+variable "statemachines_dir" {
+  description = "Directory holding deploy.asl.json and traffic.asl.json. Null means \"<repository>/statemachines\" (path.module/../../statemachines), the files the local engine runs too."
+  type        = string
+  default     = null
+}
+
 variable "rust_log" {
   description = "RUST_LOG filter for every function (tracing-subscriber EnvFilter syntax), e.g. \"info\" or \"info,ferry_aws=debug\"."
   type        = string
