@@ -15,9 +15,11 @@ Checks, each reported as passed, failed or skipped (with the reason):
   rules        every file() of an EventBridge pattern is valid JSON, and every
                rules/*.json is used
   skips        every "#checkov:skip=CKV_...:reason" carries a reason
-  terraform    `terraform fmt -check`, and `terraform validate` of the module
-               and the examples when the AWS provider is available offline
-               (TF_PLUGIN_DIR, or /opt/tf-plugins); skipped without terraform
+  terraform    `terraform fmt -check`; and when the AWS provider is available
+               offline (TF_PLUGIN_DIR, or /opt/tf-plugins): `terraform validate`
+               of the module and the examples, and `terraform test` (the IAM
+               unit tests in infra/terraform/tests, with a mocked provider);
+               skipped without terraform
   checkov      checkov -d infra/terraform --framework terraform --skip-download
                --compact --quiet: no failed check, every skip with a reason
 
@@ -194,7 +196,10 @@ class Module:
                 inner = self.locals[ref[6:]]
                 if not isinstance(inner, str):
                     return None
-                value = unquote(inner)
+                # coalesce(var.x, "<default>"): a variable that may override a
+                # default path; the checks look at the default (the repository).
+                default = re.fullmatch(r'\$\{coalesce\(var\.[A-Za-z_][A-Za-z0-9_]*,\s*"(.*)"\)\}', inner)
+                value = default.group(1) if default else unquote(inner)
                 # A local such as "${path.module}/x" stays a template for the next round.
             else:
                 return None
@@ -462,6 +467,16 @@ def terraform_env() -> dict[str, str]:
     return env
 
 
+def supports_mock_providers(terraform: str, env: dict[str, str]) -> bool:
+    result = subprocess.run([terraform, "version", "-json"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        version = json.loads(result.stdout)["terraform_version"]
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except (ValueError, KeyError):
+        return False
+    return (major, minor) >= (1, 7)
+
+
 def plugin_dir() -> Path | None:
     candidates = [Path(os.environ["TF_PLUGIN_DIR"])] if os.environ.get("TF_PLUGIN_DIR") else DEFAULT_PLUGIN_DIRS
     for candidate in candidates:
@@ -511,6 +526,7 @@ def check_terraform(report: Report, modules: dict[Path, Module]) -> None:
         problems.extend("  " + line for line in fmt.stdout.splitlines() if line.strip())
 
     plugins = plugin_dir()
+    tested: list[str] = []
     if plugins is None:
         print("      note: terraform validate skipped: no AWS provider available offline (set TF_PLUGIN_DIR to a provider mirror)")
         validated = 0
@@ -542,7 +558,25 @@ def check_terraform(report: Report, modules: dict[Path, Module]) -> None:
                 if validate.returncode != 0:
                     problems.append(f"terraform validate in {directory} failed:")
                     problems.extend("  " + line for line in validate.stdout.splitlines() if line.strip())
+                    continue
+                if any(workdir.glob("tests/*.tftest.hcl")):
+                    if not supports_mock_providers(terraform, env):
+                        print(f"      note: terraform test in {directory} skipped: mock providers need terraform >= 1.7")
+                        continue
+                    test = subprocess.run(
+                        [terraform, "test", "-no-color"],
+                        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                    )
+                    summary = [line for line in test.stdout.splitlines() if re.match(r"(Success|Failure)!", line)]
+                    tested.append(f"{directory}: {summary[-1] if summary else 'no summary'}")
+                    if test.returncode != 0:
+                        problems.append(f"terraform test in {directory} failed:")
+                        problems.extend(
+                            "  " + line for line in test.stdout.splitlines() if line.strip() and not line.startswith("  - ")
+                        )
     detail = "fmt clean" + (f"; {validated} root modules valid" if validated else "")
+    if tested:
+        detail += "; terraform test " + ", ".join(tested)
     report.check("terraform", problems, detail)
 
 
