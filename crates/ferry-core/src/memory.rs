@@ -72,12 +72,17 @@ impl MemoryEcs {
         locked(&self.state).calls.clone()
     }
 
-    /// Sets every task set of the service steady (or not), as ECS would after a while.
+    /// Sets every task set of the service steady (or not); steady task sets run all their tasks,
+    /// as ECS reports after a while.
     pub fn set_steady(&self, cluster: &str, service: &str, steady: bool) {
         let key = (cluster_name(cluster).to_string(), service.to_string());
         if let Some(found) = locked(&self.state).services.get_mut(&key) {
             for set in &mut found.task_sets {
                 set.steady = steady;
+                if steady {
+                    set.running_count = set.computed_desired_count;
+                    set.pending_count = 0;
+                }
             }
         }
     }

@@ -1,0 +1,90 @@
+//! The logic of Ferry's Lambda handlers.
+//!
+//! Each handler is `async fn handle(deps: &Deps, input) -> Result<Output, HandlerError>` over
+//! the ports of `ferry-core`, so the same code runs in Lambda (`functions/<name>`), in the local
+//! engine and in tests. Every handler is idempotent: Step Functions retries, and a repeat must
+//! not create a second task set, shift twice, or corrupt the record. Progress lives in the
+//! deployment record (an index into the plan), so a repeat finds the work already done.
+//!
+//! | handler | does |
+//! | --- | --- |
+//! | [`plan`] | reads manifest and live service, decides blue/green, takes the lock, writes the record |
+//! | [`create_taskset`] | registers the task definition, creates green on the idle target group |
+//! | [`wait_stable`] | reports whether green is stable; fails after the stabilisation timeout |
+//! | [`wait_token`] | stores the task token of an approval or a bake so people and alarms can end it |
+//! | [`shift_weights`] | applies a step's weights, reads them back, records the step |
+//! | [`check_alarms`] | judges the manifest's alarms; `AlarmBreached` when one fired |
+//! | [`finalize`] | makes green primary; later removes blue, releases the lock |
+//! | [`rollback`] | all traffic to blue (verified), removes green, releases the lock |
+//! | [`alarm_watch`] | an alarm entered ALARM: fail the bake of every deployment it guards |
+//! | [`control`] | approve, reject, promote or roll back a running deployment by hand |
+
+use std::sync::Arc;
+
+use ferry_core::ports::{
+    AlarmReader, Clock, DeploymentStore, GitSource, Notifier, TaskSetDeployer, TrafficRouter,
+    WorkflowControl,
+};
+
+pub mod alarm_watch;
+pub mod check_alarms;
+pub mod control;
+pub mod create_taskset;
+mod error;
+pub mod finalize;
+pub mod plan;
+mod record;
+pub mod rollback;
+pub mod shift_weights;
+mod traffic;
+pub mod wait_stable;
+pub mod wait_token;
+
+pub use error::{ErrorKind, HandlerError};
+
+/// Input of every handler that works on an existing deployment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentRef {
+    pub deployment_id: String,
+}
+
+/// Tunables shared by the handlers.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long green may take to become stable before the deployment is rolled back.
+    pub stabilization_timeout_seconds: u64,
+    /// Reads after a weight change before giving up for this attempt (an ALB applies
+    /// changes with a short delay).
+    pub verify_attempts: u32,
+    pub verify_delay: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            stabilization_timeout_seconds: 15 * 60,
+            verify_attempts: 10,
+            verify_delay: std::time::Duration::from_millis(500),
+        }
+    }
+}
+
+/// The ports a handler may use, built once per cold start.
+#[derive(Clone)]
+pub struct Deps {
+    pub ecs: Arc<dyn TaskSetDeployer>,
+    pub traffic: Arc<dyn TrafficRouter>,
+    pub alarms: Arc<dyn AlarmReader>,
+    pub store: Arc<dyn DeploymentStore>,
+    pub workflows: Arc<dyn WorkflowControl>,
+    pub git: Arc<dyn GitSource>,
+    pub notifier: Arc<dyn Notifier>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;

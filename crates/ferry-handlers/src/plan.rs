@@ -1,0 +1,508 @@
+//! `plan`: from a commit to a locked, recorded deployment.
+//!
+//! Reads the manifest and task definition at the commit, the live service (primary task set,
+//! the target group it serves, the listener's weights) and the alarms; decides which target
+//! group is blue and which green; takes the per-service lock; writes the record. Nothing in
+//! ECS or the load balancer is changed here, so a refusal leaves everything as it was.
+
+use ferry_core::deployment::{
+    Deployment, DeploymentStatus, Policy, Source, TaskSetRef, TrafficTarget, cluster_name,
+    new_deployment_id, service_key,
+};
+use ferry_core::manifest::{self, Manifest};
+use ferry_core::plan::Plan;
+use ferry_core::ports::{LockOutcome, NotificationKind, RouteRef, ServiceInfo, TaskSetStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::Duration;
+use tracing::info;
+
+use crate::error::port;
+use crate::record::notify;
+use crate::{Deps, ErrorKind, HandlerError};
+
+/// What to deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanInput {
+    /// Set by the state machine to its execution name, so a retried `plan` finds its own
+    /// record instead of making a second one.
+    #[serde(default)]
+    pub deployment_id: Option<String>,
+    pub repository: String,
+    pub commit: String,
+    /// Path of the manifest in the repository, e.g. `.ferry/web.yaml`.
+    pub manifest_path: String,
+    #[serde(default)]
+    pub branch: Option<String>,
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Replaces the image of the manifest's container (`ferry deploy --image`).
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// What the state machine needs to drive the deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanOutput {
+    pub deployment_id: String,
+    pub service: String,
+    pub cluster: String,
+    pub plan: Plan,
+    /// One entry per step, ready for a Map state: index, weight, bake, approve.
+    pub steps: Vec<StepItem>,
+    pub approval_timeout_seconds: u64,
+    /// `continue` or `rollback`.
+    pub on_approval_timeout: String,
+    pub keep_old_for_seconds: u64,
+    pub holds: bool,
+}
+
+/// A step as the state machine iterates it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepItem {
+    pub deployment_id: String,
+    pub step: usize,
+    pub weight: u8,
+    pub bake_seconds: u64,
+    pub approve: bool,
+    pub approval_timeout_seconds: u64,
+}
+
+pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, HandlerError> {
+    if let Some(id) = &input.deployment_id
+        && let Some(existing) = deps
+            .store
+            .get(id)
+            .await
+            .map_err(port("reading the deployment record"))?
+    {
+        info!(deployment = %id, "already planned");
+        return Ok(output(&existing));
+    }
+
+    let manifest = read_manifest(deps, &input).await?;
+    let service = deps
+        .ecs
+        .describe_service(&manifest.cluster, &manifest.service)
+        .await
+        .map_err(|error| match error {
+            ferry_core::ports::PortError::NotFound(_) => HandlerError::non_retryable(format!(
+                "service {} not found in cluster {}: create it with the EXTERNAL deployment controller first",
+                manifest.service, manifest.cluster
+            )),
+            other => HandlerError::from_port("describing the service", other),
+        })?;
+    let (blue, green_target_group) = decide_colours(&manifest, &service)?;
+    let route = RouteRef {
+        listener_arn: manifest.traffic.listener.clone(),
+        rule_arn: manifest.traffic.rule.clone(),
+    };
+    check_route(deps, &route, &blue.target_group_arn, &green_target_group).await?;
+    check_alarms_exist(deps, &manifest.alarms).await?;
+
+    let now = deps.clock.now();
+    let id = input
+        .deployment_id
+        .clone()
+        .unwrap_or_else(|| new_deployment_id(&manifest.service, now, &input.commit));
+    let plan = manifest.plan();
+    let key = service_key(&manifest.cluster, &manifest.service);
+    let expires_at = now + lock_lease(deps, &manifest, &plan);
+    take_lock(deps, &key, &id, now, expires_at).await?;
+
+    let mut document = manifest.task_definition.document.clone();
+    substitute(&mut document, &input.commit, &id);
+    if let Some(image) = &input.image {
+        set_image(&mut document, &manifest.container.name, image);
+    }
+    let mut deployment = Deployment {
+        id: id.clone(),
+        service: manifest.service.clone(),
+        cluster: cluster_name(&manifest.cluster).to_string(),
+        source: Source {
+            repository: input.repository.clone(),
+            commit: input.commit.clone(),
+            branch: input.branch.clone(),
+            author: input.author.clone(),
+            manifest_path: input.manifest_path.clone(),
+        },
+        status: DeploymentStatus::Pending,
+        plan,
+        policy: Policy {
+            alarms: manifest.alarms.clone(),
+            rollback_on_alarm: manifest.rollback.on_alarm,
+            keep_old_for_seconds: manifest.rollback.keep_old_for_seconds,
+            approvers: manifest.approval.approvers.clone(),
+            approval_timeout_seconds: manifest.approval.timeout_seconds,
+            on_approval_timeout: manifest.approval.on_timeout,
+            slack_channel: manifest.slack_channel.clone(),
+        },
+        traffic: TrafficTarget {
+            listener_arn: manifest.traffic.listener.clone(),
+            rule_arn: manifest.traffic.rule.clone(),
+            test_listener_arn: manifest.traffic.test_listener.clone(),
+        },
+        blue_target_group: blue.target_group_arn.clone(),
+        green_target_group,
+        blue: Some(blue),
+        green: None,
+        task_definition: document,
+        container_name: manifest.container.name.clone(),
+        container_port: manifest.container.port,
+        applied_step: None,
+        green_weight: 0,
+        pending_token: None,
+        reason: None,
+        history: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        finished_at: None,
+        version: 0,
+    };
+    deployment.record(
+        now,
+        "planned",
+        format!(
+            "{} at {} by {}",
+            input.manifest_path,
+            short(&input.commit),
+            input.author.as_deref().unwrap_or("unknown")
+        ),
+    );
+    if let Err(error) = deps.store.create(&deployment).await {
+        // A retry after the write landed: the record is ours.
+        return match deps
+            .store
+            .get(&id)
+            .await
+            .map_err(port("reading the deployment record"))?
+        {
+            Some(existing) => Ok(output(&existing)),
+            None => Err(HandlerError::from_port(
+                "writing the deployment record",
+                error,
+            )),
+        };
+    }
+    info!(deployment = %id, service = %key, steps = deployment.plan.steps.len(), "planned");
+    notify(
+        deps,
+        &deployment,
+        NotificationKind::Started,
+        format!(
+            "Deploying {} ({}) to {}: {} step(s)",
+            short(&input.commit),
+            input.manifest_path,
+            key,
+            deployment.plan.steps.len()
+        ),
+    )
+    .await;
+    Ok(output(&deployment))
+}
+
+/// The state machine's view of a deployment.
+pub fn output(deployment: &Deployment) -> PlanOutput {
+    let policy = &deployment.policy;
+    PlanOutput {
+        deployment_id: deployment.id.clone(),
+        service: deployment.service.clone(),
+        cluster: deployment.cluster.clone(),
+        plan: deployment.plan.clone(),
+        steps: deployment
+            .plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| StepItem {
+                deployment_id: deployment.id.clone(),
+                step: index,
+                weight: step.weight,
+                bake_seconds: step.bake_seconds,
+                approve: step.approve,
+                approval_timeout_seconds: policy.approval_timeout_seconds,
+            })
+            .collect(),
+        approval_timeout_seconds: policy.approval_timeout_seconds,
+        on_approval_timeout: match policy.on_approval_timeout {
+            ferry_core::deployment::OnTimeout::Continue => "continue".into(),
+            ferry_core::deployment::OnTimeout::Rollback => "rollback".into(),
+        },
+        keep_old_for_seconds: policy.keep_old_for_seconds,
+        holds: deployment.plan.holds_at.is_some(),
+    }
+}
+
+async fn read_manifest(deps: &Deps, input: &PlanInput) -> Result<Manifest, HandlerError> {
+    let read = |path: String| async move {
+        deps.git
+            .read_file(&input.repository, &input.commit, &path)
+            .await
+    };
+    let text = read(input.manifest_path.clone())
+        .await
+        .map_err(port("reading the manifest"))?
+        .ok_or_else(|| {
+            HandlerError::new(
+                ErrorKind::InvalidManifest,
+                format!(
+                    "{} does not exist in {} at {}",
+                    input.manifest_path,
+                    input.repository,
+                    short(&input.commit)
+                ),
+            )
+        })?;
+    let draft = manifest::parse_manifest(&input.manifest_path, &text)
+        .map_err(|problems| HandlerError::new(ErrorKind::InvalidManifest, problems.to_string()))?;
+    let task_definition = match read(draft.task_definition_path.clone()).await {
+        Ok(found) => Ok(found),
+        Err(error) if error.is_retryable() => {
+            return Err(HandlerError::from_port(
+                "reading the task definition",
+                error,
+            ));
+        }
+        Err(error) => Err(error.to_string()),
+    };
+    draft
+        .complete(task_definition)
+        .map_err(|problems| HandlerError::new(ErrorKind::InvalidManifest, problems.to_string()))
+}
+
+/// Blue is the primary task set; green goes on the other of the manifest's two target groups.
+fn decide_colours(
+    manifest: &Manifest,
+    service: &ServiceInfo,
+) -> Result<(TaskSetRef, String), HandlerError> {
+    let refuse = |message: String| Err(HandlerError::non_retryable(message));
+    if service.status != "ACTIVE" {
+        return refuse(format!(
+            "service {} is {}, not ACTIVE",
+            service.name, service.status
+        ));
+    }
+    if service.deployment_controller != "EXTERNAL" {
+        return refuse(format!(
+            "service {} uses the {} deployment controller; Ferry needs EXTERNAL (recreate the service with deploymentController {{type: EXTERNAL}})",
+            service.name, service.deployment_controller
+        ));
+    }
+    let Some(primary) = service.primary_task_set() else {
+        return refuse(format!(
+            "service {} has no primary task set: create the first one (see infra/terraform/examples/app) before deploying with Ferry",
+            service.name
+        ));
+    };
+    let [first, second] = &manifest.traffic.target_groups;
+    let blue_group = primary
+        .target_group_arns
+        .iter()
+        .find(|arn| *arn == first || *arn == second)
+        .cloned();
+    let Some(blue_group) = blue_group else {
+        return refuse(format!(
+            "the primary task set {} is not registered with either of traffic.targetGroups (it serves {})",
+            primary.id,
+            primary.target_group_arns.join(", ")
+        ));
+    };
+    let green_group = if &blue_group == first {
+        second.clone()
+    } else {
+        first.clone()
+    };
+    if let Some(squatter) = service.task_sets.iter().find(|set| {
+        set.status != TaskSetStatus::Primary && set.target_group_arns.contains(&green_group)
+    }) {
+        return refuse(format!(
+            "task set {} (external id {}) is already on the idle target group {}; a previous deployment did not finish: roll it back or delete the task set",
+            squatter.id,
+            squatter.external_id.as_deref().unwrap_or("none"),
+            green_group
+        ));
+    }
+    Ok((
+        TaskSetRef {
+            id: primary.id.clone(),
+            arn: primary.arn.clone(),
+            task_definition_arn: primary.task_definition_arn.clone(),
+            target_group_arn: blue_group,
+        },
+        green_group,
+    ))
+}
+
+/// The route must forward only to our two target groups, with all traffic on blue.
+async fn check_route(
+    deps: &Deps,
+    route: &RouteRef,
+    blue: &str,
+    green: &str,
+) -> Result<(), HandlerError> {
+    let weights = deps
+        .traffic
+        .read_weights(route)
+        .await
+        .map_err(|error| match error {
+            ferry_core::ports::PortError::NotFound(what) => HandlerError::non_retryable(format!(
+                "{what} not found: check traffic.listener and traffic.rule"
+            )),
+            other => HandlerError::from_port("reading the listener's weights", other),
+        })?;
+    let where_ = route.rule_arn.as_deref().unwrap_or(&route.listener_arn);
+    if let Some(other) = weights
+        .iter()
+        .find(|entry| entry.target_group_arn != blue && entry.target_group_arn != green)
+    {
+        return Err(HandlerError::non_retryable(format!(
+            "{where_} forwards to {}, which is not one of traffic.targetGroups; it must forward only to the two target groups",
+            other.target_group_arn
+        )));
+    }
+    let weight_of = |arn: &str| {
+        weights
+            .iter()
+            .filter(|e| e.target_group_arn == arn)
+            .map(|e| e.weight)
+            .sum::<u32>()
+    };
+    if weight_of(blue) == 0 {
+        return Err(HandlerError::non_retryable(format!(
+            "{where_} sends no traffic to {blue}, the target group of the primary task set"
+        )));
+    }
+    if weight_of(green) != 0 {
+        return Err(HandlerError::non_retryable(format!(
+            "{where_} already sends traffic to the idle target group {green}; a previous deployment did not finish: roll it back first"
+        )));
+    }
+    Ok(())
+}
+
+async fn check_alarms_exist(deps: &Deps, alarms: &[String]) -> Result<(), HandlerError> {
+    if alarms.is_empty() {
+        return Ok(());
+    }
+    let found = deps
+        .alarms
+        .describe_alarms(alarms)
+        .await
+        .map_err(port("describing the alarms"))?;
+    let missing: Vec<&str> = alarms
+        .iter()
+        .filter(|name| !found.iter().any(|status| &status.name == *name))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(HandlerError::non_retryable(format!(
+            "alarm{} {} do{} not exist: create {} or remove {} from alarms",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            if missing.len() == 1 { "es" } else { "" },
+            if missing.len() == 1 { "it" } else { "them" },
+            if missing.len() == 1 { "it" } else { "them" },
+        )));
+    }
+    Ok(())
+}
+
+/// How long the lock lives: everything the deployment may legitimately take, plus an hour.
+/// After that a crashed deployment's lock can be taken over.
+fn lock_lease(deps: &Deps, manifest: &Manifest, plan: &Plan) -> Duration {
+    let approvals = plan.approvals() as u64 * manifest.approval.timeout_seconds;
+    let seconds = deps.settings.stabilization_timeout_seconds
+        + plan.min_duration_seconds()
+        + approvals
+        + manifest.rollback.keep_old_for_seconds
+        + 3600;
+    Duration::seconds(seconds as i64)
+}
+
+async fn take_lock(
+    deps: &Deps,
+    key: &str,
+    id: &str,
+    now: time::OffsetDateTime,
+    expires_at: time::OffsetDateTime,
+) -> Result<(), HandlerError> {
+    let outcome = deps
+        .store
+        .acquire_lock(key, id, now, expires_at)
+        .await
+        .map_err(port("taking the service lock"))?;
+    let LockOutcome::HeldBy(lock) = outcome else {
+        return Ok(());
+    };
+    // The holder may have ended without releasing (a crash between its last two writes).
+    let holder = deps
+        .store
+        .get(&lock.deployment_id)
+        .await
+        .map_err(port("reading the lock holder"))?;
+    let stale = holder
+        .as_ref()
+        .is_none_or(|holder| holder.status.is_terminal());
+    if stale {
+        info!(service = %key, holder = %lock.deployment_id, "taking over a stale lock");
+        return deps
+            .store
+            .take_over_lock(key, &lock.deployment_id, id, now, expires_at)
+            .await
+            .map_err(|error| {
+                HandlerError::new(
+                    ErrorKind::LockHeld,
+                    format!("the lock of {key} changed hands: {error}"),
+                )
+            });
+    }
+    let status = holder
+        .map(|holder| holder.status.name())
+        .unwrap_or("unknown");
+    Err(HandlerError::new(
+        ErrorKind::LockHeld,
+        format!(
+            "{key} is being deployed by {} ({status}, since {}); wait for it, or roll it back with `ferry rollback`",
+            lock.deployment_id, lock.acquired_at
+        ),
+    ))
+}
+
+/// `${GIT_SHA}`, `${GIT_SHORT_SHA}` and `${FERRY_DEPLOYMENT_ID}` in any string of the document.
+fn substitute(value: &mut Value, commit: &str, deployment_id: &str) {
+    match value {
+        Value::String(text) if text.contains("${") => {
+            *text = text
+                .replace("${GIT_SHA}", commit)
+                .replace("${GIT_SHORT_SHA}", short(commit))
+                .replace("${FERRY_DEPLOYMENT_ID}", deployment_id);
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| substitute(item, commit, deployment_id)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|item| substitute(item, commit, deployment_id)),
+        _ => {}
+    }
+}
+
+fn set_image(document: &mut Value, container: &str, image: &str) {
+    if let Some(containers) = document
+        .get_mut("containerDefinitions")
+        .and_then(Value::as_array_mut)
+    {
+        for definition in containers {
+            if definition.get("name").and_then(Value::as_str) == Some(container) {
+                definition["image"] = Value::String(image.to_string());
+            }
+        }
+    }
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(7)]
+}

@@ -1,0 +1,97 @@
+//! `shift-weights`: apply one step of the plan, verified, and remember it.
+
+use ferry_core::DeploymentStatus;
+use ferry_core::ports::NotificationKind;
+use serde::{Deserialize, Serialize};
+use tracing::info;
+
+use crate::record::{load, notify, save};
+use crate::{Deps, HandlerError, traffic};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShiftInput {
+    pub deployment_id: String,
+    pub step: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShiftOutput {
+    pub deployment_id: String,
+    pub step: usize,
+    pub weight: u8,
+    pub bake_seconds: u64,
+    pub last_step: bool,
+}
+
+pub async fn handle(deps: &Deps, input: ShiftInput) -> Result<ShiftOutput, HandlerError> {
+    let mut deployment = load(deps, &input.deployment_id).await?;
+    if deployment.status.is_terminal() || deployment.status == DeploymentStatus::RollingBack {
+        return Err(HandlerError::non_retryable(format!(
+            "deployment {} is {}; traffic is not moved any more",
+            deployment.id,
+            deployment.status.name()
+        )));
+    }
+    if deployment.green.is_none() {
+        return Err(HandlerError::non_retryable(format!(
+            "deployment {} has no green task set to send traffic to",
+            deployment.id
+        )));
+    }
+    let step = *deployment.plan.steps.get(input.step).ok_or_else(|| {
+        HandlerError::non_retryable(format!(
+            "deployment {} has no step {}",
+            deployment.id, input.step
+        ))
+    })?;
+    let output = ShiftOutput {
+        deployment_id: deployment.id.clone(),
+        step: input.step,
+        weight: step.weight,
+        bake_seconds: step.bake_seconds,
+        last_step: input.step + 1 == deployment.plan.steps.len(),
+    };
+    // Already applied by an earlier attempt or a later step: never move traffic backwards.
+    if deployment
+        .applied_step
+        .is_some_and(|applied| applied >= input.step)
+    {
+        return Ok(output);
+    }
+
+    traffic::apply(deps, &deployment, step.weight).await?;
+
+    let now = deps.clock.now();
+    deployment.applied_step = Some(input.step);
+    deployment.green_weight = step.weight;
+    deployment.pending_token = None;
+    deployment.status = if deployment.plan.holds_at == Some(step.weight) && output.last_step {
+        DeploymentStatus::Holding { step: input.step }
+    } else {
+        DeploymentStatus::Shifting { step: input.step }
+    };
+    deployment.record_step(
+        now,
+        "shifted",
+        input.step,
+        format!("{}% to green", step.weight),
+    );
+    save(deps, &mut deployment).await?;
+    info!(deployment = %deployment.id, step = input.step, weight = step.weight, "shifted");
+    notify(
+        deps,
+        &deployment,
+        NotificationKind::Shifted,
+        format!(
+            "{}: {}% of traffic on green (step {} of {})",
+            deployment.service_key(),
+            step.weight,
+            input.step + 1,
+            deployment.plan.steps.len()
+        ),
+    )
+    .await;
+    Ok(output)
+}

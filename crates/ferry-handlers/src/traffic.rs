@@ -1,0 +1,63 @@
+//! Setting weights and proving they took effect.
+
+use ferry_core::Deployment;
+use ferry_core::ports::{RouteRef, Split};
+use tracing::debug;
+
+use crate::error::port;
+use crate::{Deps, HandlerError};
+
+pub(crate) fn route(deployment: &Deployment) -> RouteRef {
+    RouteRef {
+        listener_arn: deployment.traffic.listener_arn.clone(),
+        rule_arn: deployment.traffic.rule_arn.clone(),
+    }
+}
+
+pub(crate) fn split(deployment: &Deployment, green_weight: u8) -> Split {
+    Split {
+        blue_target_group: deployment.blue_target_group.clone(),
+        green_target_group: deployment.green_target_group.clone(),
+        green_weight,
+    }
+}
+
+/// Sets green to `green_weight` and reads the weights back until they match. An ALB applies
+/// rule changes with a short delay; if they still differ after the configured reads, the
+/// attempt is `Retryable` and the state machine tries again.
+pub(crate) async fn apply(
+    deps: &Deps,
+    deployment: &Deployment,
+    green_weight: u8,
+) -> Result<(), HandlerError> {
+    let route = route(deployment);
+    let wanted = split(deployment, green_weight);
+    deps.traffic
+        .set_weights(&route, &wanted)
+        .await
+        .map_err(port("setting the listener's weights"))?;
+    let mut last = Vec::new();
+    for attempt in 0..deps.settings.verify_attempts.max(1) {
+        if attempt > 0 {
+            tokio::time::sleep(deps.settings.verify_delay).await;
+        }
+        last = deps
+            .traffic
+            .read_weights(&route)
+            .await
+            .map_err(port("reading back the listener's weights"))?;
+        if wanted.matches(&last) {
+            return Ok(());
+        }
+        debug!(deployment = %deployment.id, attempt, "weights not visible yet");
+    }
+    let seen: Vec<String> = last
+        .iter()
+        .map(|entry| format!("{}={}", entry.target_group_arn, entry.weight))
+        .collect();
+    Err(HandlerError::retryable(format!(
+        "weights did not read back as {}% green (saw {})",
+        green_weight,
+        seen.join(", ")
+    )))
+}
