@@ -19,7 +19,9 @@ fn validate(c: &mut Criterion) {
             black_box(manifest.plan())
         })
     });
-    let broken = MANIFEST.replace("weight: 25", "weight: 250").replace("timeout: 30m", "timeout: 30");
+    let broken = MANIFEST
+        .replace("weight: 25", "weight: 250")
+        .replace("timeout: 30m", "timeout: 30");
     c.bench_function("validate a manifest with errors", |b| {
         b.iter(|| {
             let problems = parse_manifest(".ferry/checkout.yaml", black_box(&broken))
