@@ -24,7 +24,7 @@ Checks, each reported as passed, failed or skipped (with the reason):
                --compact --quiet: no failed check, every skip with a reason
 
 The tools come from pinned versions in virtual environments under
-$FERRY_TOOLS_DIR (default ~/.cache/ferry/terraform-checks), created on first
+$FERRY_TOOLS_DIR/terraform-checks (default ~/.cache/ferry), created on first
 use: python-hcl2 and checkov cannot share one environment, since checkov's
 HCL fork installs a package of the same name.
 
@@ -53,7 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 TF_ROOT = REPO / "infra" / "terraform"
 STATEMACHINES = REPO / "statemachines"
 FUNCTIONS = REPO / "functions"
-TOOLS_DIR = Path(os.environ.get("FERRY_TOOLS_DIR", Path.home() / ".cache" / "ferry" / "terraform-checks"))
+TOOLS_DIR = Path(os.environ.get("FERRY_TOOLS_DIR", Path.home() / ".cache" / "ferry")) / "terraform-checks"
 REEXEC_MARKER = "FERRY_TERRAFORM_CHECKS_IN_VENV"
 
 # Root modules to `terraform validate` (the control plane and the examples).
