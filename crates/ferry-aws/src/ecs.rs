@@ -267,11 +267,22 @@ impl TaskSetDeployer for EcsTaskSets {
         service: &str,
         task_set: &str,
     ) -> PortResult<()> {
+        // moto workaround: AWS takes an id or an ARN here, moto only marks a task set primary
+        // when given its full ARN. Resolving the id costs one describe call in AWS too, and
+        // names a missing task set clearly.
+        let primary = if task_set.starts_with("arn:") {
+            task_set.to_string()
+        } else {
+            self.describe_task_set(cluster, service, task_set)
+                .await?
+                .ok_or_else(|| PortError::NotFound(task_set_subject(cluster, service, task_set)))?
+                .arn
+        };
         self.client
             .update_service_primary_task_set()
             .cluster(cluster)
             .service(service)
-            .primary_task_set(task_set)
+            .primary_task_set(&primary)
             .send()
             .await
             .map_err(|error| {
