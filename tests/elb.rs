@@ -303,3 +303,34 @@ async fn describing_target_groups_finds_both_and_refuses_a_missing_one() {
         "{missing:?}"
     );
 }
+
+#[tokio::test]
+async fn naming_the_listeners_default_rule_shifts_its_default_action() {
+    let clients = clients().await;
+    let env = seed_environment(&clients, &unique_prefix("elb")).await;
+    let router = clients.aws.router();
+    let rules = clients
+        .aws
+        .elb
+        .describe_rules()
+        .listener_arn(&env.production_listener_arn)
+        .send()
+        .await
+        .unwrap();
+    let default_rule = rules
+        .rules()
+        .iter()
+        .find(|rule| rule.is_default() == Some(true))
+        .and_then(|rule| rule.rule_arn())
+        .expect("a default rule")
+        .to_string();
+    let route = RouteRef {
+        listener_arn: env.production_listener_arn.clone(),
+        rule_arn: Some(default_rule),
+    };
+
+    router.set_weights(&route, &env.split(40)).await.unwrap();
+
+    let listener = router.read_weights(&env.production_route()).await.unwrap();
+    assert!(env.split(40).matches(&listener), "{listener:?}");
+}

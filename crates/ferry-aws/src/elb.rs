@@ -83,8 +83,9 @@ impl AlbRouter {
             .collect())
     }
 
-    /// The actions of the route as the ALB holds them.
-    async fn actions(&self, route: &RouteRef) -> PortResult<Vec<Action>> {
+    /// The actions of the route as the ALB holds them, and whether they are the listener's
+    /// default actions (a listener's default rule counts: only ModifyListener may change it).
+    async fn actions(&self, route: &RouteRef) -> PortResult<(Vec<Action>, bool)> {
         match &route.rule_arn {
             None => {
                 let output = self
@@ -100,7 +101,7 @@ impl AlbRouter {
                         describe(route)
                     ))
                 })?;
-                Ok(listener.default_actions().to_vec())
+                Ok((listener.default_actions().to_vec(), true))
             }
             Some(rule_arn) => {
                 check_rule_of_listener(&route.listener_arn, rule_arn)?;
@@ -117,7 +118,7 @@ impl AlbRouter {
                         describe(route)
                     ))
                 })?;
-                Ok(rule.actions().to_vec())
+                Ok((rule.actions().to_vec(), rule.is_default() == Some(true)))
             }
         }
     }
@@ -243,7 +244,7 @@ fn with_split(actions: Vec<Action>, split: &Split) -> Vec<Action> {
 #[async_trait]
 impl TrafficRouter for AlbRouter {
     async fn read_weights(&self, route: &RouteRef) -> PortResult<Vec<TargetGroupWeight>> {
-        let actions = self.actions(route).await?;
+        let (actions, _) = self.actions(route).await?;
         forward_weights(&actions, route)
     }
 
@@ -260,7 +261,7 @@ impl TrafficRouter for AlbRouter {
                 split.blue_target_group
             )));
         }
-        let actions = self.actions(route).await?;
+        let (actions, default_actions) = self.actions(route).await?;
         let current = forward_weights(&actions, route)?;
         if split.matches(&current) {
             debug!(route = %describe(route), green_weight = split.green_weight, "weights already set");
@@ -268,16 +269,7 @@ impl TrafficRouter for AlbRouter {
         }
         let actions = with_split(actions, split);
         match &route.rule_arn {
-            None => {
-                self.client
-                    .modify_listener()
-                    .listener_arn(&route.listener_arn)
-                    .set_default_actions(Some(actions))
-                    .send()
-                    .await
-                    .map_err(|error| port_error("ModifyListener", &describe(route), error))?;
-            }
-            Some(rule_arn) => {
+            Some(rule_arn) if !default_actions => {
                 self.client
                     .modify_rule()
                     .rule_arn(rule_arn)
@@ -285,6 +277,15 @@ impl TrafficRouter for AlbRouter {
                     .send()
                     .await
                     .map_err(|error| port_error("ModifyRule", &describe(route), error))?;
+            }
+            _ => {
+                self.client
+                    .modify_listener()
+                    .listener_arn(&route.listener_arn)
+                    .set_default_actions(Some(actions))
+                    .send()
+                    .await
+                    .map_err(|error| port_error("ModifyListener", &describe(route), error))?;
             }
         }
         info!(route = %describe(route), green_weight = split.green_weight, "weights set");
