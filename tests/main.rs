@@ -8,4 +8,5 @@ mod cloudwatch;
 mod dynamodb;
 mod ecs;
 mod elb;
+mod seed;
 mod sfn;
