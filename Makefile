@@ -7,7 +7,7 @@ export CARGO_TERM_COLOR ?= never
 .PHONY: test lint fmt-check clippy unit tools demo bench package check-statemachines check-terraform
 
 ## Everything CI checks: formatting, lints, all tests.
-test: tools fmt-check clippy check-statemachines unit
+test: tools fmt-check clippy check-statemachines check-terraform unit
 
 ## Install what the tests need when it is missing (a fresh machine has none of it).
 tools:
@@ -25,6 +25,15 @@ unit:
 ## Every state machine validates against the ASL schema (asl-validator).
 check-statemachines:
 	@scripts/check-statemachines.sh
+
+## Terraform: every file parses, checkov is clean (skips carry reasons), placeholders and
+## functions match the module.
+check-terraform:
+	python3 scripts/terraform_checks.py
+
+## arm64 Lambda zips of every function into dist/, with their sizes.
+package:
+	scripts/package.sh
 
 ## Validate and plan the example application's manifests.
 demo:

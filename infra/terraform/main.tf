@@ -32,14 +32,14 @@ locals {
       description = "Validates a manifest against the live service, listener and alarms and computes the step plan."
       memory      = 256
       timeout     = 30
-      permissions = ["ecs_describe_services", "elb_describe", "alarms_describe"]
+      permissions = ["ecs_describe_services", "ecs_describe_task_sets", "elb_describe", "alarms_describe"]
       environment = {}
     }
     "create-taskset" = {
       description = "Registers the task definition and creates the green task set at 0% traffic."
       memory      = 256
       timeout     = 60
-      permissions = ["ecs_register_task_definition", "ecs_create_task_set", "ecs_describe_task_sets", "ecs_tag_on_create", "iam_pass_task_roles"]
+      permissions = ["ecs_describe_services", "ecs_register_task_definition", "ecs_create_task_set", "ecs_describe_task_sets", "ecs_tag_on_create", "iam_pass_task_roles"]
       environment = {}
     }
     "wait-stable" = {
@@ -78,17 +78,17 @@ locals {
       environment = {}
     }
     "finalize" = {
-      description = "Makes the green task set primary, scales the old one down after the weights are confirmed, then removes it."
+      description = "Makes the green task set primary; after keepOldFor removes the old one and releases the lock."
       memory      = 256
       timeout     = 60
-      permissions = ["elb_describe", "ecs_update_primary_task_set", "ecs_update_task_set", "ecs_delete_task_set"]
+      permissions = ["ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set"]
       environment = {}
     }
     "rollback" = {
-      description = "Restores all traffic to blue, verifies it and removes the green task set."
+      description = "Restores all traffic to blue (verified), makes blue primary again if green was promoted, removes green."
       memory      = 256
       timeout     = 60
-      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_delete_task_set"]
+      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set"]
       environment = {}
     }
     "alarm-watch" = {

@@ -36,11 +36,13 @@ pub mod plan;
 mod record;
 pub mod rollback;
 pub mod shift_weights;
+mod support;
 mod traffic;
 pub mod wait_stable;
 pub mod wait_token;
 
 pub use error::{ErrorKind, HandlerError};
+pub use support::{LogNotifier, NoGitSource};
 
 /// Input of every handler that works on an existing deployment.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

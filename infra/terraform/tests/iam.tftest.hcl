@@ -76,7 +76,7 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
     condition = toset(flatten([for s in data.aws_iam_policy_document.function["plan"].statement : s.actions])) == toset([
       "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
       "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
-      "ecs:DescribeServices",
+      "ecs:DescribeServices", "ecs:DescribeTaskSets",
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
       "cloudwatch:DescribeAlarms",
     ])
@@ -87,9 +87,29 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
     condition = toset(flatten([for s in data.aws_iam_policy_document.function["create-taskset"].statement : s.actions])) == toset([
       "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
       "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
-      "ecs:RegisterTaskDefinition", "ecs:CreateTaskSet", "ecs:DescribeTaskSets", "ecs:TagResource", "iam:PassRole",
+      "ecs:DescribeServices", "ecs:RegisterTaskDefinition", "ecs:CreateTaskSet", "ecs:DescribeTaskSets", "ecs:TagResource", "iam:PassRole",
     ])
     error_message = "create-taskset must only register, create, describe and tag task sets and pass the task roles."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["finalize"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "ecs:DescribeTaskSets", "ecs:UpdateServicePrimaryTaskSet", "ecs:DeleteTaskSet",
+    ])
+    error_message = "finalize must only promote green and remove blue."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["rollback"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
+      "ecs:DescribeTaskSets", "ecs:UpdateServicePrimaryTaskSet", "ecs:DeleteTaskSet",
+    ])
+    error_message = "rollback must only move traffic back, restore blue as primary and remove green."
   }
 
   assert {
