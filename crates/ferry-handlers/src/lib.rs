@@ -30,6 +30,7 @@ pub mod alarm_watch;
 pub mod check_alarms;
 pub mod control;
 pub mod create_taskset;
+mod dispatch;
 mod error;
 pub mod finalize;
 pub mod plan;
@@ -41,6 +42,7 @@ mod traffic;
 pub mod wait_stable;
 pub mod wait_token;
 
+pub use dispatch::{FUNCTIONS, dispatch, function_name};
 pub use error::{ErrorKind, HandlerError};
 pub use support::{LogNotifier, NoGitSource};
 

@@ -69,6 +69,8 @@ pub struct StepItem {
     pub bake_seconds: u64,
     pub approve: bool,
     pub approval_timeout_seconds: u64,
+    /// `continue` or `rollback`.
+    pub on_approval_timeout: String,
 }
 
 pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, HandlerError> {
@@ -207,6 +209,10 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
 /// The state machine's view of a deployment.
 pub fn output(deployment: &Deployment) -> PlanOutput {
     let policy = &deployment.policy;
+    let on_approval_timeout = match policy.on_approval_timeout {
+        ferry_core::deployment::OnTimeout::Continue => "continue".to_string(),
+        ferry_core::deployment::OnTimeout::Rollback => "rollback".to_string(),
+    };
     PlanOutput {
         deployment_id: deployment.id.clone(),
         service: deployment.service.clone(),
@@ -224,13 +230,11 @@ pub fn output(deployment: &Deployment) -> PlanOutput {
                 bake_seconds: step.bake_seconds,
                 approve: step.approve,
                 approval_timeout_seconds: policy.approval_timeout_seconds,
+                on_approval_timeout: on_approval_timeout.clone(),
             })
             .collect(),
         approval_timeout_seconds: policy.approval_timeout_seconds,
-        on_approval_timeout: match policy.on_approval_timeout {
-            ferry_core::deployment::OnTimeout::Continue => "continue".into(),
-            ferry_core::deployment::OnTimeout::Rollback => "rollback".into(),
-        },
+        on_approval_timeout,
         keep_old_for_seconds: policy.keep_old_for_seconds,
         holds: deployment.plan.holds_at.is_some(),
     }

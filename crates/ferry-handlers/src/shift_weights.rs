@@ -12,7 +12,13 @@ use crate::{Deps, HandlerError, traffic};
 #[serde(rename_all = "camelCase")]
 pub struct ShiftInput {
     pub deployment_id: String,
+    /// The plan step to apply. Ignored when `weight` is given.
+    #[serde(default)]
     pub step: usize,
+    /// A manual traffic position (the traffic workflow's presets and promote), allowed only
+    /// while the deployment holds (a preset below 100) or bakes its last step.
+    #[serde(default)]
+    pub weight: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +45,9 @@ pub async fn handle(deps: &Deps, input: ShiftInput) -> Result<ShiftOutput, Handl
             "deployment {} has no green task set to send traffic to",
             deployment.id
         )));
+    }
+    if let Some(weight) = input.weight {
+        return move_to(deps, deployment, weight).await;
     }
     let step = *deployment.plan.steps.get(input.step).ok_or_else(|| {
         HandlerError::non_retryable(format!(
@@ -93,5 +102,42 @@ pub async fn handle(deps: &Deps, input: ShiftInput) -> Result<ShiftOutput, Handl
         ),
     )
     .await;
+    Ok(output)
+}
+
+/// A manual position: only for a deployment that is holding, so it never races the plan.
+async fn move_to(
+    deps: &Deps,
+    mut deployment: ferry_core::Deployment,
+    weight: u8,
+) -> Result<ShiftOutput, HandlerError> {
+    let DeploymentStatus::Holding { step } = deployment.status else {
+        return Err(HandlerError::non_retryable(format!(
+            "deployment {} is {}; traffic can be moved by hand only while it holds at a preset",
+            deployment.id,
+            deployment.status.name()
+        )));
+    };
+    if weight > 100 {
+        return Err(HandlerError::non_retryable(format!(
+            "weight must be 0 to 100, found {weight}"
+        )));
+    }
+    let output = ShiftOutput {
+        deployment_id: deployment.id.clone(),
+        step,
+        weight,
+        bake_seconds: 0,
+        last_step: true,
+    };
+    if deployment.green_weight == weight {
+        return Ok(output);
+    }
+    traffic::apply(deps, &deployment, weight).await?;
+    let now = deps.clock.now();
+    deployment.green_weight = weight;
+    deployment.record_step(now, "moved", step, format!("{weight}% to green by hand"));
+    save(deps, &mut deployment).await?;
+    info!(deployment = %deployment.id, weight, "moved by hand");
     Ok(output)
 }

@@ -13,6 +13,14 @@ use crate::testing::*;
 use crate::wait_token::WaitTokenInput;
 use crate::*;
 
+fn shift(deployment: &str, step: usize) -> ShiftInput {
+    ShiftInput {
+        deployment_id: deployment.into(),
+        step,
+        weight: None,
+    }
+}
+
 fn id(value: &str) -> DeploymentRef {
     DeploymentRef {
         deployment_id: value.into(),
@@ -48,15 +56,9 @@ async fn a_canary_deployment_walks_every_step_and_ends_with_green_primary() {
     assert!(stable.stable);
 
     for step in 0..2 {
-        let shifted = shift_weights::handle(
-            &world.deps,
-            ShiftInput {
-                deployment_id: "d1".into(),
-                step,
-            },
-        )
-        .await
-        .unwrap();
+        let shifted = shift_weights::handle(&world.deps, shift("d1", step))
+            .await
+            .unwrap();
         assert_eq!(world.green_weight(), u32::from(shifted.weight));
         wait_token::bake(
             &world.deps,
@@ -150,10 +152,7 @@ async fn every_handler_can_run_twice_without_doing_the_work_twice() {
     );
     assert_eq!(world.ecs.task_definitions().len(), 1);
 
-    let shift = ShiftInput {
-        deployment_id: "d1".into(),
-        step: 0,
-    };
+    let shift = shift("d1", 0);
     shift_weights::handle(&world.deps, shift.clone())
         .await
         .unwrap();
@@ -208,15 +207,9 @@ async fn a_create_taskset_retry_after_a_lost_response_finds_the_task_set_by_exte
 async fn rollback_restores_all_traffic_to_blue_when_an_alarm_fires() {
     let world = World::new(&manifest("canary: { weight: 10, bake: 5m }", ""));
     planned_and_created(&world, "d1").await;
-    shift_weights::handle(
-        &world.deps,
-        ShiftInput {
-            deployment_id: "d1".into(),
-            step: 0,
-        },
-    )
-    .await
-    .unwrap();
+    shift_weights::handle(&world.deps, shift("d1", 0))
+        .await
+        .unwrap();
     assert_eq!(world.green_weight(), 10);
     world
         .alarms
@@ -262,15 +255,9 @@ async fn rollback_restores_all_traffic_to_blue_when_an_alarm_fires() {
 async fn rollback_after_promotion_makes_blue_primary_again_before_removing_green() {
     let world = World::new(&manifest("allAtOnce: {}", ""));
     planned_and_created(&world, "d1").await;
-    shift_weights::handle(
-        &world.deps,
-        ShiftInput {
-            deployment_id: "d1".into(),
-            step: 0,
-        },
-    )
-    .await
-    .unwrap();
+    shift_weights::handle(&world.deps, shift("d1", 0))
+        .await
+        .unwrap();
     finalize::handle(
         &world.deps,
         FinalizeInput {
@@ -495,15 +482,9 @@ async fn transient_failures_are_retryable_and_the_retry_succeeds() {
 async fn an_alarm_fails_the_bake_of_the_deployment_it_guards() {
     let world = World::new(&manifest("canary: { weight: 10, bake: 5m }", ""));
     planned_and_created(&world, "d1").await;
-    shift_weights::handle(
-        &world.deps,
-        ShiftInput {
-            deployment_id: "d1".into(),
-            step: 0,
-        },
-    )
-    .await
-    .unwrap();
+    shift_weights::handle(&world.deps, shift("d1", 0))
+        .await
+        .unwrap();
     wait_token::bake(
         &world.deps,
         WaitTokenInput {
@@ -619,32 +600,63 @@ async fn only_listed_approvers_may_approve() {
 async fn shifting_never_moves_traffic_backwards_on_a_late_retry() {
     let world = World::new(&manifest("linear: { step: 50, interval: 1m }", ""));
     planned_and_created(&world, "d1").await;
-    shift_weights::handle(
-        &world.deps,
-        ShiftInput {
-            deployment_id: "d1".into(),
-            step: 0,
-        },
-    )
-    .await
-    .unwrap();
-    shift_weights::handle(
-        &world.deps,
-        ShiftInput {
-            deployment_id: "d1".into(),
-            step: 1,
-        },
-    )
-    .await
-    .unwrap();
-    shift_weights::handle(
-        &world.deps,
-        ShiftInput {
-            deployment_id: "d1".into(),
-            step: 0,
-        },
-    )
-    .await
-    .unwrap();
+    shift_weights::handle(&world.deps, shift("d1", 0))
+        .await
+        .unwrap();
+    shift_weights::handle(&world.deps, shift("d1", 1))
+        .await
+        .unwrap();
+    shift_weights::handle(&world.deps, shift("d1", 0))
+        .await
+        .unwrap();
     assert_eq!(world.green_weight(), 100);
+}
+
+#[tokio::test]
+async fn a_held_preset_can_be_moved_by_hand_and_a_running_plan_cannot() {
+    let world = World::new(&manifest("preset: blue-80", ""));
+    planned_and_created(&world, "d1").await;
+    let shifted = shift_weights::handle(
+        &world.deps,
+        ShiftInput {
+            deployment_id: "d1".into(),
+            step: 0,
+            weight: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(shifted.last_step);
+    assert_eq!(world.green_weight(), 20);
+    let record = world.store.get("d1").await.unwrap().unwrap();
+    assert_eq!(record.status, DeploymentStatus::Holding { step: 0 });
+    shift_weights::handle(
+        &world.deps,
+        ShiftInput {
+            deployment_id: "d1".into(),
+            step: 0,
+            weight: Some(50),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(world.green_weight(), 50);
+
+    let running = World::new(&manifest("canary: { weight: 10, bake: 5m }", ""));
+    planned_and_created(&running, "d2").await;
+    let error = shift_weights::handle(
+        &running.deps,
+        ShiftInput {
+            deployment_id: "d2".into(),
+            step: 0,
+            weight: Some(100),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.message.contains("only while it holds at a preset"),
+        "{}",
+        error.message
+    );
 }

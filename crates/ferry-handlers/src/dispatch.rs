@@ -1,0 +1,150 @@
+//! Calling a handler by its function name with a JSON payload: what the local engine does for
+//! a Task state and what `ferry invoke` does, with the same parsing a Lambda would do.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{Deps, HandlerError};
+
+/// Every function Ferry deploys, by its directory name under `functions/`.
+pub const FUNCTIONS: &[&str] = &[
+    "plan",
+    "create-taskset",
+    "wait-stable",
+    "approval",
+    "bake",
+    "shift-weights",
+    "check-alarms",
+    "finalize",
+    "rollback",
+    "alarm-watch",
+];
+
+/// Runs `function` with `payload`. A function name may be given as a Lambda ARN or as the
+/// deployed name (`ferry-plan`); the last `:`/`-`-separated part that names a function wins.
+pub async fn dispatch(deps: &Deps, function: &str, payload: Value) -> Result<Value, HandlerError> {
+    let name = function_name(function).ok_or_else(|| {
+        HandlerError::non_retryable(format!(
+            "no function named {function}; Ferry's functions are {}",
+            FUNCTIONS.join(", ")
+        ))
+    })?;
+    match name {
+        "plan" => call(name, payload, |input| crate::plan::handle(deps, input)).await,
+        "create-taskset" => {
+            call(name, payload, |input| {
+                crate::create_taskset::handle(deps, input)
+            })
+            .await
+        }
+        "wait-stable" => {
+            call(name, payload, |input| {
+                crate::wait_stable::handle(deps, input)
+            })
+            .await
+        }
+        "approval" => {
+            call(name, payload, |input| {
+                crate::wait_token::approval(deps, input)
+            })
+            .await
+        }
+        "bake" => call(name, payload, |input| crate::wait_token::bake(deps, input)).await,
+        "shift-weights" => {
+            call(name, payload, |input| {
+                crate::shift_weights::handle(deps, input)
+            })
+            .await
+        }
+        "check-alarms" => {
+            call(name, payload, |input| {
+                crate::check_alarms::handle(deps, input)
+            })
+            .await
+        }
+        "finalize" => call(name, payload, |input| crate::finalize::handle(deps, input)).await,
+        "rollback" => call(name, payload, |input| crate::rollback::handle(deps, input)).await,
+        "alarm-watch" => {
+            // The function receives the whole EventBridge event; the handler wants its detail.
+            let detail = match payload.get("detail") {
+                Some(detail) => detail.clone(),
+                None => payload,
+            };
+            call(name, detail, |input| {
+                crate::alarm_watch::handle(deps, input)
+            })
+            .await
+        }
+        _ => unreachable!("function_name only returns known names"),
+    }
+}
+
+/// `arn:aws:lambda:eu-west-1:123:function:ferry-plan`, `ferry-plan` and `plan` all give `plan`.
+pub fn function_name(function: &str) -> Option<&'static str> {
+    let last = function.rsplit(':').next().unwrap_or(function);
+    FUNCTIONS
+        .iter()
+        .copied()
+        .filter(|name| last == *name || last.ends_with(&format!("-{name}")))
+        .max_by_key(|name| name.len())
+}
+
+async fn call<I, O, F, Fut>(name: &str, payload: Value, handler: F) -> Result<Value, HandlerError>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    F: FnOnce(I) -> Fut,
+    Fut: std::future::Future<Output = Result<O, HandlerError>>,
+{
+    let input: I = serde_json::from_value(payload).map_err(|error| {
+        HandlerError::non_retryable(format!("invalid input for {name}: {error}"))
+    })?;
+    let output = handler(input).await?;
+    serde_json::to_value(output).map_err(|error| {
+        HandlerError::non_retryable(format!("output of {name} is not JSON: {error}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_resolve_from_arns_and_deployed_names() {
+        assert_eq!(function_name("plan"), Some("plan"));
+        assert_eq!(
+            function_name("ferry-create-taskset"),
+            Some("create-taskset")
+        );
+        assert_eq!(
+            function_name("arn:aws:lambda:eu-west-1:123456789012:function:ferry-alarm-watch"),
+            Some("alarm-watch")
+        );
+        assert_eq!(
+            function_name("arn:aws:lambda:eu-west-1:123456789012:function:other"),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_input_is_a_clear_non_retryable_error() {
+        let world = crate::testing::World::new(&crate::testing::manifest("allAtOnce: {}", ""));
+        let error = dispatch(
+            &world.deps,
+            "shift-weights",
+            serde_json::json!({"deploymentId": "d1"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(error.error_type(), "NonRetryable");
+        assert_eq!(
+            error.message,
+            "invalid input for shift-weights: missing field `step`"
+        );
+        let unknown = dispatch(&world.deps, "deploy", serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(unknown.message.starts_with("no function named deploy"));
+    }
+}
