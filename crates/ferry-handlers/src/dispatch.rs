@@ -130,17 +130,13 @@ mod tests {
     #[tokio::test]
     async fn bad_input_is_a_clear_non_retryable_error() {
         let world = crate::testing::World::new(&crate::testing::manifest("allAtOnce: {}", ""));
-        let error = dispatch(
-            &world.deps,
-            "shift-weights",
-            serde_json::json!({"deploymentId": "d1"}),
-        )
-        .await
-        .unwrap_err();
+        let error = dispatch(&world.deps, "shift-weights", serde_json::json!({"step": 0}))
+            .await
+            .unwrap_err();
         assert_eq!(error.error_type(), "NonRetryable");
         assert_eq!(
             error.message,
-            "invalid input for shift-weights: missing field `step`"
+            "invalid input for shift-weights: missing field `deploymentId`"
         );
         let unknown = dispatch(&world.deps, "deploy", serde_json::json!({}))
             .await
