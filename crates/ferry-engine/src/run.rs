@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -662,37 +661,47 @@ async fn map(
             )));
         }
     };
-    let limit = (s.max_concurrency > 0)
-        .then(|| Arc::new(Semaphore::new(s.max_concurrency.min(10_000) as usize)));
+    // Iterations start in item order, each only when a slot is free: with MaxConcurrency 1,
+    // AWS runs them one at a time in the order of the array (a deployment's steps rely on it).
+    // Spawning them all behind a semaphore would let a multi-threaded runtime start a later item
+    // first. After a failure no further iteration starts.
+    let limit = match s.max_concurrency {
+        0 => usize::MAX,
+        n => usize::try_from(n).unwrap_or(usize::MAX),
+    };
     let mut set = JoinSet::new();
-    for (index, item) in items.iter().enumerate() {
-        let input = match &s.item_selector {
-            Some(t) => t.evaluate(&effective, &run.context(entry, None, Some((index, item))))?,
-            None => item.clone(),
-        };
-        let run = run.clone();
-        let processor = s.processor.clone();
-        let limit = limit.clone();
-        let name = entry.name.to_string();
-        set.spawn(async move {
-            let _permit = match &limit {
-                Some(l) => Some(l.clone().acquire_owned().await.expect("never closed")),
-                None => None,
+    let mut results = vec![Value::Null; items.len()];
+    let mut pending = items.iter().enumerate();
+    loop {
+        while set.len() < limit {
+            let Some((index, item)) = pending.next() else {
+                break;
             };
+            let input = match &s.item_selector {
+                Some(t) => {
+                    t.evaluate(&effective, &run.context(entry, None, Some((index, item))))?
+                }
+                None => item.clone(),
+            };
+            let run = run.clone();
+            let processor = s.processor.clone();
+            let name = entry.name.to_string();
             run.recorder.record(EventKind::MapIterationStarted {
                 name: name.clone(),
                 index,
             });
-            let result = run_scope(run.clone(), processor, input).await;
-            run.recorder.record(match &result {
-                Ok(_) => EventKind::MapIterationSucceeded { name, index },
-                Err(_) => EventKind::MapIterationFailed { name, index },
+            set.spawn(async move {
+                let result = run_scope(run.clone(), processor, input).await;
+                run.recorder.record(match &result {
+                    Ok(_) => EventKind::MapIterationSucceeded { name, index },
+                    Err(_) => EventKind::MapIterationFailed { name, index },
+                });
+                (index, result)
             });
-            (index, result)
-        });
-    }
-    let mut results = vec![Value::Null; items.len()];
-    while let Some(joined) = set.join_next().await {
+        }
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
         let (i, result) =
             joined.map_err(|e| AslError::runtime(format!("an iteration ended abnormally: {e}")))?;
         match result {

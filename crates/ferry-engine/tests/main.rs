@@ -8,5 +8,6 @@ mod processing;
 mod refusals;
 mod retries;
 mod statemachines;
+mod statemachines_e2e;
 mod states;
 mod tasks;

@@ -1,0 +1,419 @@
+//! A world for running `statemachines/*.asl.json` end to end: the real handlers over the
+//! in-memory fakes of `ferry_core::memory`, one ECS service ready for blue/green, and the
+//! engine's task tokens behind the handlers' `WorkflowControl` port.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferry_core::Deployment;
+use ferry_core::memory::*;
+use ferry_core::ports::*;
+use ferry_engine::{
+    EngineError, EngineOptions, ExecutionOutcome, Executor, TaskDispatcher, TaskFailure, TaskTokens,
+};
+use ferry_handlers::{Deps, FUNCTIONS, Settings};
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+pub const REPO: &str = "acme/shop";
+pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+pub const MANIFEST_PATH: &str = ".ferry/web.yaml";
+pub const CLUSTER: &str = "shop";
+pub const SERVICE: &str = "web";
+pub const BLUE_ID: &str = "ecs-svc/blue";
+pub const LISTENER: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
+pub const BLUE_TG: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09";
+pub const GREEN_TG: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/a8d4b3e1f2c7d6e5";
+
+const TASK_DEFINITION: &str = r#"{"family": "web", "containerDefinitions": [{"name": "web", "image": "shop/web:${GIT_SHA}", "memory": 256, "portMappings": [{"containerPort": 8080}]}]}"#;
+
+/// 1000× faster than real time: a 5-minute bake takes 0.3 s, a 15-second poll 15 ms.
+pub const TIME_SCALE: f64 = 0.001;
+
+/// A manifest for the seeded service: `strategy` is the YAML under `strategy:`, `extra` more
+/// top-level lines (approval, rollback, ...).
+pub fn manifest(strategy: &str, extra: &str) -> String {
+    format!(
+        "service: {SERVICE}\ncluster: {CLUSTER}\ntaskDefinition: ../ecs/web.json\ncontainer: {{ name: web, port: 8080 }}\ntraffic:\n  listener: {LISTENER}\n  targetGroups: [{BLUE_TG}, {GREEN_TG}]\nstrategy:\n  {strategy}\nalarms: [web-5xx]\nrollback: {{ keepOldFor: 1m }}\n{extra}"
+    )
+}
+
+/// The text of `statemachines/<name>.asl.json`, the very file Terraform deploys.
+pub fn template(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../statemachines")
+        .join(format!("{name}.asl.json"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The Lambda ARN of a Ferry function, as Terraform names it.
+pub fn function_arn(function: &str) -> String {
+    format!("arn:aws:lambda:eu-west-1:123456789012:function:ferry-{function}")
+}
+
+/// `${<function with - replaced by _>_function_arn}` for every Ferry function.
+pub fn bindings() -> BTreeMap<String, String> {
+    FUNCTIONS
+        .iter()
+        .map(|name| {
+            (
+                format!("{}_function_arn", name.replace('-', "_")),
+                function_arn(name),
+            )
+        })
+        .collect()
+}
+
+/// The handlers' `WorkflowControl` port over the engine's task tokens, with the errors the
+/// Step Functions adapter reports (a token never issued: NotFound; one already ended: Conflict).
+struct EngineTokens(TaskTokens);
+
+fn token_error(error: EngineError) -> PortError {
+    match error {
+        EngineError::TaskDoesNotExist { .. } => PortError::NotFound(error.to_string()),
+        EngineError::TaskTimedOut { .. } => PortError::Conflict(error.to_string()),
+        other => PortError::Invalid(other.to_string()),
+    }
+}
+
+#[async_trait::async_trait]
+impl WorkflowControl for EngineTokens {
+    async fn start(
+        &self,
+        workflow: Workflow,
+        name: &str,
+        _input: &Value,
+    ) -> PortResult<ExecutionRef> {
+        Err(PortError::Invalid(format!(
+            "starting {workflow:?} execution {name} is not part of these tests"
+        )))
+    }
+
+    async fn send_task_success(&self, token: &str, output: &Value) -> PortResult<()> {
+        self.0
+            .send_task_success(token, output.clone())
+            .map_err(token_error)
+    }
+
+    async fn send_task_failure(&self, token: &str, error: &str, cause: &str) -> PortResult<()> {
+        self.0
+            .send_task_failure(token, error, cause)
+            .map_err(token_error)
+    }
+}
+
+/// How the simulated ECS and clock behave while the workflow polls `wait-stable`.
+#[derive(Debug, Clone, Copy)]
+pub struct Behaviour {
+    /// Green becomes steady on this poll of `wait-stable` (1 = the first); `None`: never.
+    pub steady_on_poll: Option<usize>,
+    /// Seconds the fake clock moves before each poll (the handler's stabilisation timeout
+    /// reads it).
+    pub seconds_per_poll: i64,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Self {
+            steady_on_poll: Some(2),
+            seconds_per_poll: 0,
+        }
+    }
+}
+
+/// Task states call the handlers in-process, with the parsing a Lambda would do; every call
+/// is recorded by function name.
+struct Handlers {
+    deps: Deps,
+    ecs: Arc<MemoryEcs>,
+    clock: Arc<FakeClock>,
+    behaviour: Behaviour,
+    calls: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+#[async_trait::async_trait]
+impl TaskDispatcher for Handlers {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, TaskFailure> {
+        let name = ferry_handlers::function_name(function).unwrap_or("unknown");
+        let polls = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push((name.to_string(), payload.clone()));
+            calls.iter().filter(|(n, _)| n == "wait-stable").count()
+        };
+        if name == "wait-stable" {
+            self.clock.advance(self.behaviour.seconds_per_poll);
+            if self.behaviour.steady_on_poll.is_some_and(|n| polls >= n) {
+                self.ecs.set_steady(CLUSTER, SERVICE, true);
+            }
+        }
+        ferry_handlers::dispatch(&self.deps, function, payload)
+            .await
+            .map_err(|error| TaskFailure::new(error.error_type(), error.message))
+    }
+}
+
+pub struct World {
+    pub ecs: Arc<MemoryEcs>,
+    pub alb: Arc<MemoryAlb>,
+    pub alarms: Arc<MemoryAlarms>,
+    pub store: Arc<MemoryStore>,
+    pub deps: Deps,
+    pub deploy: Executor,
+    pub traffic: Executor,
+    calls: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+impl World {
+    pub fn new(manifest_text: &str) -> World {
+        Self::with(manifest_text, Behaviour::default(), TIME_SCALE)
+    }
+
+    pub fn with(manifest_text: &str, behaviour: Behaviour, time_scale: f64) -> World {
+        let ecs = Arc::new(MemoryEcs::new());
+        let alb = Arc::new(MemoryAlb::new());
+        let alarms = Arc::new(MemoryAlarms::new());
+        let store = Arc::new(MemoryStore::new());
+        let git = Arc::new(MemoryGit::new());
+        let clock = Arc::new(FakeClock::at(datetime!(2026-11-22 10:00:00 UTC)));
+        let tokens = TaskTokens::new();
+        seed(&ecs, &alb, &alarms);
+        git.put(REPO, COMMIT, MANIFEST_PATH, manifest_text);
+        git.put(REPO, COMMIT, "ecs/web.json", TASK_DEFINITION);
+        let deps = Deps {
+            ecs: ecs.clone(),
+            traffic: alb.clone(),
+            alarms: alarms.clone(),
+            store: store.clone(),
+            workflows: Arc::new(EngineTokens(tokens.clone())),
+            git: git.clone(),
+            notifier: Arc::new(MemoryNotifier::new()),
+            clock: clock.clone(),
+            settings: Settings {
+                stabilization_timeout_seconds: 600,
+                verify_attempts: 2,
+                verify_delay: Duration::from_millis(1),
+            },
+        };
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let dispatcher = Arc::new(Handlers {
+            deps: deps.clone(),
+            ecs: ecs.clone(),
+            clock,
+            behaviour,
+            calls: calls.clone(),
+        });
+        let executor = |name: &str| {
+            let machine = ferry_engine::load_template(&template(name), &bindings())
+                .unwrap_or_else(|e| panic!("statemachines/{name}.asl.json: {e}"));
+            let options = EngineOptions {
+                time_scale,
+                state_machine_name: format!("ferry-{name}"),
+                region: "eu-west-1".into(),
+                ..EngineOptions::default()
+            };
+            Executor::new(machine, dispatcher.clone(), options).with_tokens(tokens.clone())
+        };
+        World {
+            deploy: executor("deploy"),
+            traffic: executor("traffic"),
+            ecs,
+            alb,
+            alarms,
+            store,
+            deps,
+            calls,
+        }
+    }
+
+    /// The deploy workflow's input: the plan handler's `PlanInput`, without a deployment id
+    /// (the workflow names the deployment after its execution).
+    pub fn deploy_input(&self) -> Value {
+        json!({
+            "repository": REPO,
+            "commit": COMMIT,
+            "manifestPath": MANIFEST_PATH,
+            "branch": "main",
+            "author": "alice",
+        })
+    }
+
+    /// Runs the deploy workflow to its end as execution (and deployment) `id`.
+    pub async fn deploy(&self, id: &str) -> ExecutionOutcome {
+        self.deploy
+            .start(id, self.deploy_input())
+            .expect("start the deploy workflow")
+            .wait()
+            .await
+    }
+
+    /// Runs the traffic workflow to its end.
+    pub async fn traffic(&self, name: &str, input: Value) -> ExecutionOutcome {
+        self.traffic
+            .start(name, input)
+            .expect("start the traffic workflow")
+            .wait()
+            .await
+    }
+
+    /// Functions called so far, in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    pub fn calls_of(&self, function: &str) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(name, _)| name == function)
+            .map(|(_, payload)| payload.clone())
+            .collect()
+    }
+
+    pub async fn record(&self, id: &str) -> Deployment {
+        self.store
+            .get(id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no record of deployment {id}"))
+    }
+
+    /// Polls the record until `ready` holds (the workflow runs concurrently), for at most 20 s.
+    pub async fn record_when(
+        &self,
+        id: &str,
+        what: &str,
+        ready: impl Fn(&Deployment) -> bool,
+    ) -> Deployment {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(deployment) = self.store.get(id).await.unwrap()
+                && ready(&deployment)
+            {
+                return deployment;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "deployment {id} never became {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    pub async fn lock_holder(&self) -> Option<String> {
+        self.store
+            .get_lock(&format!("{CLUSTER}/{SERVICE}"))
+            .await
+            .unwrap()
+            .map(|lock| lock.deployment_id)
+    }
+
+    /// Green's share of the production listener right now.
+    pub fn green_weight(&self) -> u32 {
+        weight_of(&self.alb.weights(&route()).unwrap(), GREEN_TG)
+    }
+
+    pub fn blue_weight(&self) -> u32 {
+        weight_of(&self.alb.weights(&route()).unwrap(), BLUE_TG)
+    }
+
+    /// Green's weight after every write to the listener, in order.
+    pub fn green_weights_written(&self) -> Vec<u8> {
+        self.alb
+            .writes()
+            .iter()
+            .map(|(_, split)| split.green_weight)
+            .collect()
+    }
+
+    pub fn task_sets(&self) -> Vec<TaskSetInfo> {
+        self.ecs.service(CLUSTER, SERVICE).unwrap().task_sets
+    }
+
+    pub fn primary_task_set(&self) -> TaskSetInfo {
+        self.ecs
+            .service(CLUSTER, SERVICE)
+            .unwrap()
+            .primary_task_set()
+            .expect("a primary task set")
+            .clone()
+    }
+}
+
+fn weight_of(weights: &[TargetGroupWeight], target_group: &str) -> u32 {
+    weights
+        .iter()
+        .filter(|entry| entry.target_group_arn == target_group)
+        .map(|entry| entry.weight)
+        .sum()
+}
+
+pub fn route() -> RouteRef {
+    RouteRef {
+        listener_arn: LISTENER.into(),
+        rule_arn: None,
+    }
+}
+
+/// The service `web` in cluster `shop`, with the EXTERNAL deployment controller and blue as
+/// its primary task set on the blue target group, which takes all traffic; alarm web-5xx OK.
+fn seed(ecs: &MemoryEcs, alb: &MemoryAlb, alarms: &MemoryAlarms) {
+    ecs.put_service(
+        CLUSTER,
+        ServiceInfo {
+            arn: "arn:aws:ecs:eu-west-1:123456789012:service/shop/web".into(),
+            name: SERVICE.into(),
+            cluster_arn: "arn:aws:ecs:eu-west-1:123456789012:cluster/shop".into(),
+            status: "ACTIVE".into(),
+            deployment_controller: "EXTERNAL".into(),
+            desired_count: 2,
+            task_sets: vec![TaskSetInfo {
+                id: BLUE_ID.into(),
+                arn: "arn:aws:ecs:eu-west-1:123456789012:task-set/shop/web/ecs-svc/blue".into(),
+                external_id: None,
+                status: TaskSetStatus::Primary,
+                task_definition_arn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1"
+                    .into(),
+                target_group_arns: vec![BLUE_TG.into()],
+                steady: true,
+                scale_percent: 100.0,
+                computed_desired_count: 2,
+                running_count: 2,
+                pending_count: 0,
+                placement: Placement {
+                    network: Some(NetworkConfig {
+                        subnets: vec!["subnet-1".into()],
+                        security_groups: vec!["sg-1".into()],
+                        assign_public_ip: false,
+                    }),
+                    launch_type: Some("FARGATE".into()),
+                    capacity_providers: vec![],
+                    platform_version: None,
+                },
+            }],
+        },
+    );
+    alb.put_route(
+        route(),
+        vec![
+            TargetGroupWeight {
+                target_group_arn: BLUE_TG.into(),
+                weight: 100,
+            },
+            TargetGroupWeight {
+                target_group_arn: GREEN_TG.into(),
+                weight: 0,
+            },
+        ],
+    );
+    alarms.set("web-5xx", AlarmState::Ok, "fine");
+}
