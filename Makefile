@@ -35,11 +35,15 @@ check-terraform:
 package:
 	scripts/package.sh
 
-## Validate and plan the example application's manifests.
-demo:
+## The whole thing on one machine: validate and plan the examples, then start the AWS
+## emulator, seed an environment, deploy a good image to 100 percent and a bad one that an
+## alarm rolls back (scripts/demo.py).
+demo: tools
 	$(CARGO) build --quiet --bin ferry
 	./target/debug/ferry validate examples/shop
 	@for manifest in examples/shop/.ferry/*.yaml; do echo; ./target/debug/ferry plan "$$manifest"; done
+	@echo
+	python3 scripts/demo.py
 
 ## Criterion benchmarks; results are summarised in docs/benchmarks.md.
 bench:

@@ -110,7 +110,10 @@ fn invalid_manifests_exit_1_with_located_messages_on_stderr() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("ok.yml:2:1: (yaml): invalid YAML"), "{stderr}");
+    assert!(
+        stderr.contains("ok.yml:2:1: (yaml): invalid YAML"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("web.yaml:5:10: traffic.listener: required field is missing"),
         "{stderr}"

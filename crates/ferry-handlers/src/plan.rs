@@ -86,6 +86,13 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
     }
 
     let manifest = read_manifest(deps, &input).await?;
+    // A live deployment of the service is the most useful thing to report: say it first.
+    refuse_if_locked(
+        deps,
+        &service_key(&manifest.cluster, &manifest.service),
+        input.deployment_id.as_deref(),
+    )
+    .await?;
     let service = deps
         .ecs
         .describe_service(&manifest.cluster, &manifest.service)
@@ -424,6 +431,42 @@ fn lock_lease(deps: &Deps, manifest: &Manifest, plan: &Plan) -> Duration {
         + manifest.rollback.keep_old_for_seconds
         + 3600;
     Duration::seconds(seconds as i64)
+}
+
+/// `LockHeld` when another live deployment holds the service, without writing anything.
+async fn refuse_if_locked(deps: &Deps, key: &str, me: Option<&str>) -> Result<(), HandlerError> {
+    let Some(lock) = deps
+        .store
+        .get_lock(key)
+        .await
+        .map_err(port("reading the service lock"))?
+    else {
+        return Ok(());
+    };
+    if Some(lock.deployment_id.as_str()) == me || lock.expires_at <= deps.clock.now() {
+        return Ok(());
+    }
+    let holder = deps
+        .store
+        .get(&lock.deployment_id)
+        .await
+        .map_err(port("reading the lock holder"))?;
+    match holder {
+        Some(holder) if !holder.status.is_terminal() => {
+            Err(lock_held(key, &lock, holder.status.name()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn lock_held(key: &str, lock: &ferry_core::ports::ServiceLock, status: &str) -> HandlerError {
+    HandlerError::new(
+        ErrorKind::LockHeld,
+        format!(
+            "{key} is being deployed by {} ({status}, since {}); wait for it, or roll it back with `ferry rollback {}`",
+            lock.deployment_id, lock.acquired_at, lock.deployment_id
+        ),
+    )
 }
 
 async fn take_lock(

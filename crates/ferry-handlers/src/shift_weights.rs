@@ -111,6 +111,17 @@ async fn move_to(
     mut deployment: ferry_core::Deployment,
     weight: u8,
 ) -> Result<ShiftOutput, HandlerError> {
+    // A promote retried after green was made primary finds everything done.
+    if deployment.status == DeploymentStatus::Finalizing && weight == deployment.green_weight {
+        let step = deployment.applied_step.unwrap_or(0);
+        return Ok(ShiftOutput {
+            deployment_id: deployment.id.clone(),
+            step,
+            weight,
+            bake_seconds: 0,
+            last_step: true,
+        });
+    }
     let DeploymentStatus::Holding { step } = deployment.status else {
         return Err(HandlerError::non_retryable(format!(
             "deployment {} is {}; traffic can be moved by hand only while it holds at a preset",

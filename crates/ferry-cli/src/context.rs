@@ -1,0 +1,48 @@
+//! Building the handler ports for a command: against AWS, or for local mode.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use ferry_aws::{AwsClients, Settings as AwsSettings, ensure_table};
+use ferry_core::ports::{Notification, Notifier, PortResult, SystemClock};
+use ferry_handlers::{Deps, NoGitSource, Settings};
+use ferry_local::LocalRepository;
+
+/// Prints notifications for the person at the terminal.
+pub struct TerminalNotifier;
+
+#[async_trait]
+impl Notifier for TerminalNotifier {
+    async fn notify(&self, notification: &Notification) -> PortResult<()> {
+        eprintln!("  note: {}", notification.message);
+        Ok(())
+    }
+}
+
+/// Ports against the AWS endpoint in the environment. In local mode the table is created when
+/// missing (in AWS, Terraform creates it) and Git is read from the working tree.
+pub async fn deps(local: bool) -> anyhow::Result<Deps> {
+    let clients = AwsClients::from_env().await;
+    let settings = AwsSettings::from_env();
+    if local {
+        ensure_table(&clients.dynamodb, &settings.table)
+            .await
+            .with_context(|| format!("creating the table {} in the emulator", settings.table))?;
+    }
+    Ok(Deps {
+        ecs: Arc::new(clients.task_sets()),
+        traffic: Arc::new(clients.router()),
+        alarms: Arc::new(clients.alarms()),
+        store: Arc::new(clients.store(&settings)),
+        workflows: Arc::new(clients.workflows(&settings)),
+        git: if local {
+            Arc::new(LocalRepository::worktree())
+        } else {
+            Arc::new(NoGitSource)
+        },
+        notifier: Arc::new(TerminalNotifier),
+        clock: Arc::new(SystemClock),
+        settings: Settings::default(),
+    })
+}

@@ -1,0 +1,339 @@
+//! `ferry deploy MANIFEST [--local] [--image TAG]`: run the deploy workflow and show it live.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use ferry_core::deployment::new_deployment_id;
+use ferry_core::manifest;
+use ferry_core::ports::Workflow;
+use ferry_engine::{EventKind, ExecutionOutcome, ExecutionStatus, TaskTokens};
+use ferry_local::{AlarmWatcher, LocalRuntime};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+/// Options of `ferry deploy`.
+pub struct DeployOptions {
+    pub manifest: PathBuf,
+    pub local: bool,
+    pub image: Option<String>,
+    /// Multiplies waits and bakes on the local engine (1.0 is real time).
+    pub time_scale: f64,
+    pub auto_approve: bool,
+    /// For AWS mode: the repository (`owner/name`) and commit the plan function reads.
+    pub repository: Option<String>,
+    pub commit: Option<String>,
+}
+
+/// Where a manifest lives: the repository folder, the manifest's path inside it, the commit.
+struct Checkout {
+    root: PathBuf,
+    manifest_path: String,
+    commit: String,
+    branch: Option<String>,
+    author: Option<String>,
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+        .filter(|text| !text.is_empty())
+}
+
+fn checkout(manifest: &Path) -> anyhow::Result<Checkout> {
+    let absolute = std::fs::canonicalize(manifest)
+        .with_context(|| format!("{}: no such file", manifest.display()))?;
+    let folder = absolute
+        .parent()
+        .context("the manifest has no folder")?
+        .to_path_buf();
+    let root = match git(&folder, &["rev-parse", "--show-toplevel"]) {
+        Some(top) => PathBuf::from(top),
+        // Not a Git checkout: the folder holding `.ferry/` is the repository.
+        None if folder.file_name().is_some_and(|name| name == ".ferry") => {
+            folder.parent().unwrap_or(&folder).to_path_buf()
+        }
+        None => folder.clone(),
+    };
+    let manifest_path = absolute
+        .strip_prefix(&root)
+        .context("the manifest is outside its repository")?
+        .to_string_lossy()
+        .replace('\\', "/");
+    Ok(Checkout {
+        commit: git(&root, &["rev-parse", "HEAD"]).unwrap_or_else(|| "0000000local".into()),
+        branch: git(&root, &["rev-parse", "--abbrev-ref", "HEAD"]),
+        author: git(&root, &["log", "-1", "--format=%an"]).or_else(|| std::env::var("USER").ok()),
+        root,
+        manifest_path,
+    })
+}
+
+pub async fn run(options: DeployOptions) -> anyhow::Result<ExitCode> {
+    if !(options.time_scale.is_finite() && options.time_scale > 0.0) {
+        anyhow::bail!(
+            "--time-scale must be a positive number, found {}",
+            options.time_scale
+        );
+    }
+    // Refuse an invalid manifest before touching anything, with the same located messages.
+    let manifest = match manifest::load(&options.manifest) {
+        Ok(manifest) => manifest,
+        Err(problems) => {
+            eprintln!("{problems}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if !options.local {
+        return start_on_aws(&options, &manifest).await;
+    }
+    let checkout = checkout(&options.manifest)?;
+    let deps = crate::context::deps(true).await?;
+    let runtime = LocalRuntime::new(deps, options.time_scale)?;
+    let watcher = AlarmWatcher::new(runtime.deps.clone(), Duration::from_millis(200)).spawn();
+    let name = new_deployment_id(
+        &manifest.service,
+        time::OffsetDateTime::now_utc(),
+        &checkout.commit,
+    );
+    let input = json!({
+        "repository": checkout.root.to_string_lossy(),
+        "commit": checkout.commit,
+        "manifestPath": checkout.manifest_path,
+        "branch": checkout.branch,
+        "author": checkout.author,
+        "image": options.image,
+    });
+    println!(
+        "deploying {} to {} as {name}",
+        checkout.manifest_path, manifest.service
+    );
+    let execution = runtime.start_deploy(&name, input)?;
+    let progress = tokio::spawn(show_progress(
+        execution.subscribe(),
+        runtime.tokens(),
+        options.time_scale,
+        options.auto_approve,
+    ));
+    let outcome = execution.wait().await;
+    watcher.abort();
+    progress.abort();
+    Ok(report_outcome(&outcome))
+}
+
+async fn start_on_aws(
+    options: &DeployOptions,
+    manifest: &manifest::Manifest,
+) -> anyhow::Result<ExitCode> {
+    let (Some(repository), Some(commit)) = (&options.repository, &options.commit) else {
+        anyhow::bail!(
+            "on AWS the plan function reads the manifest from the repository: pass --repository OWNER/NAME and --commit SHA (or use --local)"
+        );
+    };
+    let deps = crate::context::deps(false).await?;
+    let name = new_deployment_id(&manifest.service, time::OffsetDateTime::now_utc(), commit);
+    let input = json!({
+        "repository": repository,
+        "commit": commit,
+        "manifestPath": options.manifest.to_string_lossy(),
+        "image": options.image,
+    });
+    let execution = deps
+        .workflows
+        .start(Workflow::Deploy, &name, &input)
+        .await?;
+    println!(
+        "started {}\nfollow it with `ferry status {}/{}`",
+        execution.execution_arn, manifest.cluster, manifest.service
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what happened and turns it into the exit code: 0 only when the deployment succeeded
+/// (or holds at its preset).
+pub fn report_outcome(outcome: &ExecutionOutcome) -> ExitCode {
+    match &outcome.status {
+        ExecutionStatus::Succeeded => {
+            let what = outcome
+                .output
+                .as_ref()
+                .and_then(|output| output.get("outcome"))
+                .and_then(Value::as_str)
+                .unwrap_or("succeeded");
+            println!("✔ {what} ({} state transitions)", outcome.state_transitions);
+            ExitCode::SUCCESS
+        }
+        ExecutionStatus::Failed { error, cause } => {
+            let error = error.as_deref().unwrap_or("Failed");
+            let cause = cause.as_deref().map(readable_cause).unwrap_or_default();
+            eprintln!("✘ {error}: {cause}");
+            ExitCode::FAILURE
+        }
+        ExecutionStatus::TimedOut => {
+            eprintln!("✘ the workflow timed out");
+            ExitCode::FAILURE
+        }
+        ExecutionStatus::Aborted => {
+            eprintln!("✘ aborted");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Lambda errors arrive as `{"errorMessage": ..., "errorType": ...}` text.
+fn readable_cause(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|value| {
+            value
+                .get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| cause.to_string())
+}
+
+/// Follows the execution's history: steps, weights, a countdown bar for bakes, approvals.
+async fn show_progress(
+    mut events: tokio::sync::broadcast::Receiver<ferry_engine::HistoryEvent>,
+    tokens: TaskTokens,
+    time_scale: f64,
+    auto_approve: bool,
+) {
+    let mut bar: Option<ProgressBar> = None;
+    let mut step_count = 0usize;
+    let mut bake_seconds = 0u64;
+    let mut ticker: Option<tokio::task::JoinHandle<()>> = None;
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => break,
+        };
+        match event.kind {
+            EventKind::StateEntered { name, input, .. } if name == "Bake" => {
+                bake_seconds = input
+                    .get("bakeSeconds")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+            }
+            EventKind::TaskSucceeded { name, output } => match name.as_str() {
+                "Plan" => {
+                    step_count = output
+                        .get("steps")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len);
+                    println!(
+                        "  planned {}: {step_count} step(s)",
+                        output
+                            .get("deploymentId")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                    );
+                }
+                "CreateTaskSet" => println!(
+                    "  green task set {} ({})",
+                    output
+                        .get("taskSetId")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    output
+                        .get("taskDefinitionArn")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                ),
+                "ShiftWeights" => println!(
+                    "  step {}/{step_count}: {}% of traffic on green (verified)",
+                    output.get("step").and_then(Value::as_u64).unwrap_or(0) + 1,
+                    output.get("weight").and_then(Value::as_u64).unwrap_or(0)
+                ),
+                "Promote" => println!("  green is primary; blue kept warm"),
+                "Cleanup" => println!("  blue removed"),
+                "Rollback" => println!(
+                    "  rolled back: {}",
+                    output.get("reason").and_then(Value::as_str).unwrap_or("")
+                ),
+                _ => {}
+            },
+            EventKind::TaskSubmitted { name, token } if name == "Bake" => {
+                let progress = ProgressBar::new(bake_seconds.max(1));
+                progress.set_style(
+                    ProgressStyle::with_template(
+                        "  baking  [{bar:30}] {pos}/{len}s  watching alarms",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                let ticking = progress.clone();
+                let seconds_per_tick = Duration::from_secs_f64(time_scale.clamp(0.0001, 1.0));
+                ticker = Some(tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(seconds_per_tick).await;
+                        ticking.inc(1);
+                    }
+                }));
+                bar = Some(progress);
+                let _ = token;
+            }
+            EventKind::TaskSubmitted { name, token } if name == "Approval" => {
+                if auto_approve {
+                    println!("  approval requested: approved (--auto-approve)");
+                    let _ =
+                        tokens.send_task_success(&token, json!({"approvedBy": "--auto-approve"}));
+                } else if std::io::stdin().is_terminal() {
+                    let tokens = tokens.clone();
+                    tokio::task::spawn_blocking(move || {
+                        eprint!("  approval requested: approve? [y/N] ");
+                        let mut answer = String::new();
+                        let _ = std::io::stdin().read_line(&mut answer);
+                        if answer.trim().eq_ignore_ascii_case("y") {
+                            let _ =
+                                tokens.send_task_success(&token, json!({"approvedBy": "terminal"}));
+                        } else {
+                            let _ = tokens.send_task_failure(
+                                &token,
+                                "Rejected",
+                                "rejected at the terminal",
+                            );
+                        }
+                    });
+                } else {
+                    println!("  waiting for approval (pass --auto-approve to approve unattended)");
+                }
+            }
+            EventKind::StateExited { name, .. } if name == "Bake" => {
+                if let Some(progress) = bar.take() {
+                    progress.finish_and_clear();
+                }
+                if let Some(handle) = ticker.take() {
+                    handle.abort();
+                }
+                println!("  baked {bake_seconds}s");
+            }
+            EventKind::RetryScheduled {
+                name, error, retry, ..
+            } => {
+                println!("  {name} failed with {error}; retry {retry}");
+            }
+            _ => {}
+        }
+        // A failed bake (alarm) ends the bar too.
+        if ticker.as_ref().is_some_and(|handle| handle.is_finished()) {
+            ticker = None;
+        }
+    }
+    if let Some(progress) = bar.take() {
+        progress.finish_and_clear();
+    }
+}

@@ -1,0 +1,175 @@
+//! A Git source over a repository on this machine.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use ferry_core::ports::{GitSource, PortError, PortResult};
+
+/// Reads files either from a commit (`git show COMMIT:PATH`) or, in working-tree mode, from
+/// the files on disk (what `ferry deploy --local` uses, so uncommitted edits can be tried).
+/// The `repository` argument of [`GitSource::read_file`] is the repository's folder.
+#[derive(Debug, Clone)]
+pub struct LocalRepository {
+    worktree: bool,
+}
+
+impl LocalRepository {
+    /// Read committed content with `git show`.
+    pub fn commits() -> Self {
+        Self { worktree: false }
+    }
+
+    /// Read the files as they are on disk, whatever the commit.
+    pub fn worktree() -> Self {
+        Self { worktree: true }
+    }
+}
+
+/// Refuses paths that would leave the repository.
+fn checked(path: &str) -> PortResult<&str> {
+    let escapes = Path::new(path).components().any(|part| {
+        matches!(
+            part,
+            std::path::Component::ParentDir | std::path::Component::RootDir
+        )
+    });
+    if escapes || path.is_empty() {
+        return Err(PortError::Invalid(format!(
+            "{path} is not a path inside the repository"
+        )));
+    }
+    Ok(path)
+}
+
+#[async_trait]
+impl GitSource for LocalRepository {
+    async fn read_file(
+        &self,
+        repository: &str,
+        commit: &str,
+        path: &str,
+    ) -> PortResult<Option<String>> {
+        let path = checked(path)?;
+        if self.worktree {
+            let full: PathBuf = Path::new(repository).join(path);
+            return match tokio::fs::read_to_string(&full).await {
+                Ok(text) => Ok(Some(text)),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(PortError::Invalid(format!(
+                    "cannot read {}: {error}",
+                    full.display()
+                ))),
+            };
+        }
+        if !commit
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '-' || c == '_' || c == '.')
+        {
+            return Err(PortError::Invalid(format!("`{commit}` is not a commit")));
+        }
+        let output = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(repository)
+            .arg("show")
+            .arg(format!("{commit}:{path}"))
+            .output()
+            .await
+            .map_err(|error| PortError::Invalid(format!("cannot run git: {error}")))?;
+        if output.status.success() {
+            return String::from_utf8(output.stdout)
+                .map(Some)
+                .map_err(|_| PortError::Invalid(format!("{path} at {commit} is not UTF-8 text")));
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // git says "does not exist in" / "exists on disk, but not in" for a missing path.
+        if stderr.contains("does not exist") || stderr.contains("but not in") {
+            return Ok(None);
+        }
+        Err(PortError::NotFound(format!(
+            "{repository} at {commit}: {}",
+            stderr.trim()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    #[tokio::test]
+    async fn reads_committed_files_and_reports_missing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q"]);
+        std::fs::create_dir(dir.path().join(".ferry")).unwrap();
+        std::fs::write(dir.path().join(".ferry/web.yaml"), "service: web\n").unwrap();
+        git(dir.path(), &["add", "."]);
+        git(
+            dir.path(),
+            &[
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "user.name=t",
+                "commit",
+                "-qm",
+                "one",
+            ],
+        );
+        let commit = git(dir.path(), &["rev-parse", "HEAD"]);
+        std::fs::write(dir.path().join(".ferry/web.yaml"), "service: changed\n").unwrap();
+
+        let repo = dir.path().to_str().unwrap();
+        let committed = LocalRepository::commits();
+        assert_eq!(
+            committed
+                .read_file(repo, &commit, ".ferry/web.yaml")
+                .await
+                .unwrap()
+                .unwrap(),
+            "service: web\n"
+        );
+        assert_eq!(
+            committed
+                .read_file(repo, &commit, ".ferry/api.yaml")
+                .await
+                .unwrap(),
+            None
+        );
+        let worktree = LocalRepository::worktree();
+        assert_eq!(
+            worktree
+                .read_file(repo, &commit, ".ferry/web.yaml")
+                .await
+                .unwrap()
+                .unwrap(),
+            "service: changed\n"
+        );
+        assert!(
+            worktree
+                .read_file(repo, &commit, "../etc/passwd")
+                .await
+                .is_err()
+        );
+        assert!(
+            committed
+                .read_file(repo, "HEAD; rm -rf /", ".ferry/web.yaml")
+                .await
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! Ferry on one machine.
+//!
+//! Production runs the handlers in Lambda, the state machines in Step Functions, and learns of
+//! alarms from EventBridge. Locally, [`LocalRuntime`] runs the very same `statemachines/` files
+//! on `ferry-engine`, dispatches their Task states to the handler functions in-process, answers
+//! task tokens through the engine, and [`AlarmWatcher`] turns alarm state changes into the
+//! EventBridge event `alarm-watch` receives in AWS, so the production code path is exercised.
+//! AWS APIs themselves are whatever `AWS_ENDPOINT_URL` points at (the moto emulator).
+
+mod alarms;
+mod git;
+mod runtime;
+
+pub use alarms::{AlarmWatcher, alarm_state_change_event};
+pub use git::LocalRepository;
+pub use runtime::{
+    EngineWorkflows, HandlerDispatcher, LocalRuntime, StateMachineFiles, function_arn,
+};
