@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test lint fmt-check clippy unit tools demo bench package check-statemachines check-terraform
+.PHONY: test lint fmt-check clippy unit tools demo bench bench-orchestration package check-statemachines check-terraform
 
 ## Everything CI checks: formatting, lints, all tests.
 test: tools fmt-check clippy check-statemachines check-terraform unit
@@ -45,6 +45,11 @@ demo: tools
 	@echo
 	python3 scripts/demo.py
 
-## Criterion benchmarks; results are summarised in docs/benchmarks.md.
-bench:
+## Benchmarks; results are summarised in docs/benchmarks.md.
+bench: bench-orchestration
 	$(CARGO) bench -p ferry-core --bench validate
+
+## Local runtime against the emulator: overhead per step, alarm to blue, state transitions.
+bench-orchestration: tools
+	$(CARGO) build --quiet --bin ferry
+	python3 benches/orchestration.py
