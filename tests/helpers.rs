@@ -25,7 +25,8 @@
 //!   them and they are realistic: `memory` on every container (task-level memory is enough, as
 //!   in AWS), security groups in a task set's awsvpc configuration, DNS hostnames on the VPC.
 //! - ECS task sets are `STEADY_STATE` at once, with running count 0; nothing ever runs. Their
-//!   platform version reads `LATEST` when none was given.
+//!   `computedDesiredCount` is never set (reads 0), so `wait-stable` finds green stable on the
+//!   first poll. Their platform version reads `LATEST` when none was given.
 //! - ECS `UpdateServicePrimaryTaskSet` only works with the task set's ARN; given an id it makes
 //!   every task set ACTIVE and none PRIMARY (the adapter resolves ids to ARNs).
 //! - ECS `DeleteTaskSet` ignores `force` and deletes at once (AWS drains first).

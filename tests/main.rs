@@ -1,4 +1,5 @@
-//! Integration tests: Ferry's AWS adapters against the moto emulator, one module per capability.
+//! Integration tests: Ferry's AWS adapters and handlers against the moto emulator, one module per
+//! capability, and the sample events under `events/` (no emulator needed).
 //! moto starts once for this binary (see `helpers`); every test seeds its own uniquely named
 //! resources, so tests run in parallel.
 
@@ -8,5 +9,7 @@ mod cloudwatch;
 mod dynamodb;
 mod ecs;
 mod elb;
+mod events;
+mod handlers;
 mod seed;
 mod sfn;
