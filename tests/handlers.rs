@@ -819,7 +819,6 @@ async fn finalize_cleanup_retried_after_blue_was_already_deleted_succeeds() {
 /// the deployment then rolls back, that task set stays on the idle target group and every later
 /// `plan` of the service refuses ("task set ... is already on the idle target group").
 #[tokio::test]
-#[ignore = "bug in ferry-handlers rollback: an unrecorded green task set survives a rollback"]
 async fn rollback_removes_a_green_task_set_that_create_taskset_left_unrecorded() {
     let h = Harness::new("orphan", CANARY).await;
     let id = h.deployment_id(1);

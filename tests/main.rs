@@ -7,6 +7,7 @@ mod helpers;
 
 mod cloudwatch;
 mod dynamodb;
+mod e2e;
 mod ecs;
 mod elb;
 mod events;

@@ -88,6 +88,9 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
                 .map_err(port("removing the green task set"))?;
         }
     }
+    if deployment.green.is_none() {
+        remove_unrecorded_green(deps, &deployment).await?;
+    }
     deps.store
         .release_lock(&deployment.service_key(), &deployment.id)
         .await
@@ -113,6 +116,34 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
         status: deployment.status.name().into(),
         reason,
     })
+}
+
+/// `create-taskset` may have created green and died before recording it; the task set carries
+/// the deployment id as its external id, so it can still be found and removed.
+async fn remove_unrecorded_green(
+    deps: &Deps,
+    deployment: &ferry_core::Deployment,
+) -> Result<(), HandlerError> {
+    let service = match deps
+        .ecs
+        .describe_service(&deployment.cluster, &deployment.service)
+        .await
+    {
+        Ok(service) => service,
+        Err(ferry_core::ports::PortError::NotFound(_)) => return Ok(()),
+        Err(error) => return Err(HandlerError::from_port("describing the service", error)),
+    };
+    if let Some(orphan) = service
+        .task_set_with_external_id(&deployment.id)
+        .filter(|set| set.status != TaskSetStatus::Primary)
+    {
+        warn!(deployment = %deployment.id, task_set = %orphan.id, "removing a green task set that was never recorded");
+        deps.ecs
+            .delete_task_set(&deployment.cluster, &deployment.service, &orphan.id)
+            .await
+            .map_err(port("removing the unrecorded green task set"))?;
+    }
+    Ok(())
 }
 
 /// A readable reason from a Step Functions error: Lambda errors carry their message in a JSON

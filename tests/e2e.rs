@@ -1,0 +1,347 @@
+//! End to end: the real `statemachines/` files on the local engine, the real handlers, the real
+//! AWS adapters, against the emulator. What `ferry deploy --local` does, asserted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ferry_core::DeploymentStatus;
+use ferry_core::ports::{
+    PortError, PortResult, RouteRef, Split, TargetGroupWeight, TaskSetStatus, TrafficRouter,
+};
+use ferry_engine::{ExecutionOutcome, ExecutionStatus};
+use ferry_handlers::control::{ControlInput, Decision};
+use ferry_local::{AlarmWatcher, LocalRuntime};
+use serde_json::{Value, json};
+
+use crate::handlers::Harness;
+use crate::helpers::set_alarm_state;
+
+/// Bakes of minutes take milliseconds; polls of 15 s take 15 ms.
+const TIME_SCALE: f64 = 0.001;
+
+fn input(harness: &Harness) -> Value {
+    json!({"repository": "acme/shop", "commit": harness.commit, "manifestPath": ".ferry/web.yaml", "author": "e2e"})
+}
+
+fn execution_name(harness: &Harness, label: &str) -> String {
+    format!("{}-{label}", harness.env.prefix)
+}
+
+async fn green_weight(harness: &Harness, green_target_group: &str) -> u32 {
+    let weights = harness
+        .deps
+        .traffic
+        .read_weights(&harness.env.production_route())
+        .await
+        .unwrap();
+    weights
+        .iter()
+        .filter(|entry| entry.target_group_arn == green_target_group)
+        .map(|entry| entry.weight)
+        .sum()
+}
+
+/// Waits until the deployment's record satisfies `ready`, polling the table.
+async fn until(
+    harness: &Harness,
+    id: &str,
+    ready: impl Fn(&ferry_core::Deployment) -> bool,
+) -> ferry_core::Deployment {
+    for _ in 0..2000 {
+        if let Some(record) = harness.deps.store.get(id).await.unwrap()
+            && ready(&record)
+        {
+            return record;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("deployment {id} never reached the expected state");
+}
+
+fn failed_with(outcome: &ExecutionOutcome) -> (String, String) {
+    match &outcome.status {
+        ExecutionStatus::Failed { error, cause } => (
+            error.clone().unwrap_or_default(),
+            cause.clone().unwrap_or_default(),
+        ),
+        other => panic!("expected a failed execution, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_canary_deployment_runs_to_green_primary_on_the_local_engine() {
+    let harness = Harness::new(
+        "e2e-ok",
+        "steps: [ {weight: 10, bake: 1m}, {weight: 50, bake: 1m}, {weight: 100} ]",
+    )
+    .await;
+    let runtime = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
+    let id = execution_name(&harness, "ok");
+    let outcome = runtime
+        .start_deploy(&id, input(&harness))
+        .unwrap()
+        .wait()
+        .await;
+    assert!(outcome.succeeded(), "{:?}", outcome.status);
+    assert_eq!(outcome.output.as_ref().unwrap()["outcome"], "succeeded");
+
+    let record = harness.deps.store.get(&id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeploymentStatus::Succeeded);
+    let shifted: Vec<u8> = record
+        .history
+        .iter()
+        .filter(|e| e.event == "shifted")
+        .filter_map(|e| e.green_weight)
+        .collect();
+    assert_eq!(shifted, [10, 50, 100]);
+    assert_eq!(
+        green_weight(&harness, &record.green_target_group).await,
+        100
+    );
+    let service = harness
+        .deps
+        .ecs
+        .describe_service(&harness.env.cluster, &harness.env.service)
+        .await
+        .unwrap();
+    assert_eq!(service.task_sets.len(), 1, "blue removed");
+    assert_eq!(service.task_sets[0].status, TaskSetStatus::Primary);
+    assert_eq!(
+        service.task_sets[0].external_id.as_deref(),
+        Some(id.as_str())
+    );
+    assert!(
+        harness
+            .deps
+            .store
+            .get_lock(&harness.env.service_key())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_during_a_bake_rolls_back_to_blue_through_alarm_watch() {
+    let harness = Harness::new("e2e-alarm", "canary: { weight: 10, bake: 30m }").await;
+    let runtime = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
+    let watcher = AlarmWatcher::new(runtime.deps.clone(), Duration::from_millis(20)).spawn();
+    let id = execution_name(&harness, "alarm");
+    let execution = runtime.start_deploy(&id, input(&harness)).unwrap();
+    let baking = until(&harness, &id, |record| {
+        matches!(record.status, DeploymentStatus::Baking { .. })
+    })
+    .await;
+    assert_eq!(green_weight(&harness, &baking.green_target_group).await, 10);
+
+    let alarm = &harness.env.alarm_names[0];
+    set_alarm_state(
+        &harness.clients.aws.cloudwatch,
+        alarm,
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+    )
+    .await;
+    let outcome = execution.wait().await;
+    watcher.abort();
+    let (error, cause) = failed_with(&outcome);
+    assert_eq!(error, "RolledBack");
+    assert!(
+        cause.contains(alarm) && cause.contains("set to ALARM by a test"),
+        "{cause}"
+    );
+
+    let record = harness.deps.store.get(&id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeploymentStatus::RolledBack);
+    assert!(record.reason.as_deref().unwrap_or("").contains(alarm));
+    assert_eq!(
+        green_weight(&harness, &record.green_target_group).await,
+        0,
+        "all traffic on blue"
+    );
+    let service = harness
+        .deps
+        .ecs
+        .describe_service(&harness.env.cluster, &harness.env.service)
+        .await
+        .unwrap();
+    assert_eq!(service.task_sets.len(), 1, "green removed");
+    assert_eq!(service.task_sets[0].id, harness.env.blue_task_set_id);
+    assert!(
+        harness
+            .deps
+            .store
+            .get_lock(&harness.env.service_key())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn decide_when_asked(
+    harness: &Harness,
+    runtime: &LocalRuntime,
+    id: &str,
+    decision: Decision,
+) {
+    until(harness, id, |record| {
+        matches!(record.status, DeploymentStatus::AwaitingApproval { .. })
+    })
+    .await;
+    let input = ControlInput {
+        deployment_id: id.to_string(),
+        decision,
+        by: Some("U0123ABC".into()),
+        reason: None,
+    };
+    ferry_handlers::control::handle(&runtime.deps, input)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_approved_deployment_goes_on_and_a_rejected_one_rolls_back() {
+    let approval = "approval: { beforeTraffic: true, approvers: [U0123ABC], timeout: 1h }\n";
+    let harness = Harness::new("e2e-approve", "allAtOnce: {}").await;
+    harness.put_manifest(
+        &(harness
+            .env
+            .manifest_yaml("allAtOnce: {}", "../ecs/web.json")
+            + approval),
+    );
+    let runtime = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
+
+    let approved = execution_name(&harness, "approved");
+    let execution = runtime.start_deploy(&approved, input(&harness)).unwrap();
+    decide_when_asked(&harness, &runtime, &approved, Decision::Approve).await;
+    assert!(execution.wait().await.succeeded());
+
+    let rejected = execution_name(&harness, "rejected");
+    let execution = runtime.start_deploy(&rejected, input(&harness)).unwrap();
+    decide_when_asked(&harness, &runtime, &rejected, Decision::Reject).await;
+    let (error, cause) = failed_with(&execution.wait().await);
+    assert_eq!(error, "RolledBack");
+    assert!(cause.starts_with("Rejected"), "{cause}");
+    let record = harness.deps.store.get(&rejected).await.unwrap().unwrap();
+    assert_eq!(record.status, DeploymentStatus::RolledBack);
+    assert!(
+        record.history.iter().all(|entry| entry.event != "shifted"),
+        "no traffic went to green"
+    );
+}
+
+#[tokio::test]
+async fn an_approval_that_times_out_continues_or_rolls_back_as_the_manifest_says() {
+    let harness = Harness::new("e2e-timeout", "allAtOnce: {}").await;
+    let runtime = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
+    for (label, on_timeout, succeeds) in [("cont", "continue", true), ("back", "rollback", false)] {
+        let approval =
+            format!("approval: {{ beforeTraffic: true, timeout: 5m, onTimeout: {on_timeout} }}\n");
+        harness.put_manifest(
+            &(harness
+                .env
+                .manifest_yaml("allAtOnce: {}", "../ecs/web.json")
+                + &approval),
+        );
+        let outcome = runtime
+            .start_deploy(&execution_name(&harness, label), input(&harness))
+            .unwrap()
+            .wait()
+            .await;
+        assert_eq!(
+            outcome.succeeded(),
+            succeeds,
+            "{on_timeout}: {:?}",
+            outcome.status
+        );
+        if !succeeds {
+            assert_eq!(failed_with(&outcome).0, "RolledBack");
+        }
+    }
+}
+
+/// A router whose first write fails as a throttled ALB would.
+struct ThrottledOnce {
+    inner: Arc<dyn TrafficRouter>,
+    failures_left: AtomicUsize,
+}
+
+#[async_trait]
+impl TrafficRouter for ThrottledOnce {
+    async fn read_weights(&self, route: &RouteRef) -> PortResult<Vec<TargetGroupWeight>> {
+        self.inner.read_weights(route).await
+    }
+
+    async fn set_weights(&self, route: &RouteRef, split: &Split) -> PortResult<()> {
+        if self
+            .failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(PortError::Transient("Throttling: Rate exceeded".into()));
+        }
+        self.inner.set_weights(route, split).await
+    }
+}
+
+#[tokio::test]
+async fn a_handler_that_fails_once_is_retried_and_the_deployment_succeeds() {
+    let harness = Harness::new("e2e-retry", "allAtOnce: {}").await;
+    let mut deps = harness.deps.clone();
+    deps.traffic = Arc::new(ThrottledOnce {
+        inner: harness.deps.traffic.clone(),
+        failures_left: AtomicUsize::new(1),
+    });
+    let runtime = LocalRuntime::new(deps, TIME_SCALE).unwrap();
+    let execution = runtime
+        .start_deploy(&execution_name(&harness, "retry"), input(&harness))
+        .unwrap();
+    let outcome = execution.wait().await;
+    assert!(outcome.succeeded(), "{:?}", outcome.status);
+    let retries = outcome
+        .history
+        .iter()
+        .filter(|event| matches!(&event.kind, ferry_engine::EventKind::RetryScheduled { name, error, .. } if name == "ShiftWeights" && error == "Retryable"))
+        .count();
+    assert_eq!(retries, 1);
+}
+
+#[tokio::test]
+async fn two_deployments_of_one_service_at_once_run_exactly_one() {
+    let harness = Harness::new("e2e-race", "canary: { weight: 10, bake: 1m }").await;
+    let runtime = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
+    let first = runtime
+        .start_deploy(&execution_name(&harness, "one"), input(&harness))
+        .unwrap();
+    let second = runtime
+        .start_deploy(&execution_name(&harness, "two"), input(&harness))
+        .unwrap();
+    let (first, second) = tokio::join!(first.wait(), second.wait());
+    let outcomes = [first, second];
+    let succeeded = outcomes
+        .iter()
+        .filter(|outcome| outcome.succeeded())
+        .count();
+    assert_eq!(
+        succeeded,
+        1,
+        "{:?}",
+        outcomes
+            .iter()
+            .map(|o| o.status.clone())
+            .collect::<Vec<_>>()
+    );
+    let refused = outcomes
+        .iter()
+        .find(|outcome| !outcome.succeeded())
+        .unwrap();
+    assert_eq!(failed_with(refused).0, "LockHeld");
+    let service = harness
+        .deps
+        .ecs
+        .describe_service(&harness.env.cluster, &harness.env.service)
+        .await
+        .unwrap();
+    assert_eq!(service.task_sets.len(), 1);
+}
