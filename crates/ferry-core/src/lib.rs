@@ -4,7 +4,9 @@
 //! - [`plan`]: the step plan (what green weight next, how long to bake, where to wait for approval).
 //! - [`deployment`]: the deployment record and its lifecycle.
 //! - [`analysis`]: alarms in, verdict out.
+//! - [`events`]: the GitHub events Ferry puts on its bus, as the webhook publishes them.
 //! - [`ports`]: the small traits the handlers talk to; [`memory`] holds their in-memory fakes.
+//! - [`trigger`]: from a commit seen on a branch to one deploy execution, whoever saw it.
 //!
 //! This crate must never depend on an AWS crate: adapters live in `ferry-aws`.
 
@@ -12,10 +14,12 @@ pub mod analysis;
 pub mod arn;
 pub mod deployment;
 pub mod duration;
+pub mod events;
 pub mod manifest;
 pub mod memory;
 pub mod plan;
 pub mod ports;
+pub mod trigger;
 
 pub use deployment::{Deployment, DeploymentStatus};
 pub use manifest::Manifest;

@@ -567,6 +567,277 @@ impl GitSource for MemoryGit {
             .get(&(repository.to_string(), commit.to_string(), path.to_string()))
             .cloned())
     }
+
+    async fn list_dir(
+        &self,
+        repository: &str,
+        commit: &str,
+        path: &str,
+    ) -> PortResult<Vec<String>> {
+        let folder = path.trim_end_matches('/');
+        let mut names: Vec<String> = locked(&self.files)
+            .keys()
+            .filter(|(repo, at, _)| repo == repository && at == commit)
+            .filter_map(|(_, _, file)| {
+                let (parent, name) = file.rsplit_once('/').unwrap_or(("", file));
+                (parent == folder).then(|| name.to_string())
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A fake pull request host: comments per pull request, statuses per commit.
+#[derive(Default)]
+pub struct MemoryPullRequests {
+    state: Mutex<PullState>,
+}
+
+#[derive(Default)]
+struct PullState {
+    next_id: u64,
+    /// (repository, number) -> comments (id, body), oldest first.
+    comments: HashMap<(String, u64), Vec<(u64, String)>>,
+    /// (repository, commit) -> statuses, oldest first.
+    statuses: HashMap<(String, String), Vec<CommitStatus>>,
+    writes: usize,
+}
+
+impl MemoryPullRequests {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a comment somebody else wrote.
+    pub fn put_comment(&self, repository: &str, number: u64, body: &str) -> u64 {
+        let mut state = locked(&self.state);
+        state.next_id += 1;
+        let id = state.next_id;
+        state
+            .comments
+            .entry((repository.to_string(), number))
+            .or_default()
+            .push((id, body.to_string()));
+        id
+    }
+
+    /// The bodies of the comments on a pull request, oldest first.
+    pub fn comments(&self, repository: &str, number: u64) -> Vec<String> {
+        locked(&self.state)
+            .comments
+            .get(&(repository.to_string(), number))
+            .map(|found| found.iter().map(|(_, body)| body.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every status set on a commit, oldest first (the last one per context is in force).
+    pub fn statuses(&self, repository: &str, commit: &str) -> Vec<CommitStatus> {
+        locked(&self.state)
+            .statuses
+            .get(&(repository.to_string(), commit.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Comments created or edited so far.
+    pub fn comment_writes(&self) -> usize {
+        locked(&self.state).writes
+    }
+}
+
+#[async_trait]
+impl PullRequests for MemoryPullRequests {
+    async fn upsert_comment(
+        &self,
+        repository: &str,
+        number: u64,
+        marker: &str,
+        body: &str,
+    ) -> PortResult<CommentRef> {
+        if !body.contains(marker) {
+            return Err(PortError::Invalid(format!(
+                "the comment must contain its marker {marker}"
+            )));
+        }
+        let mut state = locked(&self.state);
+        state.next_id += 1;
+        let fresh = state.next_id;
+        let comments = state
+            .comments
+            .entry((repository.to_string(), number))
+            .or_default();
+        let (id, outcome) = match comments.iter_mut().find(|(_, text)| text.contains(marker)) {
+            Some((id, text)) if text == body => (*id, CommentOutcome::Unchanged),
+            Some((id, text)) => {
+                *text = body.to_string();
+                (*id, CommentOutcome::Updated)
+            }
+            None => {
+                comments.push((fresh, body.to_string()));
+                (fresh, CommentOutcome::Created)
+            }
+        };
+        if outcome != CommentOutcome::Unchanged {
+            state.writes += 1;
+        }
+        Ok(CommentRef {
+            id,
+            url: None,
+            outcome,
+        })
+    }
+
+    async fn set_status(
+        &self,
+        repository: &str,
+        commit: &str,
+        status: &CommitStatus,
+    ) -> PortResult<()> {
+        locked(&self.state)
+            .statuses
+            .entry((repository.to_string(), commit.to_string()))
+            .or_default()
+            .push(status.clone());
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A fake Git host's branches, answering conditional requests like GitHub: the ETag of a head
+/// is derived from its commit, and asking with the current ETag answers `Unchanged`.
+#[derive(Default)]
+pub struct MemoryBranches {
+    heads: Mutex<HashMap<(String, String), String>>,
+    changes: Mutex<HashMap<(String, String, String), Vec<String>>>,
+    requests: Mutex<Vec<(String, String, Option<String>)>>,
+}
+
+impl MemoryBranches {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Points `branch` at `sha`.
+    pub fn set_head(&self, repository: &str, branch: &str, sha: &str) {
+        locked(&self.heads).insert(
+            (repository.to_string(), branch.to_string()),
+            sha.to_string(),
+        );
+    }
+
+    /// What [`BranchHeads::changed_paths`] answers for `base...head`.
+    pub fn set_changes(&self, repository: &str, base: &str, head: &str, paths: &[&str]) {
+        locked(&self.changes).insert(
+            (repository.to_string(), base.to_string(), head.to_string()),
+            paths.iter().map(|path| path.to_string()).collect(),
+        );
+    }
+
+    /// Every `branch_head` request: (repository, branch, ETag sent).
+    pub fn requests(&self) -> Vec<(String, String, Option<String>)> {
+        locked(&self.requests).clone()
+    }
+
+    fn etag(sha: &str) -> String {
+        format!("\"{sha}\"")
+    }
+}
+
+#[async_trait]
+impl BranchHeads for MemoryBranches {
+    async fn branch_head(
+        &self,
+        repository: &str,
+        branch: &str,
+        etag: Option<&str>,
+    ) -> PortResult<BranchHead> {
+        locked(&self.requests).push((
+            repository.to_string(),
+            branch.to_string(),
+            etag.map(str::to_string),
+        ));
+        let heads = locked(&self.heads);
+        let Some(sha) = heads.get(&(repository.to_string(), branch.to_string())) else {
+            return Ok(BranchHead::Missing);
+        };
+        let current = Self::etag(sha);
+        if etag == Some(current.as_str()) {
+            return Ok(BranchHead::Unchanged);
+        }
+        Ok(BranchHead::At {
+            sha: sha.clone(),
+            etag: Some(current),
+        })
+    }
+
+    async fn changed_paths(
+        &self,
+        repository: &str,
+        base: &str,
+        head: &str,
+    ) -> PortResult<Option<Vec<String>>> {
+        Ok(locked(&self.changes)
+            .get(&(repository.to_string(), base.to_string(), head.to_string()))
+            .cloned())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The poller's memory in memory.
+#[derive(Default)]
+pub struct MemoryPollState {
+    marks: Mutex<HashMap<(String, String), PollMark>>,
+}
+
+impl MemoryPollState {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl PollState for MemoryPollState {
+    async fn get_mark(&self, repository: &str, branch: &str) -> PortResult<Option<PollMark>> {
+        Ok(locked(&self.marks)
+            .get(&(repository.to_string(), branch.to_string()))
+            .cloned())
+    }
+
+    async fn put_mark(&self, repository: &str, branch: &str, mark: &PollMark) -> PortResult<()> {
+        locked(&self.marks).insert((repository.to_string(), branch.to_string()), mark.clone());
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A bus that keeps every event put on it.
+#[derive(Default)]
+pub struct MemoryEvents {
+    published: Mutex<Vec<BusEvent>>,
+}
+
+impl MemoryEvents {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn published(&self) -> Vec<BusEvent> {
+        locked(&self.published).clone()
+    }
+}
+
+#[async_trait]
+impl EventPublisher for MemoryEvents {
+    async fn publish(&self, event: &BusEvent) -> PortResult<()> {
+        locked(&self.published).push(event.clone());
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -618,5 +889,106 @@ impl FakeClock {
 impl Clock for FakeClock {
     fn now(&self) -> OffsetDateTime {
         *locked(&self.now)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Webhook deliveries in memory: the first record of an id wins, as with the conditional write.
+#[derive(Default)]
+pub struct MemoryDeliveryLog {
+    deliveries: Mutex<BTreeMap<String, (String, OffsetDateTime)>>,
+}
+
+impl MemoryDeliveryLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The recorded delivery ids, sorted.
+    pub fn recorded(&self) -> Vec<String> {
+        locked(&self.deliveries).keys().cloned().collect()
+    }
+}
+
+#[async_trait]
+impl DeliveryLog for MemoryDeliveryLog {
+    async fn record_first(
+        &self,
+        delivery_id: &str,
+        event: &str,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<bool> {
+        let mut deliveries = locked(&self.deliveries);
+        if deliveries.contains_key(delivery_id) {
+            return Ok(false);
+        }
+        deliveries.insert(delivery_id.to_string(), (event.to_string(), expires_at));
+        Ok(true)
+    }
+
+    async fn forget(&self, delivery_id: &str) -> PortResult<()> {
+        locked(&self.deliveries).remove(delivery_id);
+        Ok(())
+    }
+}
+
+/// A payload archive in memory, answering `memory://<key>` locations.
+#[derive(Default)]
+pub struct MemoryArchive {
+    objects: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl MemoryArchive {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        locked(&self.objects).get(key).cloned()
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        locked(&self.objects).keys().cloned().collect()
+    }
+}
+
+#[async_trait]
+impl PayloadArchive for MemoryArchive {
+    async fn store(&self, key: &str, body: &[u8]) -> PortResult<String> {
+        locked(&self.objects).insert(key.to_string(), body.to_vec());
+        Ok(format!("memory://{key}"))
+    }
+}
+
+/// Secrets in memory, counting reads (so tests can see that a cache works).
+#[derive(Default)]
+pub struct MemorySecrets {
+    values: Mutex<HashMap<String, String>>,
+    reads: Mutex<usize>,
+}
+
+impl MemorySecrets {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn put(&self, id: &str, value: &str) {
+        locked(&self.values).insert(id.to_string(), value.to_string());
+    }
+
+    pub fn reads(&self) -> usize {
+        *locked(&self.reads)
+    }
+}
+
+#[async_trait]
+impl SecretReader for MemorySecrets {
+    async fn read_secret(&self, id: &str) -> PortResult<String> {
+        *locked(&self.reads) += 1;
+        locked(&self.values)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| PortError::NotFound(format!("secret {id}")))
     }
 }

@@ -414,6 +414,212 @@ pub trait GitSource: Send + Sync {
         commit: &str,
         path: &str,
     ) -> PortResult<Option<String>>;
+
+    /// Names of the files directly inside the folder `path` at that commit (sub-folders left
+    /// out), sorted. Empty when the folder does not exist. A source that cannot list folders
+    /// refuses with `Invalid` (the default).
+    async fn list_dir(
+        &self,
+        repository: &str,
+        commit: &str,
+        path: &str,
+    ) -> PortResult<Vec<String>> {
+        Err(PortError::Invalid(format!(
+            "this Git source cannot list folders (asked for {path} of {repository} at {commit})"
+        )))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pull requests
+
+/// The state of a commit status (`ferry/plan` on a pull request's head).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CommitState {
+    Pending,
+    Success,
+    Failure,
+    Error,
+}
+
+impl CommitState {
+    /// The name the GitHub statuses API uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            CommitState::Pending => "pending",
+            CommitState::Success => "success",
+            CommitState::Failure => "failure",
+            CommitState::Error => "error",
+        }
+    }
+}
+
+/// A commit status: `context` names the check, `description` is one short line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitStatus {
+    pub context: String,
+    pub state: CommitState,
+    /// GitHub keeps at most 140 characters; adapters shorten longer ones.
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_url: Option<String>,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CommentOutcome {
+    Created,
+    Updated,
+    /// The comment already said exactly this: nothing was written.
+    Unchanged,
+}
+
+/// The comment an upsert left on the pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommentRef {
+    pub id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub outcome: CommentOutcome,
+}
+
+/// Talks to pull requests: one comment kept up to date, and commit statuses.
+#[async_trait]
+pub trait PullRequests: Send + Sync {
+    /// Makes `body` the text of the one comment on pull request `number` that contains
+    /// `marker` (a hidden HTML comment such as `<!-- ferry-plan -->`): updates it in place when
+    /// it exists, creates it otherwise. `body` must contain `marker`, so the next call finds it.
+    async fn upsert_comment(
+        &self,
+        repository: &str,
+        number: u64,
+        marker: &str,
+        body: &str,
+    ) -> PortResult<CommentRef>;
+    /// Sets the status `status.context` of `commit` (a later call replaces it).
+    async fn set_status(
+        &self,
+        repository: &str,
+        commit: &str,
+        status: &CommitStatus,
+    ) -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polling branches
+
+/// The answer to "where is this branch now?".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum BranchHead {
+    /// The host answered 304 Not Modified to the ETag: the branch did not move.
+    Unchanged,
+    /// The branch's head commit, with the ETag to send next time.
+    At {
+        sha: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        etag: Option<String>,
+    },
+    /// No such branch (or repository).
+    Missing,
+}
+
+/// Reads where branches point, cheaply enough to ask every minute.
+#[async_trait]
+pub trait BranchHeads: Send + Sync {
+    /// The head of `branch`. With the `etag` of a previous answer the host may answer
+    /// [`BranchHead::Unchanged`], which on GitHub costs no rate limit.
+    async fn branch_head(
+        &self,
+        repository: &str,
+        branch: &str,
+        etag: Option<&str>,
+    ) -> PortResult<BranchHead>;
+    /// Paths changed from `base` to `head`, as a push would list them. `None` when the host
+    /// cannot tell (history rewritten, or too many files): treat every path as changed.
+    async fn changed_paths(
+        &self,
+        repository: &str,
+        base: &str,
+        head: &str,
+    ) -> PortResult<Option<Vec<String>>>;
+}
+
+/// What the poller remembers about a branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollMark {
+    /// The last head commit seen.
+    pub sha: String,
+    /// The ETag of the answer that reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub seen_at: OffsetDateTime,
+}
+
+/// The poller's memory, one mark per repository and branch.
+#[async_trait]
+pub trait PollState: Send + Sync {
+    async fn get_mark(&self, repository: &str, branch: &str) -> PortResult<Option<PollMark>>;
+    async fn put_mark(&self, repository: &str, branch: &str, mark: &PollMark) -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/// An event for Ferry's bus (EventBridge in AWS): rules match `source` and `detail_type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BusEvent {
+    pub source: String,
+    pub detail_type: String,
+    pub detail: serde_json::Value,
+}
+
+/// Puts events on Ferry's bus.
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    async fn publish(&self, event: &BusEvent) -> PortResult<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook intake
+
+/// Remembers webhook deliveries (`X-GitHub-Delivery`) so a redelivery is recognised and emits
+/// nothing. Entries expire on their own (a TTL), long after GitHub stops redelivering.
+#[async_trait]
+pub trait DeliveryLog: Send + Sync {
+    /// Records `delivery_id` if it is not recorded yet, in one conditional write. `true` when
+    /// this call recorded it, `false` when it was there already (a duplicate).
+    async fn record_first(
+        &self,
+        delivery_id: &str,
+        event: &str,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<bool>;
+    /// Forgets a delivery whose event could not be published, so GitHub's redelivery is
+    /// processed instead of being taken for a duplicate. Forgetting an unknown id is `Ok`.
+    async fn forget(&self, delivery_id: &str) -> PortResult<()>;
+}
+
+/// Keeps whole webhook payloads that are too big to travel in an event (S3 in AWS).
+#[async_trait]
+pub trait PayloadArchive: Send + Sync {
+    /// Stores `body` (JSON) under `key`, replacing what was there; returns where it is, as a
+    /// URL (`s3://bucket/key`) that readers of the event can follow.
+    async fn store(&self, key: &str, body: &[u8]) -> PortResult<String>;
+}
+
+/// Reads secret values (Secrets Manager in AWS).
+#[async_trait]
+pub trait SecretReader: Send + Sync {
+    /// The current value of the secret `id` (a name or an ARN), as text.
+    async fn read_secret(&self, id: &str) -> PortResult<String>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -90,6 +90,69 @@ impl GitSource for LocalRepository {
             stderr.trim()
         )))
     }
+
+    async fn list_dir(
+        &self,
+        repository: &str,
+        commit: &str,
+        path: &str,
+    ) -> PortResult<Vec<String>> {
+        let folder = checked(path.trim_end_matches('/'))?;
+        let mut names = Vec::new();
+        if self.worktree {
+            let full: PathBuf = Path::new(repository).join(folder);
+            let mut entries = match tokio::fs::read_dir(&full).await {
+                Ok(entries) => entries,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+                Err(error) => {
+                    return Err(PortError::Invalid(format!(
+                        "cannot list {}: {error}",
+                        full.display()
+                    )));
+                }
+            };
+            while let Ok(Some(entry)) = entries.next_entry().await {
+                if entry.file_type().await.is_ok_and(|kind| kind.is_file()) {
+                    names.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+            names.sort();
+            return Ok(names);
+        }
+        if !commit
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '/' || c == '-' || c == '_' || c == '.')
+        {
+            return Err(PortError::Invalid(format!("`{commit}` is not a commit")));
+        }
+        // `git ls-tree COMMIT -- folder/` lists the folder's entries: "<mode> <type> <id>\t<path>".
+        let output = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(repository)
+            .arg("ls-tree")
+            .arg(commit)
+            .arg("--")
+            .arg(format!("{folder}/"))
+            .output()
+            .await
+            .map_err(|error| PortError::Invalid(format!("cannot run git: {error}")))?;
+        if !output.status.success() {
+            return Err(PortError::NotFound(format!(
+                "{repository} at {commit}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let Some((meta, file)) = line.split_once('\t') else {
+                continue;
+            };
+            if meta.split_whitespace().nth(1) == Some("blob") {
+                names.push(file.rsplit('/').next().unwrap_or(file).to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
 }
 
 #[cfg(test)]
@@ -150,7 +213,23 @@ mod tests {
                 .unwrap(),
             None
         );
+        assert_eq!(
+            committed.list_dir(repo, &commit, ".ferry").await.unwrap(),
+            ["web.yaml"]
+        );
+        assert!(
+            committed
+                .list_dir(repo, &commit, "none")
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let worktree = LocalRepository::worktree();
+        std::fs::write(dir.path().join(".ferry/api.yaml"), "service: api\n").unwrap();
+        assert_eq!(
+            worktree.list_dir(repo, &commit, ".ferry/").await.unwrap(),
+            ["api.yaml", "web.yaml"]
+        );
         assert_eq!(
             worktree
                 .read_file(repo, &commit, ".ferry/web.yaml")
