@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Deps, HandlerError};
+use crate::{Deps, GithubDeps, HandlerError};
 
 /// Every function Ferry deploys, by its directory name under `functions/`.
 pub const FUNCTIONS: &[&str] = &[
@@ -19,11 +19,27 @@ pub const FUNCTIONS: &[&str] = &[
     "finalize",
     "rollback",
     "alarm-watch",
+    "pr-plan",
+    "poller",
 ];
+
+/// The functions that also need [`GithubDeps`] (see [`dispatch_with`]).
+pub const GITHUB_FUNCTIONS: &[&str] = &["pr-plan", "poller"];
 
 /// Runs `function` with `payload`. A function name may be given as a Lambda ARN or as the
 /// deployed name (`ferry-plan`); the last `:`/`-`-separated part that names a function wins.
 pub async fn dispatch(deps: &Deps, function: &str, payload: Value) -> Result<Value, HandlerError> {
+    dispatch_with(deps, None, function, payload).await
+}
+
+/// [`dispatch`] for a host that can also reach GitHub: `pr-plan` and `poller` need `github`, and
+/// without it refuse with a `NonRetryable` error that says so.
+pub async fn dispatch_with(
+    deps: &Deps,
+    github: Option<&GithubDeps>,
+    function: &str,
+    payload: Value,
+) -> Result<Value, HandlerError> {
     let name = function_name(function).ok_or_else(|| {
         HandlerError::non_retryable(format!(
             "no function named {function}; Ferry's functions are {}",
@@ -76,6 +92,29 @@ pub async fn dispatch(deps: &Deps, function: &str, payload: Value) -> Result<Val
             })
             .await
         }
+        name if GITHUB_FUNCTIONS.contains(&name) => {
+            let github = github.ok_or_else(|| {
+                HandlerError::non_retryable(format!(
+                    "{name} talks to GitHub, and this host has no GitHub connection (configure FERRY_GITHUB_CREDENTIALS_SECRET_ARN, or GITHUB_TOKEN locally)"
+                ))
+            })?;
+            if name == "pr-plan" {
+                // Started by an EventBridge rule with the event's detail, or with the whole event.
+                let detail = match payload.get("detail") {
+                    Some(detail) if payload.get("detail-type").is_some() => detail.clone(),
+                    _ => payload,
+                };
+                call(name, detail, |input| {
+                    crate::pr_plan::handle(deps, github, input)
+                })
+                .await
+            } else {
+                call(name, payload, |input| {
+                    crate::poll::handle(deps, github, input)
+                })
+                .await
+            }
+        }
         _ => unreachable!("function_name only returns known names"),
     }
 }
@@ -125,6 +164,9 @@ mod tests {
             function_name("arn:aws:lambda:eu-west-1:123456789012:function:other"),
             None
         );
+        assert_eq!(function_name("ferry-pr-plan"), Some("pr-plan"));
+        assert_eq!(function_name("ferry-poller"), Some("poller"));
+        assert!(GITHUB_FUNCTIONS.iter().all(|name| FUNCTIONS.contains(name)));
     }
 
     #[tokio::test]

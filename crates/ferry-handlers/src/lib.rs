@@ -18,12 +18,14 @@
 //! | [`rollback`] | all traffic to blue (verified), removes green, releases the lock |
 //! | [`alarm_watch`] | an alarm entered ALARM: fail the bake of every deployment it guards |
 //! | [`control`] | approve, reject, promote or roll back a running deployment by hand |
+//! | [`pr_plan`] | a pull request's plan: one comment kept up to date, and the `ferry/plan` status |
+//! | [`poll`] | the pull model: tracked branches that moved become `push` events on the bus |
 
 use std::sync::Arc;
 
 use ferry_core::ports::{
-    AlarmReader, Clock, DeploymentStore, GitSource, Notifier, TaskSetDeployer, TrafficRouter,
-    WorkflowControl,
+    AlarmReader, BranchHeads, Clock, DeploymentStore, EventPublisher, GitSource, Notifier,
+    PollState, PullRequests, TaskSetDeployer, TrafficRouter, WorkflowControl,
 };
 
 pub mod alarm_watch;
@@ -34,6 +36,8 @@ mod dispatch;
 mod error;
 pub mod finalize;
 pub mod plan;
+pub mod poll;
+pub mod pr_plan;
 mod record;
 pub mod rollback;
 pub mod shift_weights;
@@ -42,7 +46,7 @@ mod traffic;
 pub mod wait_stable;
 pub mod wait_token;
 
-pub use dispatch::{FUNCTIONS, dispatch, function_name};
+pub use dispatch::{FUNCTIONS, GITHUB_FUNCTIONS, dispatch, dispatch_with, function_name};
 pub use error::{ErrorKind, HandlerError};
 pub use support::{LogNotifier, NoGitSource};
 
@@ -86,6 +90,20 @@ pub struct Deps {
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
+}
+
+/// The ports of the functions that talk to GitHub (`pr-plan`, `poller`), beside [`Deps`]: only
+/// those functions build them (credentials from Secrets Manager, an API client), so the
+/// deployment functions' cold starts and permissions stay as they are.
+#[derive(Clone)]
+pub struct GithubDeps {
+    pub pulls: Arc<dyn PullRequests>,
+    pub branches: Arc<dyn BranchHeads>,
+    pub poll_state: Arc<dyn PollState>,
+    pub events: Arc<dyn EventPublisher>,
+    /// `owner/name@branch` entries the poller watches when its input names none
+    /// (`FERRY_POLL_REPOSITORIES`).
+    pub tracked: Vec<String>,
 }
 
 #[cfg(test)]

@@ -123,7 +123,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
     take_lock(deps, &key, &id, now, expires_at).await?;
 
     let mut document = manifest.task_definition.document.clone();
-    substitute(&mut document, &input.commit, &id);
+    substitute(&mut document, &input.commit, &id, input.branch.as_deref());
     if let Some(image) = &input.image {
         set_image(&mut document, &manifest.container.name, image);
     }
@@ -518,21 +518,26 @@ async fn take_lock(
     ))
 }
 
-/// `${GIT_SHA}`, `${GIT_SHORT_SHA}` and `${FERRY_DEPLOYMENT_ID}` in any string of the document.
-fn substitute(value: &mut Value, commit: &str, deployment_id: &str) {
+/// `${GIT_SHA}`, `${GIT_SHORT_SHA}`, `${FERRY_DEPLOYMENT_ID}` and, when the branch is known,
+/// `${GIT_BRANCH}` in any string of the document.
+fn substitute(value: &mut Value, commit: &str, deployment_id: &str, branch: Option<&str>) {
     match value {
         Value::String(text) if text.contains("${") => {
-            *text = text
+            let mut replaced = text
                 .replace("${GIT_SHA}", commit)
                 .replace("${GIT_SHORT_SHA}", short(commit))
                 .replace("${FERRY_DEPLOYMENT_ID}", deployment_id);
+            if let Some(branch) = branch {
+                replaced = replaced.replace("${GIT_BRANCH}", branch);
+            }
+            *text = replaced;
         }
         Value::Array(items) => items
             .iter_mut()
-            .for_each(|item| substitute(item, commit, deployment_id)),
+            .for_each(|item| substitute(item, commit, deployment_id, branch)),
         Value::Object(map) => map
             .values_mut()
-            .for_each(|item| substitute(item, commit, deployment_id)),
+            .for_each(|item| substitute(item, commit, deployment_id, branch)),
         _ => {}
     }
 }
