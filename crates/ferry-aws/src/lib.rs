@@ -7,6 +7,10 @@
 //! | [`AlarmReader`](ferry_core::ports::AlarmReader) | [`CloudWatchAlarms`] | CloudWatch metric and composite alarms |
 //! | [`DeploymentStore`](ferry_core::ports::DeploymentStore) | [`DynamoStore`] | one DynamoDB table (design in [`dynamodb`]) |
 //! | [`WorkflowControl`](ferry_core::ports::WorkflowControl) | [`StepFunctions`] | Step Functions executions and task tokens |
+//! | [`DeliveryLog`](ferry_core::ports::DeliveryLog) | [`DynamoDeliveryLog`] | webhook delivery ids in the same table (design in [`deliveries`]) |
+//! | [`EventPublisher`](ferry_core::ports::EventPublisher) | [`EventBridgePublisher`] | PutEvents on Ferry's bus |
+//! | [`PayloadArchive`](ferry_core::ports::PayloadArchive) | [`S3Archive`] | oversized webhook payloads in S3 |
+//! | [`SecretReader`](ferry_core::ports::SecretReader) | [`SecretsManagerReader`] | Secrets Manager `GetSecretValue` |
 //!
 //! Build one [`AwsClients`] at cold start from [`load_sdk_config`] and hand out adapters; the
 //! same code reaches AWS, or the moto emulator when `AWS_ENDPOINT_URL` is set.
@@ -18,15 +22,23 @@
 
 pub mod cloudwatch;
 pub mod config;
+pub mod deliveries;
 pub mod dynamodb;
 pub mod ecs;
 pub mod elb;
 mod error;
+pub mod eventbridge;
+pub mod s3;
+pub mod secretsmanager;
 pub mod sfn;
 
 pub use cloudwatch::CloudWatchAlarms;
 pub use config::{AwsClients, Settings, load_sdk_config};
+pub use deliveries::DynamoDeliveryLog;
 pub use dynamodb::{DynamoStore, ensure_table};
 pub use ecs::EcsTaskSets;
 pub use elb::{AlbRouter, TargetGroupSummary};
+pub use eventbridge::{EventBridgePublisher, ensure_event_bus};
+pub use s3::{S3Archive, ensure_bucket};
+pub use secretsmanager::SecretsManagerReader;
 pub use sfn::{StateMachines, StepFunctions};

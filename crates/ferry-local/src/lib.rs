@@ -5,14 +5,20 @@
 //! on `ferry-engine`, dispatches their Task states to the handler functions in-process, answers
 //! task tokens through the engine, and [`AlarmWatcher`] turns alarm state changes into the
 //! EventBridge event `alarm-watch` receives in AWS, so the production code path is exercised.
+//! [`LocalRouter`] routes events on Ferry's bus with the rule files Terraform gives EventBridge
+//! ([`EventPattern`]): a push starts the deploy workflow for each manifest it touches.
 //! AWS APIs themselves are whatever `AWS_ENDPOINT_URL` points at (the moto emulator).
 
 mod alarms;
 mod git;
+pub mod pattern;
+mod routing;
 mod runtime;
 
 pub use alarms::{AlarmWatcher, alarm_state_change_event};
 pub use git::LocalRepository;
+pub use pattern::{EventPattern, PatternError, RuleFiles};
+pub use routing::{LocalRouter, Routed, envelope, parse_repository_map};
 pub use runtime::{
     EngineWorkflows, HandlerDispatcher, LocalRuntime, StateMachineFiles, function_arn,
 };

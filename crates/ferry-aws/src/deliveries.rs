@@ -1,0 +1,96 @@
+//! [`DeliveryLog`] in Ferry's table: one item per webhook delivery, written with a condition so
+//! that of two concurrent deliveries of the same id exactly one wins.
+//!
+//! | `pk` | `sk` | other attributes |
+//! | --- | --- | --- |
+//! | `DELIVERY#<X-GitHub-Delivery>` | `DELIVERY` | `event`, `receivedAt` (RFC 3339), `expiresAt` (N, epoch seconds: the table's TTL) |
+//!
+//! TTL deletes items up to days late; that only makes a late redelivery count as a duplicate a
+//! little longer, which is harmless.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use ferry_core::ports::{DeliveryLog, PortResult};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::dynamodb::names::{EXPIRES_AT, PK, SK};
+use crate::error::{code_of, port_error};
+
+const DELIVERY_SK: &str = "DELIVERY";
+
+/// The delivery log on the table named by `FERRY_TABLE`.
+#[derive(Debug, Clone)]
+pub struct DynamoDeliveryLog {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDeliveryLog {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// With a client made from the shared SDK configuration.
+    pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(config), table)
+    }
+}
+
+fn delivery_pk(delivery_id: &str) -> String {
+    format!("DELIVERY#{delivery_id}")
+}
+
+#[async_trait]
+impl DeliveryLog for DynamoDeliveryLog {
+    async fn record_first(
+        &self,
+        delivery_id: &str,
+        event: &str,
+        expires_at: OffsetDateTime,
+    ) -> PortResult<bool> {
+        let received_at = OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, AttributeValue::S(delivery_pk(delivery_id)))
+            .item(SK, AttributeValue::S(DELIVERY_SK.into()))
+            .item("event", AttributeValue::S(event.into()))
+            .item("receivedAt", AttributeValue::S(received_at))
+            .item(
+                EXPIRES_AT,
+                AttributeValue::N(expires_at.unix_timestamp().to_string()),
+            )
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if code_of(&error) == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(error) => Err(port_error(
+                "PutItem",
+                &format!("delivery {delivery_id}"),
+                error,
+            )),
+        }
+    }
+
+    async fn forget(&self, delivery_id: &str) -> PortResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(delivery_pk(delivery_id)))
+            .key(SK, AttributeValue::S(DELIVERY_SK.into()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| port_error("DeleteItem", &format!("delivery {delivery_id}"), error))
+    }
+}
