@@ -1,6 +1,7 @@
 //! `statemachines/deploy.asl.json` and `statemachines/traffic.asl.json`, the files Terraform
 //! deploys, run end to end on the engine against the real handlers over in-memory fakes.
 
+mod plan_machine;
 mod world;
 
 use std::collections::BTreeSet;
