@@ -328,3 +328,38 @@ async fn a_services_deployments_are_listed_newest_first_up_to_the_limit() {
     assert_eq!(ids(&latest_two), vec!["web-3", "web-2"]);
     assert!(none.is_empty());
 }
+
+#[tokio::test]
+async fn the_poller_remembers_the_last_seen_head_and_its_etag_per_branch() {
+    use ferry_core::ports::{PollMark, PollState};
+    let clients = clients().await;
+    let table = store(&clients).await.table().to_string();
+    let state = ferry_aws::DynamoPollState::new(clients.aws.dynamodb.clone(), table);
+
+    assert_eq!(state.get_mark("acme/shop", "main").await.unwrap(), None);
+    let first = PollMark {
+        sha: "1111111111111111111111111111111111111111".into(),
+        etag: Some("W/\"e1\"".into()),
+        seen_at: NOW,
+    };
+    state.put_mark("acme/shop", "main", &first).await.unwrap();
+    let moved = PollMark {
+        sha: "2222222222222222222222222222222222222222".into(),
+        etag: None,
+        seen_at: NOW + minutes(1),
+    };
+    state.put_mark("acme/shop", "main", &moved).await.unwrap();
+    state
+        .put_mark("acme/shop", "release/1", &first)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        state.get_mark("Acme/Shop", "main").await.unwrap(),
+        Some(moved)
+    );
+    assert_eq!(
+        state.get_mark("acme/shop", "release/1").await.unwrap(),
+        Some(first)
+    );
+}

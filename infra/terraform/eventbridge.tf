@@ -114,6 +114,96 @@ resource "aws_iam_role_policy" "events_start_deploy" {
   policy = data.aws_iam_policy_document.events_start_deploy.json
 }
 
-# GitHub pull_request -> plan workflow: left out until statemachines/plan.asl.json
-# exists (see the note at the end of sfn.tf). Its pattern will be
-# rules/github-pull-request.json: {"source":["ferry.github"],"detail-type":["pull_request"]}.
+# ---------------------------------------------------------------------------
+# GitHub pull_request (ferry bus) -> plan workflow
+# ---------------------------------------------------------------------------
+
+resource "aws_cloudwatch_event_rule" "github_pull_request" {
+  name           = "${var.name_prefix}-github-pull-request"
+  description    = "Pull requests opened, reopened or synchronized, published by webhook-intake: the plan workflow comments the deployment plan."
+  event_bus_name = aws_cloudwatch_event_bus.ferry.name
+  event_pattern  = file("${local.rules_dir}/github-pull-request.json")
+  tags           = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "github_pull_request_plan" {
+  rule           = aws_cloudwatch_event_rule.github_pull_request.name
+  event_bus_name = aws_cloudwatch_event_rule.github_pull_request.event_bus_name
+  target_id      = "plan"
+  arn            = aws_sfn_state_machine.plan.arn
+  role_arn       = aws_iam_role.events_start_plan.arn
+
+  # The execution input is the event's detail (repository, number, headSha, ...).
+  input_transformer {
+    input_paths = {
+      detail = "$.detail"
+    }
+    input_template = "<detail>"
+  }
+
+  # A plan is only worth posting while the pull request is fresh.
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 20
+  }
+}
+
+resource "aws_iam_role" "events_start_plan" {
+  name               = "${var.name_prefix}-events-start-plan"
+  description        = "Lets the Ferry github-pull-request rule start the plan state machine"
+  assume_role_policy = data.aws_iam_policy_document.events_assume_role.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "events_start_plan" {
+  statement {
+    sid       = "StartPlan"
+    actions   = ["states:StartExecution"]
+    resources = [local.state_machine_arns["plan"]]
+  }
+}
+
+resource "aws_iam_role_policy" "events_start_plan" {
+  name   = "${var.name_prefix}-events-start-plan"
+  role   = aws_iam_role.events_start_plan.id
+  policy = data.aws_iam_policy_document.events_start_plan.json
+}
+
+# ---------------------------------------------------------------------------
+# The poller (default bus, on a schedule): only when branches are listed
+# ---------------------------------------------------------------------------
+
+resource "aws_cloudwatch_event_rule" "poller" {
+  count = length(var.poll_repositories) > 0 ? 1 : 0
+
+  name                = "${var.name_prefix}-poller"
+  description         = "Runs the poller: tracked branches that moved become push events on the Ferry bus."
+  schedule_expression = var.poll_schedule
+  tags                = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "poller" {
+  count = length(var.poll_repositories) > 0 ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.poller[0].name
+  target_id = "poller"
+  arn       = aws_lambda_function.function["poller"].arn
+  # The branches come from FERRY_POLL_REPOSITORIES (events/poller/scheduled.json).
+  input = jsonencode({})
+
+  # A missed tick is made up by the next one.
+  retry_policy {
+    maximum_event_age_in_seconds = 60
+    maximum_retry_attempts       = 0
+  }
+}
+
+resource "aws_lambda_permission" "poller_schedule" {
+  count = length(var.poll_repositories) > 0 ? 1 : 0
+
+  statement_id  = "AllowPollerSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.function["poller"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.poller[0].arn
+}

@@ -137,8 +137,25 @@ locals {
       resources  = ["*"]
       conditions = []
     }
+    secrets_github_credentials = {
+      sid        = "ReadGithubCredentials"
+      actions    = ["secretsmanager:GetSecretValue"]
+      resources  = [aws_secretsmanager_secret.github_credentials.arn]
+      conditions = []
+    }
+    secrets_kms_decrypt = {
+      # Only with a customer managed key; the AWS managed key needs no grant.
+      sid       = "DecryptGithubSecrets"
+      actions   = ["kms:Decrypt"]
+      resources = var.secrets_kms_key_arn == null ? [] : [var.secrets_kms_key_arn]
+      conditions = [{
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }]
+    }
     events_put_events = {
-      # Given to no function yet: webhook-intake (later issue) publishes here.
+      # The poller publishes push events here, and webhook-intake every GitHub event.
       sid        = "EventBridgePutEvents"
       actions    = ["events:PutEvents"]
       resources  = [aws_cloudwatch_event_bus.ferry.arn]

@@ -98,6 +98,22 @@ locals {
       permissions = ["states_send_task_failure"]
       environment = {}
     }
+    "pr-plan" = {
+      description = "Plans a pull request: validates its .ferry manifests, diffs their task definitions against the base branch, keeps one comment up to date and sets the ferry/plan status."
+      memory      = 256
+      timeout     = 60
+      permissions = ["secrets_github_credentials", "secrets_kms_decrypt"]
+      environment = local.github_environment
+    }
+    "poller" = {
+      description = "On a schedule, asks GitHub where the tracked branches point (conditional requests) and publishes a push event for each that moved."
+      memory      = 256
+      timeout     = 60
+      permissions = ["secrets_github_credentials", "secrets_kms_decrypt", "events_put_events"]
+      environment = merge(local.github_environment, {
+        FERRY_POLL_REPOSITORIES = join(",", var.poll_repositories)
+      })
+    }
   }
 
   # Static ARNs, built from names rather than resource attributes, so the state
@@ -111,6 +127,7 @@ locals {
   state_machine_names = {
     deploy  = "${var.name_prefix}-deploy"
     traffic = "${var.name_prefix}-traffic"
+    plan    = "${var.name_prefix}-plan"
   }
   state_machine_arns = {
     for key, sm_name in local.state_machine_names :
@@ -140,6 +157,17 @@ locals {
     shift_weights_function_arn = local.function_arns["shift-weights"]
     finalize_function_arn      = local.function_arns["finalize"]
     rollback_function_arn      = local.function_arns["rollback"]
+  }
+
+  plan_definition_vars = {
+    pr_plan_function_arn = local.function_arns["pr-plan"]
+  }
+
+  # What the functions that talk to GitHub (pr-plan, poller) read: the
+  # credentials secret (a token or GitHub App, see docs/install.md) and the API.
+  github_environment = {
+    FERRY_GITHUB_CREDENTIALS_SECRET_ARN = aws_secretsmanager_secret.github_credentials.arn
+    FERRY_GITHUB_API_URL                = var.github_api_url
   }
 
   common_environment = {

@@ -33,6 +33,7 @@ output "state_machine_arns" {
   value = {
     deploy  = aws_sfn_state_machine.deploy.arn
     traffic = aws_sfn_state_machine.traffic.arn
+    plan    = aws_sfn_state_machine.plan.arn
   }
 }
 

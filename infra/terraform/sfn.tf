@@ -8,6 +8,7 @@ locals {
   state_machine_function_arns = {
     deploy  = sort(distinct(values(local.deploy_definition_vars)))
     traffic = sort(distinct(values(local.traffic_definition_vars)))
+    plan    = sort(distinct(values(local.plan_definition_vars)))
   }
 }
 
@@ -138,7 +139,26 @@ resource "aws_sfn_state_machine" "traffic" {
   depends_on = [aws_iam_role_policy.state_machine]
 }
 
-# The pull_request -> plan workflow: no statemachines/plan.asl.json exists yet.
-# When it does, add a "plan" entry to local.state_machine_names, a
-# plan_definition_vars map, a resource like the two above, and the
-# github-pull-request rule in eventbridge.tf.
+# The pull request plan: started by the github-pull-request rule (eventbridge.tf)
+# with the event's detail; pr-plan comments the plan and sets the status.
+resource "aws_sfn_state_machine" "plan" {
+  name     = local.state_machine_names["plan"]
+  type     = "STANDARD"
+  role_arn = aws_iam_role.state_machine["plan"].arn
+
+  definition = templatefile("${local.statemachine_dir}/plan.asl.json", local.plan_definition_vars)
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.state_machine["plan"].arn}:*"
+    include_execution_data = var.state_machine_include_execution_data
+    level                  = "ALL"
+  }
+
+  tracing_configuration {
+    enabled = true
+  }
+
+  tags = local.tags
+
+  depends_on = [aws_iam_role_policy.state_machine]
+}

@@ -191,3 +191,31 @@ variable "alarm_name_prefixes" {
     error_message = "alarm_name_prefixes must be non-empty and must not contain wildcards."
   }
 }
+
+variable "github_api_url" {
+  description = "GitHub REST API the pr-plan and poller functions call: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."
+  type        = string
+  default     = "https://api.github.com"
+
+  validation {
+    condition     = can(regex("^https://[^/]+", var.github_api_url))
+    error_message = "github_api_url must be an https URL."
+  }
+}
+
+variable "poll_repositories" {
+  description = "Branches the poller watches, as owner/name@branch, for repositories that cannot send webhooks to Ferry. Empty (the default) schedules no poller."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for entry in var.poll_repositories : can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+@[^@,[:space:]]+$", entry))])
+    error_message = "Each poll_repositories entry must be owner/name@branch."
+  }
+}
+
+variable "poll_schedule" {
+  description = "How often the poller runs (an EventBridge schedule expression). A 304 Not Modified answer costs no GitHub rate limit, so every minute is cheap."
+  type        = string
+  default     = "rate(1 minute)"
+}

@@ -10,6 +10,7 @@
 //! | [`DeliveryLog`](ferry_core::ports::DeliveryLog) | [`DynamoDeliveryLog`] | webhook delivery ids in the same table (design in [`deliveries`]) |
 //! | [`EventPublisher`](ferry_core::ports::EventPublisher) | [`EventBridgePublisher`] | PutEvents on Ferry's bus |
 //! | [`PayloadArchive`](ferry_core::ports::PayloadArchive) | [`S3Archive`] | oversized webhook payloads in S3 |
+//! | [`PollState`](ferry_core::ports::PollState) | [`DynamoPollState`] | the poller's last seen heads in the same table |
 //! | [`SecretReader`](ferry_core::ports::SecretReader) | [`SecretsManagerReader`] | Secrets Manager `GetSecretValue` |
 //!
 //! Build one [`AwsClients`] at cold start from [`load_sdk_config`] and hand out adapters; the
@@ -28,6 +29,7 @@ pub mod ecs;
 pub mod elb;
 mod error;
 pub mod eventbridge;
+pub mod poll_state;
 pub mod s3;
 pub mod secretsmanager;
 pub mod sfn;
@@ -39,6 +41,7 @@ pub use dynamodb::{DynamoStore, ensure_table};
 pub use ecs::EcsTaskSets;
 pub use elb::{AlbRouter, TargetGroupSummary};
 pub use eventbridge::{EventBridgePublisher, ensure_event_bus};
+pub use poll_state::DynamoPollState;
 pub use s3::{S3Archive, ensure_bucket};
 pub use secretsmanager::SecretsManagerReader;
 pub use sfn::{StateMachines, StepFunctions};

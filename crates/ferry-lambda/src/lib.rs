@@ -5,6 +5,8 @@
 //! Handler errors reach Step Functions as a [`Diagnostic`] whose `error_type` is the stable
 //! name (`Retryable`, `AlarmBreached`, ...) that the state machines' `Retry`/`Catch` match.
 
+pub mod github;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -14,6 +16,8 @@ use ferry_handlers::{Deps, HandlerError, LogNotifier, NoGitSource, Settings};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+pub use github::run_github;
 
 /// A handler error on its way to the Lambda Runtime API.
 #[derive(Debug)]

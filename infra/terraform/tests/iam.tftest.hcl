@@ -132,6 +132,35 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
   }
 
   assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["pr-plan"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "secretsmanager:GetSecretValue",
+    ])
+    error_message = "pr-plan reads only the GitHub credentials: it compares with the base branch, never with AWS."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["poller"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "secretsmanager:GetSecretValue", "events:PutEvents",
+    ])
+    error_message = "poller reads the GitHub credentials and publishes to the Ferry bus, nothing else."
+  }
+
+  assert {
+    condition = alltrue([
+      for fn in ["pr-plan", "poller"] : alltrue([
+        for s in data.aws_iam_policy_document.function[fn].statement :
+        toset(s.resources) == toset([aws_secretsmanager_secret.github_credentials.arn])
+        if contains(s.actions, "secretsmanager:GetSecretValue")
+      ])
+    ])
+    error_message = "pr-plan and poller may read the GitHub credentials secret only."
+  }
+
+  assert {
     condition = alltrue([
       for fn in ["approval", "bake"] :
       length(data.aws_iam_policy_document.function[fn].statement) == 3
@@ -226,6 +255,13 @@ run "each_state_machine_may_invoke_only_its_own_functions" {
   assert {
     condition     = length(local.state_machine_function_arns["deploy"]) == 9 && !contains(local.state_machine_function_arns["deploy"], "arn:aws:lambda:eu-west-1:123456789012:function:ferry-alarm-watch")
     error_message = "The deploy machine invokes every handler but alarm-watch, which EventBridge invokes."
+  }
+
+  assert {
+    condition = local.state_machine_function_arns["plan"] == tolist([
+      "arn:aws:lambda:eu-west-1:123456789012:function:ferry-pr-plan",
+    ])
+    error_message = "The plan machine may invoke pr-plan only."
   }
 }
 

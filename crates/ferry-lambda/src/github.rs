@@ -1,0 +1,95 @@
+//! The functions that talk to GitHub (`pr-plan`, `poller`): their extra ports, built once per
+//! cold start from the environment.
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `FERRY_GITHUB_CREDENTIALS_SECRET_ARN` | Secrets Manager secret with a token or GitHub App credentials ([`Credentials::from_secret`]) |
+//! | `GITHUB_TOKEN` | a token, when no secret is named (local runs) |
+//! | `FERRY_GITHUB_API_URL` | the API, default `https://api.github.com` (GitHub Enterprise: `https://HOST/api/v3`) |
+//! | `FERRY_POLL_REPOSITORIES` | `owner/name@branch,...` the poller watches |
+//! | `FERRY_TABLE`, `FERRY_EVENT_BUS` | the poller's memory and where it publishes |
+
+use std::future::Future;
+use std::sync::Arc;
+
+use ferry_aws::{
+    AwsClients, DynamoPollState, EventBridgePublisher, SecretsManagerReader,
+    Settings as AwsSettings,
+};
+use ferry_core::ports::SecretReader;
+use ferry_github::{Credentials, DEFAULT_API_URL, GitHub};
+use ferry_handlers::{Deps, GithubDeps, HandlerError, poll};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{LambdaError, aws_deps, init_tracing};
+
+/// The GitHub client the environment describes.
+pub async fn github_client(config: &aws_config::SdkConfig) -> Result<GitHub, String> {
+    let api_url =
+        std::env::var("FERRY_GITHUB_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.to_string());
+    let credentials = match std::env::var("FERRY_GITHUB_CREDENTIALS_SECRET_ARN") {
+        Ok(arn) if !arn.trim().is_empty() => {
+            let text = SecretsManagerReader::from_config(config)
+                .read_secret(arn.trim())
+                .await
+                .map_err(|error| format!("reading the GitHub credentials secret: {error}"))?;
+            Credentials::from_secret(&text).map_err(|error| error.to_string())?
+        }
+        _ => match std::env::var("GITHUB_TOKEN") {
+            Ok(token) if !token.trim().is_empty() => Credentials::Token(token.trim().to_string()),
+            _ => return Err(ferry_github::GithubError::NoCredentials.to_string()),
+        },
+    };
+    GitHub::new(&api_url, credentials).map_err(|error| error.to_string())
+}
+
+/// [`Deps`] with Git read from GitHub, and the [`GithubDeps`].
+pub async fn github_deps() -> Result<(Deps, GithubDeps), String> {
+    let config = ferry_aws::load_sdk_config().await;
+    let github = github_client(&config).await?;
+    let settings = AwsSettings::from_env();
+    let tracked =
+        poll::parse_tracked_list(&std::env::var("FERRY_POLL_REPOSITORIES").unwrap_or_default())
+            .map_err(|error| format!("FERRY_POLL_REPOSITORIES: {error}"))?;
+    let clients = AwsClients::new(&config);
+    let mut deps = aws_deps().await;
+    deps.git = Arc::new(github.source());
+    let ports = GithubDeps {
+        pulls: Arc::new(github.pull_requests()),
+        branches: Arc::new(github.source()),
+        poll_state: Arc::new(DynamoPollState::new(
+            clients.dynamodb.clone(),
+            settings.table.clone(),
+        )),
+        events: Arc::new(EventBridgePublisher::from_config(
+            &config,
+            settings.event_bus.clone(),
+        )),
+        tracked,
+    };
+    Ok((deps, ports))
+}
+
+/// [`crate::run`] for a function that also talks to GitHub. A configuration error (no
+/// credentials, a malformed `FERRY_POLL_REPOSITORIES`) fails the cold start with its reason.
+pub async fn run_github<I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(Deps, GithubDeps, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, HandlerError>> + Send + 'static,
+{
+    init_tracing();
+    let (deps, github) = github_deps().await?;
+    let handler = &handler;
+    let deps = &deps;
+    let github = &github;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<I>| async move {
+        handler(deps.clone(), github.clone(), event.payload)
+            .await
+            .map_err(LambdaError)
+    }))
+    .await
+}
