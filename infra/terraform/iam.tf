@@ -161,6 +161,19 @@ locals {
       resources  = [aws_cloudwatch_event_bus.ferry.arn]
       conditions = []
     }
+    secrets_read_webhook_secret = {
+      sid        = "ReadGitHubWebhookSecret"
+      actions    = ["secretsmanager:GetSecretValue"]
+      resources  = [aws_secretsmanager_secret.github_webhook.arn]
+      conditions = []
+    }
+    s3_put_payload = {
+      # Oversized webhook payloads only; nothing else in the bucket is readable.
+      sid        = "PutWebhookPayloads"
+      actions    = ["s3:PutObject"]
+      resources  = ["${aws_s3_bucket.payloads.arn}/github/*"]
+      conditions = []
+    }
   }
 }
 

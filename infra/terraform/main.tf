@@ -114,6 +114,19 @@ locals {
         FERRY_POLL_REPOSITORIES = join(",", var.poll_repositories)
       })
     }
+    "webhook-intake" = {
+      description = "GitHub webhooks behind a function URL: verifies X-Hub-Signature-256, de-duplicates the delivery and puts one event on the Ferry bus."
+      memory      = 256
+      # GitHub gives up after 10 seconds; the intake answers within 8 whatever happens.
+      timeout     = 10
+      permissions = ["secrets_read_webhook_secret", "secrets_kms_decrypt", "events_put_events", "s3_put_payload"]
+      environment = {
+        FERRY_GITHUB_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.github_webhook.arn
+        FERRY_PAYLOAD_BUCKET            = aws_s3_bucket.payloads.bucket
+        FERRY_TRACKED_BRANCHES          = join(",", var.tracked_branches)
+        FERRY_WATCH_PATHS               = join(",", var.watch_paths)
+      }
+    }
   }
 
   # Static ARNs, built from names rather than resource attributes, so the state

@@ -62,5 +62,12 @@ output "github_credentials_secret_arn" {
   value       = aws_secretsmanager_secret.github_credentials.arn
 }
 
-# The webhook URL (aws_lambda_function_url of webhook-intake) is output here
-# once function URLs exist (see the end of lambda.tf).
+output "webhook_url" {
+  description = "Payload URL of the GitHub webhook (content type application/json, secret as in github_webhook_secret_arn, events push and pull_request)."
+  value       = aws_lambda_function_url.webhook_intake.function_url
+}
+
+output "payload_bucket_name" {
+  description = "S3 bucket where webhook-intake keeps GitHub payloads too big for an EventBridge event (FERRY_PAYLOAD_BUCKET)."
+  value       = aws_s3_bucket.payloads.bucket
+}

@@ -111,6 +111,33 @@ variable "secret_recovery_window_days" {
 }
 
 # ---------------------------------------------------------------------------
+# GitHub webhooks (webhook-intake)
+# ---------------------------------------------------------------------------
+
+variable "tracked_branches" {
+  description = "Branches whose pushes deploy (FERRY_TRACKED_BRANCHES): names, or prefixes ending in * (\"release/*\"). Empty means each repository's default branch."
+  type        = list(string)
+  default     = []
+}
+
+variable "watch_paths" {
+  description = "Changed paths that make a push worth deploying (FERRY_WATCH_PATHS): \"dir/\" (a folder at any depth), \"*.ext\", an exact path, or \"*\" for every push (task definitions with $${GIT_SHA} images)."
+  type        = list(string)
+  default     = [".ferry/", "*.json"]
+}
+
+variable "payload_retention_days" {
+  description = "Days webhook payloads too big for an EventBridge event are kept in the payload bucket before they expire."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.payload_retention_days >= 1
+    error_message = "payload_retention_days must be at least 1."
+  }
+}
+
+# ---------------------------------------------------------------------------
 # What Ferry may touch. Every list scopes IAM statements: leave one empty and
 # the functions get no permission of that kind at all.
 # ---------------------------------------------------------------------------

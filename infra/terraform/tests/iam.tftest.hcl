@@ -161,6 +161,28 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
   }
 
   assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["webhook-intake"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "secretsmanager:GetSecretValue", "events:PutEvents", "s3:PutObject",
+    ])
+    error_message = "webhook-intake must only read the webhook secret, put events on the bus and put oversized payloads (and use the table)."
+  }
+
+  assert {
+    condition = [
+      for fn, doc in data.aws_iam_policy_document.function : fn
+      if contains(flatten([for s in doc.statement : s.actions]), "s3:PutObject") || contains([for s in doc.statement : s.sid], "ReadGitHubWebhookSecret")
+    ] == ["webhook-intake"]
+    error_message = "Only webhook-intake may read the webhook secret and write payloads."
+  }
+
+  assert {
+    condition     = aws_lambda_function_url.webhook_intake.authorization_type == "NONE" && aws_lambda_permission.webhook_intake_url.action == "lambda:InvokeFunctionUrl"
+    error_message = "The webhook URL is public (GitHub cannot sign with SigV4) and allows nothing but InvokeFunctionUrl."
+  }
+
+  assert {
     condition = alltrue([
       for fn in ["approval", "bake"] :
       length(data.aws_iam_policy_document.function[fn].statement) == 3
