@@ -387,9 +387,10 @@ async fn a_deployment_while_another_holds_at_a_preset_is_refused_at_plan() {
     assert_eq!(output(&world.deploy("web-17").await)["outcome"], "holding");
     let outcome = world.deploy("web-18").await;
     let (error, cause) = failure(&outcome);
-    assert_eq!(error, "NonRetryable");
+    // The holding deployment still owns the service: that is what the refusal names.
+    assert_eq!(error, "LockHeld");
     assert!(
-        cause.contains("a previous deployment did not finish"),
+        cause.contains("shop/web is being deployed by web-17 (holding"),
         "{cause}"
     );
     assert_eq!(world.lock_holder().await.as_deref(), Some("web-17"));
