@@ -245,6 +245,29 @@ mod tests {
         assert!(!debug.contains("ghp_secret"));
     }
 
+    #[tokio::test]
+    async fn an_installation_token_is_reused_until_five_minutes_before_it_expires() {
+        let app =
+            AppAuth::new(1, include_str!("../tests/fixtures/test-app-key.pem"), None).unwrap();
+        let now = OffsetDateTime::now_utc();
+        app.remember(
+            7,
+            CachedToken {
+                token: "ghs_a".into(),
+                expires_at: now + Duration::minutes(6),
+            },
+        )
+        .await;
+        assert_eq!(app.cached(7, now).await.as_deref(), Some("ghs_a"));
+        assert_eq!(
+            app.cached(7, now + Duration::minutes(1) + Duration::seconds(1))
+                .await,
+            None
+        );
+        assert_eq!(app.cached(8, now).await, None);
+        assert_eq!(app.jwt().unwrap().split('.').count(), 3);
+    }
+
     #[test]
     fn a_private_key_that_is_not_pem_is_refused_with_a_hint() {
         let error = AppAuth::new(1, "not a key", None).err().unwrap();
