@@ -8,8 +8,17 @@
 pub mod github;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::{Connector, tls};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use ferry_aws::{AwsClients, Settings as AwsSettings};
 use ferry_core::ports::SystemClock;
 use ferry_handlers::{Deps, HandlerError, LogNotifier, NoGitSource, Settings};
@@ -53,7 +62,7 @@ pub fn init_tracing() {
 /// The handler ports backed by AWS, configured from the environment (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL` for an emulator, `FERRY_TABLE`, the state machine ARNs).
 pub async fn aws_deps() -> Deps {
-    let clients = AwsClients::from_env().await;
+    let clients = AwsClients::new(&sdk_config().await);
     let settings = AwsSettings::from_env();
     Deps {
         ecs: Arc::new(clients.task_sets()),
@@ -65,6 +74,68 @@ pub async fn aws_deps() -> Deps {
         notifier: Arc::new(LogNotifier),
         clock: Arc::new(SystemClock),
         settings: Settings::default(),
+    }
+}
+
+/// The SDK configuration for a Lambda function: what [`ferry_aws::load_sdk_config`] loads, with
+/// one HTTPS client for every AWS client ([`LazyTlsClient`]), so that no TLS root certificate is
+/// read or parsed before the function's first poll.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(LazyTlsClient::default())
+        .load()
+        .await
+}
+
+/// The SDK's default HTTPS client (hyper 1.x, rustls with aws-lc, proxies from the
+/// environment), minus its eager start.
+///
+/// The SDK's own client builds a throwaway TLS connector whenever a client is constructed, to
+/// load the system's root certificates early. With five clients that was, before the first
+/// poll: the certificate files read, then a root store parsed for aws-config's providers and
+/// once per client; then again per service at its first request. That was over half of the
+/// cold start (docs/benchmarks.md). Here every client shares one connector, and with it one root
+/// store, built at the first request.
+#[derive(Debug, Default)]
+struct LazyTlsClient {
+    /// One connector per distinct timeouts; in practice one, as every client shares the SDK
+    /// configuration's timeouts.
+    connectors: Mutex<Vec<(Timeouts, SharedHttpConnector)>>,
+}
+
+/// Connect and read timeouts.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
+impl HttpClient for LazyTlsClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let timeouts = (settings.connect_timeout(), settings.read_timeout());
+        let mut connectors = self
+            .connectors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, connector)) = connectors.iter().find(|(known, _)| *known == timeouts) {
+            return connector.clone();
+        }
+        let mut builder = Connector::builder().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        builder.set_connector_settings(Some(settings.clone()));
+        builder.set_sleep_impl(components.sleep_impl());
+        builder.set_proxy_config(Some(ProxyConfig::from_env()));
+        let connector = SharedHttpConnector::new(builder.build());
+        connectors.push((timeouts, connector.clone()));
+        connector
+    }
+
+    // `validate_base_client_config` keeps its default, doing nothing: that is where the SDK's
+    // client builds its early connector.
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        Some(ConnectorMetadata::new("hyper", Some("1.x".into())))
     }
 }
 
