@@ -12,6 +12,7 @@ mod decide;
 mod deploy;
 mod invoke;
 mod plan;
+mod serve;
 mod status;
 mod validate;
 
@@ -118,6 +119,18 @@ enum Command {
         function: String,
         #[arg(long)]
         event: PathBuf,
+    },
+    /// Serve POST /webhooks/github (GitHub webhooks) with the webhook-intake logic; with
+    /// AWS_ENDPOINT_URL set, pushes deploy on the local engine (FERRY_LOCAL_REPOSITORIES).
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Local mode: multiply waits and bakes by this.
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
     },
 }
 
@@ -240,6 +253,18 @@ async fn run_async(command: Command) -> anyhow::Result<ExitCode> {
             json,
         } => status::run(service.as_deref(), cluster.as_deref(), limit, json).await,
         Command::Invoke { function, event } => invoke::run(&function, &event).await,
+        Command::Serve {
+            port,
+            host,
+            time_scale,
+        } => {
+            serve::run(serve::ServeOptions {
+                port,
+                host,
+                time_scale,
+            })
+            .await
+        }
         Command::Validate { .. } | Command::Plan { .. } => unreachable!("handled synchronously"),
     }
 }
