@@ -14,3 +14,4 @@ mod events;
 mod handlers;
 mod seed;
 mod sfn;
+mod webhook;
