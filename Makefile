@@ -4,10 +4,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test lint fmt-check clippy unit tools demo bench bench-orchestration package check-statemachines check-terraform
+.PHONY: test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform
 
 ## Everything CI checks: formatting, lints, all tests.
-test: tools fmt-check clippy check-statemachines check-terraform unit
+test: tools fmt-check clippy check-statemachines check-terraform unit fuzz
 
 ## Install what the tests need when it is missing (a fresh machine has none of it).
 tools:
@@ -21,6 +21,12 @@ clippy:
 
 unit:
 	$(CARGO) test --workspace --locked
+
+## The webhook intake parser under cargo fuzz (nightly, installed when missing), for a
+## bounded time: FUZZ_SECONDS each target (CI: 60).
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 ## Every state machine validates against the ASL schema (asl-validator).
 check-statemachines:
@@ -46,8 +52,17 @@ demo: tools
 	python3 scripts/demo.py
 
 ## Benchmarks; results are summarised in docs/benchmarks.md.
-bench: bench-orchestration
+bench: bench-orchestration bench-coldstart bench-intake
 	$(CARGO) bench -p ferry-core --bench validate
+
+## Verify, decode and classify GitHub payloads in-process (25 KB push: target under 100 µs).
+bench-intake:
+	$(CARGO) bench -p ferry-webhook --bench intake
+
+## Every function's release binary against a stand-in Lambda Runtime API on loopback: time to
+## the first poll and peak memory (targets: under 15 ms, under 20 MB).
+bench-coldstart:
+	scripts/coldstart.sh
 
 ## Local runtime against the emulator: overhead per step, alarm to blue, state transitions.
 bench-orchestration: tools
