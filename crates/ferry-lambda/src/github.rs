@@ -23,7 +23,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{LambdaError, aws_deps, init_tracing};
+use crate::{LambdaError, deps_from, init_tracing, sdk_config};
 
 /// The GitHub client the environment describes.
 pub async fn github_client(config: &aws_config::SdkConfig) -> Result<GitHub, String> {
@@ -47,14 +47,14 @@ pub async fn github_client(config: &aws_config::SdkConfig) -> Result<GitHub, Str
 
 /// [`Deps`] with Git read from GitHub, and the [`GithubDeps`].
 pub async fn github_deps() -> Result<(Deps, GithubDeps), String> {
-    let config = ferry_aws::load_sdk_config().await;
+    let config = sdk_config().await;
     let github = github_client(&config).await?;
     let settings = AwsSettings::from_env();
     let tracked =
         poll::parse_tracked_list(&std::env::var("FERRY_POLL_REPOSITORIES").unwrap_or_default())
             .map_err(|error| format!("FERRY_POLL_REPOSITORIES: {error}"))?;
     let clients = AwsClients::new(&config);
-    let mut deps = aws_deps().await;
+    let mut deps = deps_from(&config);
     deps.git = Arc::new(github.source());
     let ports = GithubDeps {
         pulls: Arc::new(github.pull_requests()),

@@ -62,7 +62,13 @@ pub fn init_tracing() {
 /// The handler ports backed by AWS, configured from the environment (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL` for an emulator, `FERRY_TABLE`, the state machine ARNs).
 pub async fn aws_deps() -> Deps {
-    let clients = AwsClients::new(&sdk_config().await);
+    deps_from(&sdk_config().await)
+}
+
+/// [`aws_deps`] on a configuration already loaded (a function that needs it for more clients
+/// loads it once).
+pub fn deps_from(config: &SdkConfig) -> Deps {
+    let clients = AwsClients::new(config);
     let settings = AwsSettings::from_env();
     Deps {
         ecs: Arc::new(clients.task_sets()),

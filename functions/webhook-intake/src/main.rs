@@ -6,7 +6,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     ferry_lambda::init_tracing();
-    let config = ferry_aws::load_sdk_config().await;
+    let config = ferry_lambda::sdk_config().await;
     let intake = ferry_webhook::aws::intake(&config, |name| std::env::var(name).ok(), None)?;
     let intake = &intake;
     lambda_runtime::run(service_fn(
