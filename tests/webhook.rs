@@ -722,11 +722,11 @@ async fn a_push_routed_locally_deploys_the_manifest_it_touches_and_leaves_the_ot
     git(repo.path(), &["commit", "-qm", "web on nginx 1.28"]);
     let commit = git(repo.path(), &["rev-parse", "HEAD"]);
 
-    let mut deps = harness.deps.clone();
-    deps.git = Arc::new(LocalRepository::commits());
-    let runtime = Arc::new(LocalRuntime::new(deps, 0.001).unwrap());
     let repositories =
         ferry_local::parse_repository_map(&format!("acme/shop={}", repo.path().display())).unwrap();
+    let mut deps = harness.deps.clone();
+    deps.git = Arc::new(LocalRepository::commits().with_folders(repositories.clone()));
+    let runtime = Arc::new(LocalRuntime::new(deps, 0.001).unwrap());
     let router = Arc::new(LocalRouter::new(runtime, repositories, None).unwrap());
     let bus = Bus::new("wh-rtbus").await;
     let mut intake = bus.intake();
@@ -756,6 +756,10 @@ async fn a_push_routed_locally_deploys_the_manifest_it_touches_and_leaves_the_ot
         matches!(outcome.status, ferry_engine::ExecutionStatus::Succeeded),
         "{outcome:?}"
     );
+    // The record names the repository as GitHub does, not the folder it was read from.
+    let record = harness.record(&name).await;
+    assert_eq!(record.source.repository, "acme/shop");
+    assert_eq!(record.source.commit, commit);
 
     // The same commit again (a redelivery with a new id, or the poller): no second deployment.
     let routed = router

@@ -88,15 +88,15 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("creating the bucket {bucket}"))?;
         }
-        let mut deps = crate::context::deps(true).await?;
-        // Deploy what was pushed, not what is on disk.
-        deps.git = Arc::new(LocalRepository::commits());
-        let runtime = Arc::new(LocalRuntime::new(deps, options.time_scale)?);
-        background
-            .push(AlarmWatcher::new(runtime.deps.clone(), Duration::from_millis(500)).spawn());
         let repositories =
             parse_repository_map(&env("FERRY_LOCAL_REPOSITORIES").unwrap_or_default())
                 .map_err(anyhow::Error::msg)?;
+        let mut deps = crate::context::deps(true).await?;
+        // Deploy what was pushed, not what is on disk, recording the GitHub name.
+        deps.git = Arc::new(LocalRepository::commits().with_folders(repositories.clone()));
+        let runtime = Arc::new(LocalRuntime::new(deps, options.time_scale)?);
+        background
+            .push(AlarmWatcher::new(runtime.deps.clone(), Duration::from_millis(500)).spawn());
         if repositories.is_empty() {
             eprintln!(
                 "note: FERRY_LOCAL_REPOSITORIES is empty: pushes go on the bus but deploy nothing here (set owner/name=/path,...)"

@@ -1,5 +1,6 @@
 //! A Git source over a repository on this machine.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -7,21 +8,45 @@ use ferry_core::ports::{GitSource, PortError, PortResult};
 
 /// Reads files either from a commit (`git show COMMIT:PATH`) or, in working-tree mode, from
 /// the files on disk (what `ferry deploy --local` uses, so uncommitted edits can be tried).
-/// The `repository` argument of [`GitSource::read_file`] is the repository's folder.
+/// The `repository` argument of [`GitSource::read_file`] is a GitHub name (`owner/name`) that
+/// [`LocalRepository::with_folders`] maps to a folder, or else the repository's folder itself.
 #[derive(Debug, Clone)]
 pub struct LocalRepository {
     worktree: bool,
+    /// `owner/name` (lower case) → checkout, so that deployments record the GitHub name.
+    folders: BTreeMap<String, PathBuf>,
 }
 
 impl LocalRepository {
     /// Read committed content with `git show`.
     pub fn commits() -> Self {
-        Self { worktree: false }
+        Self {
+            worktree: false,
+            folders: BTreeMap::new(),
+        }
     }
 
     /// Read the files as they are on disk, whatever the commit.
     pub fn worktree() -> Self {
-        Self { worktree: true }
+        Self {
+            worktree: true,
+            folders: BTreeMap::new(),
+        }
+    }
+
+    /// Resolve these GitHub names (`FERRY_LOCAL_REPOSITORIES`, see
+    /// [`crate::parse_repository_map`]) to their folders.
+    pub fn with_folders(mut self, folders: BTreeMap<String, PathBuf>) -> Self {
+        self.folders = folders;
+        self
+    }
+
+    /// The folder `repository` names.
+    fn folder(&self, repository: &str) -> PathBuf {
+        self.folders
+            .get(&repository.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(repository))
     }
 }
 
@@ -50,8 +75,9 @@ impl GitSource for LocalRepository {
         path: &str,
     ) -> PortResult<Option<String>> {
         let path = checked(path)?;
+        let repository = self.folder(repository);
         if self.worktree {
-            let full: PathBuf = Path::new(repository).join(path);
+            let full: PathBuf = repository.join(path);
             return match tokio::fs::read_to_string(&full).await {
                 Ok(text) => Ok(Some(text)),
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -69,7 +95,7 @@ impl GitSource for LocalRepository {
         }
         let output = tokio::process::Command::new("git")
             .arg("-C")
-            .arg(repository)
+            .arg(&repository)
             .arg("show")
             .arg(format!("{commit}:{path}"))
             .output()
@@ -86,7 +112,8 @@ impl GitSource for LocalRepository {
             return Ok(None);
         }
         Err(PortError::NotFound(format!(
-            "{repository} at {commit}: {}",
+            "{} at {commit}: {}",
+            repository.display(),
             stderr.trim()
         )))
     }
@@ -98,9 +125,10 @@ impl GitSource for LocalRepository {
         path: &str,
     ) -> PortResult<Vec<String>> {
         let folder = checked(path.trim_end_matches('/'))?;
+        let repository = self.folder(repository);
         let mut names = Vec::new();
         if self.worktree {
-            let full: PathBuf = Path::new(repository).join(folder);
+            let full: PathBuf = repository.join(folder);
             let mut entries = match tokio::fs::read_dir(&full).await {
                 Ok(entries) => entries,
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(names),
@@ -128,7 +156,7 @@ impl GitSource for LocalRepository {
         // `git ls-tree COMMIT -- folder/` lists the folder's entries: "<mode> <type> <id>\t<path>".
         let output = tokio::process::Command::new("git")
             .arg("-C")
-            .arg(repository)
+            .arg(&repository)
             .arg("ls-tree")
             .arg(commit)
             .arg("--")
@@ -138,7 +166,8 @@ impl GitSource for LocalRepository {
             .map_err(|error| PortError::Invalid(format!("cannot run git: {error}")))?;
         if !output.status.success() {
             return Err(PortError::NotFound(format!(
-                "{repository} at {commit}: {}",
+                "{} at {commit}: {}",
+                repository.display(),
                 String::from_utf8_lossy(&output.stderr).trim()
             )));
         }
@@ -223,6 +252,23 @@ mod tests {
                 .await
                 .unwrap()
                 .is_empty()
+        );
+        let named = LocalRepository::commits()
+            .with_folders(crate::parse_repository_map(&format!("Acme/Shop={repo}")).unwrap());
+        assert_eq!(
+            named
+                .read_file("acme/shop", &commit, ".ferry/web.yaml")
+                .await
+                .unwrap()
+                .unwrap(),
+            "service: web\n"
+        );
+        assert_eq!(
+            named
+                .list_dir("ACME/shop", &commit, ".ferry")
+                .await
+                .unwrap(),
+            ["web.yaml"]
         );
         let worktree = LocalRepository::worktree();
         std::fs::write(dir.path().join(".ferry/api.yaml"), "service: api\n").unwrap();

@@ -88,6 +88,8 @@ pub struct LocalRouter {
 }
 
 impl LocalRouter {
+    /// Routes with `runtime`, whose Git source must resolve the names of `repositories`
+    /// (`LocalRepository::commits().with_folders(repositories.clone())`).
     pub fn new(
         runtime: Arc<LocalRuntime>,
         repositories: BTreeMap<String, PathBuf>,
@@ -139,19 +141,21 @@ impl LocalRouter {
         push: &PushDetail,
         author: Option<String>,
     ) -> PortResult<Routed> {
-        let folder = self
+        if !self
             .repositories
-            .get(&push.repository.to_ascii_lowercase())
-            .ok_or_else(|| {
-                PortError::NotFound(format!(
-                    "a local folder for {} (map it with FERRY_LOCAL_REPOSITORIES={}=/path/to/checkout)",
-                    push.repository, push.repository
-                ))
-            })?;
-        let folder_text = folder.to_string_lossy().to_string();
+            .contains_key(&push.repository.to_ascii_lowercase())
+        {
+            return Err(PortError::NotFound(format!(
+                "a local folder for {} (map it with FERRY_LOCAL_REPOSITORIES={}=/path/to/checkout)",
+                push.repository, push.repository
+            )));
+        }
+        // The runtime's Git source resolves the GitHub name to its folder
+        // (`LocalRepository::with_folders`), so deployments record `owner/name` as in AWS.
+        let repository = push.repository.as_str();
         let git = &self.runtime.deps.git;
         let mut routed = Routed::default();
-        let names = git.list_dir(&folder_text, &push.after, ".ferry").await?;
+        let names = git.list_dir(repository, &push.after, ".ferry").await?;
         for name in names
             .iter()
             .filter(|name| name.ends_with(".yaml") || name.ends_with(".yml"))
@@ -162,7 +166,7 @@ impl LocalRouter {
                 Some(paths) if paths.contains(&manifest_path) => true,
                 Some(paths) => {
                     match git
-                        .read_file(&folder_text, &push.after, &manifest_path)
+                        .read_file(repository, &push.after, &manifest_path)
                         .await?
                     {
                         Some(text) => match manifest::parse_manifest(&manifest_path, &text) {
@@ -180,7 +184,7 @@ impl LocalRouter {
             let execution_name =
                 deployment_execution_name(&push.repository, &push.after, &manifest_path);
             let input = json!({
-                "repository": folder_text,
+                "repository": repository,
                 "commit": push.after,
                 "manifestPath": manifest_path,
                 "branch": push.branch,
