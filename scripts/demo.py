@@ -4,24 +4,32 @@
 Starts the AWS emulator (moto) on a free loopback port, seeds a realistic environment (VPC,
 ALB with a production and a test listener, two target groups, an ECS cluster and service on
 the EXTERNAL deployment controller with a blue task set, CloudWatch alarms), writes a small
-application repository with a Ferry manifest, then runs two real deployments through
-`ferry deploy --local`:
+application repository with a Ferry manifest, then runs two real deployments:
 
-1. a new image, shifted through canary steps to 100 percent: succeeds;
-2. a bad image: while it bakes, its 5xx alarm goes into ALARM (the demo plays CloudWatch,
-   which the emulator does not evaluate) and Ferry rolls it back.
+1. a commit pushed to the repository: `ferry serve` receives GitHub's signed push webhook
+   (the demo plays GitHub), puts it on the bus and routes it, as EventBridge would, to the
+   deploy workflow on the local engine; the new image (`shop/web:<sha>`) is shifted through
+   canary steps to 100 percent: succeeds;
+2. `ferry deploy --local --image shop/web:bad`: while it bakes, its 5xx alarm goes into
+   ALARM (the demo plays CloudWatch, which the emulator does not evaluate) and Ferry rolls
+   it back.
 
 It prints a summary of both and exits non-zero if either did not end as expected.
 """
 
+import hashlib
+import hmac
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.error
+import urllib.request
+import uuid
 from pathlib import Path
 
 import boto3
@@ -31,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FERRY = ROOT / "target" / "debug" / "ferry"
 REGION = "eu-west-1"
 TIME_SCALE = "0.01"  # a 2 m bake takes 1.2 s
+WEBHOOK_SECRET = "demo-webhook-secret"
+PUSH_FIXTURE = ROOT / "crates" / "ferry-webhook" / "fixtures" / "github" / "push.main.json"
 
 
 def log(message):
@@ -123,11 +133,78 @@ def application_repository(env):
     (repo / ".ferry" / "web.yaml").write_text(MANIFEST.format(
         production=env["production"], test=env["test"], blue=env["groups"][0], green=env["groups"][1]))
     (repo / "ecs" / "web.json").write_text(json.dumps(TASK_DEFINITION, indent=2) + "\n")
-    git = lambda *args: subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)  # noqa: E731
-    git("init", "-q", "-b", "main")
-    git("add", ".")
-    git("-c", "user.name=Demo", "-c", "user.email=demo@example.com", "commit", "-qm", "Deploy the storefront with Ferry")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "Deploy the storefront with Ferry")
     return repo
+
+
+def git(repo, *args):
+    command = ["git", "-C", str(repo), "-c", "user.name=Demo", "-c", "user.email=demo@example.com", *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def commit_new_checkout(repo):
+    """A developer's change to the task definition, committed; returns (before, after, paths)."""
+    before = git(repo, "rev-parse", "HEAD")
+    task_definition = json.loads((repo / "ecs" / "web.json").read_text())
+    task_definition["containerDefinitions"][0]["environment"] = [{"name": "CHECKOUT", "value": "v2"}]
+    (repo / "ecs" / "web.json").write_text(json.dumps(task_definition, indent=2) + "\n")
+    git(repo, "commit", "-qam", "Turn on the new checkout")
+    return before, git(repo, "rev-parse", "HEAD"), ["ecs/web.json"]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_serve(env_vars, port):
+    command = [str(FERRY), "serve", "--port", str(port), "--time-scale", TIME_SCALE]
+    log("$ " + " ".join(command[1:]))
+    server = subprocess.Popen(command, env=env_vars)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            return server
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"ferry serve exited with {server.returncode}")
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError("ferry serve did not answer /healthz within 30 s")
+
+
+def push_webhook(port, before, after, paths):
+    """Plays GitHub: the push event for the commit, signed with the webhook secret."""
+    payload = json.loads(PUSH_FIXTURE.read_text())
+    commit = dict(payload["head_commit"], id=after, message="Turn on the new checkout", added=[], removed=[],
+                  modified=paths, url=f"https://github.com/acme/shop/commit/{after}")
+    payload.update(before=before, after=after, commits=[commit], head_commit=commit,
+                   compare=f"https://github.com/acme/shop/compare/{before[:12]}...{after[:12]}")
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/github", data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": str(uuid.uuid4()),
+        "X-Hub-Signature-256": signature, "User-Agent": "GitHub-Hookshot/demo"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def wait_for_ended(env, count, timeout=120):
+    """The first `count` deployment records, once the last of them has ended."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        records = deployments(env)
+        if len(records) >= count and records[count - 1]["status"]["state"] in ("succeeded", "rolledBack", "failed"):
+            return records
+        time.sleep(0.2)
+    raise RuntimeError(f"deployment {count} did not end within {timeout} s")
 
 
 def weights(env):
@@ -166,8 +243,19 @@ def main():
         env_vars = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="demo",
                         AWS_SECRET_ACCESS_KEY="demo", FERRY_TABLE="ferry", AWS_EC2_METADATA_DISABLED="true")
 
-        log("deployment 1: a good image, canary steps to 100 percent")
-        first = ferry_deploy(env_vars, repo).wait()
+        log("deployment 1: a push to main reaches ferry serve as GitHub's webhook; canary steps to 100 percent")
+        port = free_port()
+        serve = start_serve(dict(env_vars, FERRY_GITHUB_WEBHOOK_SECRET=WEBHOOK_SECRET, FERRY_EVENT_BUS="ferry",
+                                 FERRY_LOCAL_REPOSITORIES=f"acme/shop={repo}"), port)
+        try:
+            before, after, paths = commit_new_checkout(repo)
+            log(f"git push: {before[:7]}..{after[:7]} main ({', '.join(paths)})")
+            status, answer = push_webhook(port, before, after, paths)
+            log(f"POST /webhooks/github: {status} {json.dumps(answer)}")
+            first_record = wait_for_ended(env, 1)[0] if status == 202 else None
+        finally:
+            serve.terminate()
+            serve.wait(timeout=10)
         after_first = (weights(env), task_sets(env))
 
         log("deployment 2: a bad image; its 5xx alarm fires while it bakes")
@@ -189,14 +277,17 @@ def main():
         print()
         print("Summary")
         for record in records:
-            duration = record.get("finishedAt", record["updatedAt"])
-            print(f"  {record['id']}: {record['status']['state']}, green {record['greenWeight']}%, "
+            source = record["source"]
+            print(f"  {record['id']} ({source['repository']}@{source['commit'][:7]}): "
+                  f"{record['status']['state']}, green {record['greenWeight']}%, "
                   f"{len(record['history'])} history entries" + (f", reason: {record['reason']}" if record.get("reason") else ""))
         print(f"  after deployment 1: weights {after_first[0]}, task sets {after_first[1]}")
         print(f"  after deployment 2: weights {weights(env)}, task sets {task_sets(env)}")
 
-        ok = (first == 0 and second_code != 0 and len(records) == 2
+        ok = (first_record is not None and second_code != 0 and len(records) == 2
               and records[0]["status"]["state"] == "succeeded"
+              and records[0]["source"]["commit"] == after
+              and records[0]["source"]["repository"] == "acme/shop"
               and records[1]["status"]["state"] == "rolledBack"
               and "web-5xx" in records[1].get("reason", ""))
         print()
