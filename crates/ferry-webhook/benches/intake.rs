@@ -43,6 +43,17 @@ fn intake(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function("classify_only", |b| {
+        b.iter(|| {
+            ferry_webhook::inspect::classify(
+                "push",
+                black_box(&body),
+                &relevance,
+                Some("bench-delivery"),
+            )
+            .expect("a valid push")
+        })
+    });
     group.finish();
 }
 

@@ -235,7 +235,7 @@ fn cut(text: &str, limit: usize) -> String {
 }
 
 fn classify_push(
-    push: payload::Push,
+    push: payload::Push<'_>,
     relevance: &Relevance,
     delivery: Option<&str>,
 ) -> Result<Verdict, Refusal> {
@@ -268,7 +268,7 @@ fn classify_push(
                 .chain(&commit.modified)
                 .chain(&commit.removed)
         })
-        .map(String::as_str)
+        .map(|path| path.0.as_ref())
         .collect();
     if complete && !paths.iter().any(|path| relevance.watch_paths.matches(path)) {
         return Ok(Verdict::Ignored(format!(

@@ -2,6 +2,8 @@
 //! a lot) is skipped while parsing; unknown fields are fine, so GitHub adding fields breaks
 //! nothing.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 /// `repository` in every payload.
@@ -50,23 +52,55 @@ pub(crate) struct GitAuthor {
     pub username: Option<String>,
 }
 
+/// A commit of `commits`: only the paths it changed. The paths borrow from the body (a path
+/// with a JSON escape in it is the rare copy), so a push of hundreds of paths allocates little;
+/// allocation was most of the cost of classifying a push (docs/benchmarks.md).
 #[derive(Debug, Deserialize)]
-pub(crate) struct Commit {
+pub(crate) struct CommitPaths<'a> {
+    #[serde(default, borrow)]
+    pub added: Vec<PathText<'a>>,
+    #[serde(default, borrow)]
+    pub removed: Vec<PathText<'a>>,
+    #[serde(default, borrow)]
+    pub modified: Vec<PathText<'a>>,
+}
+
+/// A path as it is in the body when it can be (serde's own `Cow<str>` always copies inside a
+/// `Vec`), else a copy.
+#[derive(Debug)]
+pub(crate) struct PathText<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for PathText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = PathText<'de>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a path")
+            }
+            fn visit_borrowed_str<E>(self, path: &'de str) -> Result<Self::Value, E> {
+                Ok(PathText(Cow::Borrowed(path)))
+            }
+            fn visit_str<E>(self, path: &str) -> Result<Self::Value, E> {
+                Ok(PathText(Cow::Owned(path.to_string())))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+/// `head_commit`: who wrote it and what it says.
+#[derive(Debug, Deserialize)]
+pub(crate) struct HeadCommit {
     #[serde(default)]
     pub message: Option<String>,
     #[serde(default)]
     pub author: Option<GitAuthor>,
-    #[serde(default)]
-    pub added: Vec<String>,
-    #[serde(default)]
-    pub removed: Vec<String>,
-    #[serde(default)]
-    pub modified: Vec<String>,
 }
 
 /// A `push` payload.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Push {
+pub(crate) struct Push<'a> {
     #[serde(rename = "ref")]
     pub git_ref: String,
     pub before: String,
@@ -82,10 +116,10 @@ pub(crate) struct Push {
     pub pusher: Option<Pusher>,
     #[serde(default)]
     pub sender: Option<User>,
+    #[serde(default, borrow)]
+    pub commits: Vec<CommitPaths<'a>>,
     #[serde(default)]
-    pub commits: Vec<Commit>,
-    #[serde(default)]
-    pub head_commit: Option<Commit>,
+    pub head_commit: Option<HeadCommit>,
 }
 
 #[derive(Debug, Deserialize)]

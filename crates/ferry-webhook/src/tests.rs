@@ -59,6 +59,32 @@ fn ignored(verdict: Verdict) -> String {
 // inspect: verify, decode, classify
 
 #[test]
+fn paths_with_json_escapes_are_decoded_like_plain_ones() {
+    let mut payload: serde_json::Value = serde_json::from_str(fixtures::PUSH_MAIN).unwrap();
+    payload["commits"][0]["modified"] =
+        serde_json::json!(["ecs/café \"web\".json", "ecs/api.json"]);
+    // `compact` re-serialises, which would undo the escapes: write the body by hand.
+    let text = payload.to_string().replace(
+        "ecs/café \\\"web\\\".json",
+        "ecs/caf\\u00e9 \\\"web\\\".json",
+    );
+    assert!(text.contains("caf\\u00e9"), "{text}");
+    let body = text.into_bytes();
+    let headers = signed_headers(SECRET, "push", "delivery-1", JSON, &body);
+    let detail = published_push(
+        inspect(SECRET.as_bytes(), &headers, &body, &Relevance::default())
+            .unwrap()
+            .verdict,
+    );
+    let paths = detail.push.changed_paths.unwrap();
+    assert!(
+        paths.contains(&"ecs/café \"web\".json".to_string()),
+        "{paths:?}"
+    );
+    assert!(paths.contains(&"ecs/api.json".to_string()), "{paths:?}");
+}
+
+#[test]
 fn a_push_to_main_that_changes_a_manifest_is_published_with_what_the_workflows_need() {
     let detail = published_push(verdict("push", fixtures::PUSH_MAIN));
     assert_eq!(detail.push.repository, "acme/shop");
