@@ -54,7 +54,7 @@ pub async fn github_deps() -> Result<(Deps, GithubDeps), String> {
         poll::parse_tracked_list(&std::env::var("FERRY_POLL_REPOSITORIES").unwrap_or_default())
             .map_err(|error| format!("FERRY_POLL_REPOSITORIES: {error}"))?;
     let clients = AwsClients::new(&config);
-    let mut deps = deps_from(&config);
+    let mut deps = deps_from(&clients, &settings);
     deps.git = Arc::new(github.source());
     let ports = GithubDeps {
         pulls: Arc::new(github.pull_requests()),

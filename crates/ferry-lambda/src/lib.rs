@@ -62,20 +62,21 @@ pub fn init_tracing() {
 /// The handler ports backed by AWS, configured from the environment (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL` for an emulator, `FERRY_TABLE`, the state machine ARNs).
 pub async fn aws_deps() -> Deps {
-    deps_from(&sdk_config().await)
+    deps_from(
+        &AwsClients::new(&sdk_config().await),
+        &AwsSettings::from_env(),
+    )
 }
 
-/// [`aws_deps`] on a configuration already loaded (a function that needs it for more clients
-/// loads it once).
-pub fn deps_from(config: &SdkConfig) -> Deps {
-    let clients = AwsClients::new(config);
-    let settings = AwsSettings::from_env();
+/// [`aws_deps`] on clients already built (a function that needs them for more ports builds
+/// them once).
+pub fn deps_from(clients: &AwsClients, settings: &AwsSettings) -> Deps {
     Deps {
         ecs: Arc::new(clients.task_sets()),
         traffic: Arc::new(clients.router()),
         alarms: Arc::new(clients.alarms()),
-        store: Arc::new(clients.store(&settings)),
-        workflows: Arc::new(clients.workflows(&settings)),
+        store: Arc::new(clients.store(settings)),
+        workflows: Arc::new(clients.workflows(settings)),
         git: Arc::new(NoGitSource),
         notifier: Arc::new(LogNotifier),
         clock: Arc::new(SystemClock),
