@@ -23,7 +23,12 @@ impl Notifier for TerminalNotifier {
 /// Ports against the AWS endpoint in the environment. In local mode the table is created when
 /// missing (in AWS, Terraform creates it) and Git is read from the working tree.
 pub async fn deps(local: bool) -> anyhow::Result<Deps> {
-    let clients = AwsClients::from_env().await;
+    deps_with(&ferry_aws::load_sdk_config().await, local).await
+}
+
+/// [`deps`] on a configuration already loaded.
+pub async fn deps_with(config: &aws_config::SdkConfig, local: bool) -> anyhow::Result<Deps> {
+    let clients = AwsClients::new(config);
     let settings = AwsSettings::from_env();
     if local {
         ensure_table(&clients.dynamodb, &settings.table)

@@ -21,10 +21,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use ferry_aws::{EventBridgePublisher, ensure_bucket, ensure_event_bus, ensure_table};
+use ferry_aws::{EventBridgePublisher, ensure_bucket, ensure_event_bus};
 use ferry_core::ports::EventPublisher;
 use ferry_local::{AlarmWatcher, LocalRepository, LocalRouter, LocalRuntime, parse_repository_map};
 use ferry_webhook::Intake;
+use ferry_webhook::aws::payload_bucket;
 use ferry_webhook::inspect::MAX_BODY_BYTES;
 
 /// What the routes share.
@@ -70,28 +71,27 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
     let config = ferry_aws::load_sdk_config().await;
     let settings = ferry_aws::Settings::from_env();
     let local = env("AWS_ENDPOINT_URL").is_some();
-    let bus: Arc<dyn EventPublisher> = Arc::new(EventBridgePublisher::from_config(
-        &config,
-        settings.event_bus.clone(),
-    ));
     let mut background = Vec::new();
+    // In AWS the intake publishes to EventBridge itself; locally it also routes.
     let events = if local {
-        let clients = ferry_aws::AwsClients::new(&config);
-        ensure_table(&clients.dynamodb, &settings.table)
-            .await
-            .with_context(|| format!("creating the table {} in the emulator", settings.table))?;
-        ensure_event_bus(&aws_sdk_eventbridge_client(&config), &settings.event_bus)
+        let eventbridge = aws_sdk_eventbridge::Client::new(&config);
+        ensure_event_bus(&eventbridge, &settings.event_bus)
             .await
             .with_context(|| format!("creating the event bus {}", settings.event_bus))?;
-        if let Some(bucket) = env("FERRY_PAYLOAD_BUCKET") {
-            ensure_bucket(&aws_sdk_s3_client(&config), &bucket)
+        if let Some(bucket) = payload_bucket(&env) {
+            ensure_bucket(&aws_sdk_s3::Client::new(&config), &bucket)
                 .await
                 .with_context(|| format!("creating the bucket {bucket}"))?;
         }
+        let bus: Arc<dyn EventPublisher> = Arc::new(EventBridgePublisher::new(
+            eventbridge,
+            settings.event_bus.clone(),
+        ));
         let repositories =
             parse_repository_map(&env("FERRY_LOCAL_REPOSITORIES").unwrap_or_default())
                 .map_err(anyhow::Error::msg)?;
-        let mut deps = crate::context::deps(true).await?;
+        // Creates the table when missing.
+        let mut deps = crate::context::deps_with(&config, true).await?;
         // Deploy what was pushed, not what is on disk, recording the GitHub name.
         deps.git = Arc::new(LocalRepository::commits().with_folders(repositories.clone()));
         let runtime = Arc::new(LocalRuntime::new(deps, options.time_scale)?);
@@ -104,12 +104,11 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
         }
         let router = Arc::new(LocalRouter::new(runtime, repositories, Some(bus))?);
         background.push(tokio::spawn(report_deployments(router.clone())));
-        router as Arc<dyn EventPublisher>
+        Some(router as Arc<dyn EventPublisher>)
     } else {
-        bus
+        None
     };
-    let intake =
-        ferry_webhook::aws::intake(&config, env, Some(events)).map_err(anyhow::Error::msg)?;
+    let intake = ferry_webhook::aws::intake(&config, env, events).map_err(anyhow::Error::msg)?;
     let address: SocketAddr = format!("{}:{}", options.host, options.port)
         .parse()
         .with_context(|| {
@@ -140,14 +139,6 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
     }
     served.context("serving")?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn aws_sdk_eventbridge_client(config: &aws_config::SdkConfig) -> aws_sdk_eventbridge::Client {
-    aws_sdk_eventbridge::Client::new(config)
-}
-
-fn aws_sdk_s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::new(config)
 }
 
 /// Prints how each deployment a push started ends.
