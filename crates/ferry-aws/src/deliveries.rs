@@ -10,12 +10,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use ferry_core::ports::{DeliveryLog, PortResult};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::dynamodb::names::{EXPIRES_AT, PK, SK};
+use crate::dynamodb::{CONDITION_FAILED, n, rfc3339, s};
 use crate::error::{code_of, port_error};
 
 const DELIVERY_SK: &str = "DELIVERY";
@@ -53,27 +52,21 @@ impl DeliveryLog for DynamoDeliveryLog {
         event: &str,
         expires_at: OffsetDateTime,
     ) -> PortResult<bool> {
-        let received_at = OffsetDateTime::now_utc()
-            .format(&Rfc3339)
-            .unwrap_or_default();
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(PK, AttributeValue::S(delivery_pk(delivery_id)))
-            .item(SK, AttributeValue::S(DELIVERY_SK.into()))
-            .item("event", AttributeValue::S(event.into()))
-            .item("receivedAt", AttributeValue::S(received_at))
-            .item(
-                EXPIRES_AT,
-                AttributeValue::N(expires_at.unix_timestamp().to_string()),
-            )
+            .item(PK, s(delivery_pk(delivery_id)))
+            .item(SK, s(DELIVERY_SK))
+            .item("event", s(event))
+            .item("receivedAt", s(rfc3339(OffsetDateTime::now_utc())))
+            .item(EXPIRES_AT, n(expires_at.unix_timestamp()))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(error) if code_of(&error) == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(error) if code_of(&error) == Some(CONDITION_FAILED) => Ok(false),
             Err(error) => Err(port_error(
                 "PutItem",
                 &format!("delivery {delivery_id}"),
@@ -86,8 +79,8 @@ impl DeliveryLog for DynamoDeliveryLog {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key(PK, AttributeValue::S(delivery_pk(delivery_id)))
-            .key(SK, AttributeValue::S(DELIVERY_SK.into()))
+            .key(PK, s(delivery_pk(delivery_id)))
+            .key(SK, s(DELIVERY_SK))
             .send()
             .await
             .map(|_| ())

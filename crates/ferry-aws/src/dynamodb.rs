@@ -73,7 +73,7 @@ use names::*;
 const DEPLOYMENT_SK: &str = "DEPLOYMENT";
 const LOCK_SK: &str = "LOCK";
 const IN_FLIGHT: &str = "INFLIGHT";
-const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
+pub(crate) const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 
 /// The DynamoDB adapter.
 #[derive(Debug, Clone)]
@@ -187,11 +187,11 @@ impl DynamoStore {
     }
 }
 
-fn s(text: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(text: impl Into<String>) -> AttributeValue {
     AttributeValue::S(text.into())
 }
 
-fn n(number: impl ToString) -> AttributeValue {
+pub(crate) fn n(number: impl ToString) -> AttributeValue {
     AttributeValue::N(number.to_string())
 }
 
@@ -212,7 +212,7 @@ fn sortable(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 

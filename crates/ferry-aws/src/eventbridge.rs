@@ -31,10 +31,6 @@ impl EventBridgePublisher {
     pub fn from_config(config: &aws_config::SdkConfig, bus: impl Into<String>) -> Self {
         Self::new(Client::new(config), bus)
     }
-
-    pub fn bus(&self) -> &str {
-        &self.bus
-    }
 }
 
 #[async_trait]

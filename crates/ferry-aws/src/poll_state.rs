@@ -9,12 +9,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
 use ferry_core::ports::{PollMark, PollState, PortError, PortResult};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::dynamodb::names::{PK, SK};
+use crate::dynamodb::s;
 use crate::error::port_error;
 
 const POLL_SK: &str = "POLL";
@@ -38,10 +38,6 @@ impl DynamoPollState {
 /// The item's partition key.
 pub fn poll_pk(repository: &str, branch: &str) -> String {
     format!("POLL#{}#{branch}", repository.to_ascii_lowercase())
-}
-
-fn s(text: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(text.into())
 }
 
 #[async_trait]
