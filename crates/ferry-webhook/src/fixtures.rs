@@ -29,21 +29,6 @@ pub const PING: &str = include_str!("../fixtures/github/ping.json");
 /// An issue opened: an event Ferry ignores.
 pub const ISSUES_OPENED: &str = include_str!("../fixtures/github/issues.opened.json");
 
-/// `(event, payload)` of every fixture.
-pub const ALL: &[(&str, &str)] = &[
-    ("push", PUSH_MAIN),
-    ("push", PUSH_FEATURE_BRANCH),
-    ("push", PUSH_DOCS_ONLY),
-    ("push", PUSH_TAG),
-    ("push", PUSH_BRANCH_DELETED),
-    ("pull_request", PULL_REQUEST_OPENED),
-    ("pull_request", PULL_REQUEST_SYNCHRONIZE),
-    ("pull_request", PULL_REQUEST_CLOSED),
-    ("pull_request", PULL_REQUEST_LABELED),
-    ("ping", PING),
-    ("issues", ISSUES_OPENED),
-];
-
 /// GitHub sends compact JSON; the fixture files are indented for reading.
 pub fn compact(payload: &str) -> String {
     serde_json::from_str::<serde_json::Value>(payload)

@@ -89,13 +89,6 @@ impl Publication {
             Publication::PullRequest(_) => PULL_REQUEST,
         }
     }
-
-    pub fn repository(&self) -> &str {
-        match self {
-            Publication::Push(detail) => &detail.push.repository,
-            Publication::PullRequest(detail) => &detail.repository,
-        }
-    }
 }
 
 /// A verified, classified delivery.
@@ -159,7 +152,7 @@ pub fn inspect<'a>(
 
 /// The payload JSON of a body sent as `application/json` or as
 /// `application/x-www-form-urlencoded` (the JSON in the `payload` field).
-pub fn decode_body<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Cow<'a, [u8]>, Refusal> {
+fn decode_body<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Cow<'a, [u8]>, Refusal> {
     let content_type = header_text(headers, "content-type")?.unwrap_or_default();
     let media_type = content_type
         .split(';')
