@@ -29,10 +29,18 @@ fi
 for target in "${targets[@]}"; do
   corpus="fuzz/corpus/$target"
   mkdir -p "$corpus"
-  # Seeds: every fixture payload, as a bare body (control byte 0 = signed push, JSON).
+  # Seeds: every fixture payload, as a bare signed JSON body under its own event (the control
+  # byte picks it: 0 push, 1 pull_request, 2 ping, 3 issues; see the fuzz target).
   for fixture in crates/ferry-webhook/fixtures/github/*.json; do
-    seed="$corpus/seed-$(basename "$fixture" .json)"
-    [ -e "$seed" ] || { printf '\x00'; cat "$fixture"; } > "$seed"
+    name=$(basename "$fixture" .json)
+    case $name in
+      pull_request.*) control='\x01' ;;
+      ping) control='\x02' ;;
+      issues.*) control='\x03' ;;
+      *) control='\x00' ;;
+    esac
+    seed="$corpus/seed-$name"
+    [ -e "$seed" ] || { printf "$control"; cat "$fixture"; } > "$seed"
   done
   echo "fuzz: $target for ${seconds}s"
   cargo +nightly fuzz run --fuzz-dir fuzz "$target" "$corpus" -- \

@@ -4,11 +4,12 @@
 //! The input is split into a header block and a body. To get past the signature check (where
 //! random input would always stop), most runs sign the body with the fuzzer's key first, so the
 //! decoding and classification code sees arbitrary signed bodies; the rest keep the fuzzed
-//! signature header. Never panics, and a refusal always maps to a 4xx status.
+//! signature header. Never panics; a refusal always maps to a 4xx status; a correctly signed body
+//! is never refused for its signature; only a delivery with an id is published.
 #![no_main]
 
 use ferry_webhook::signature::sign;
-use ferry_webhook::{Relevance, inspect};
+use ferry_webhook::{Refusal, Relevance, Verdict, inspect};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 
@@ -41,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
         HeaderValue::from_static(TYPES[usize::from(control >> 3) % TYPES.len()]),
     );
     if control & 0x40 == 0 {
-        headers.insert("x-github-delivery", HeaderValue::from_static("fuzz-delivery"));
+        headers.insert(
+            "x-github-delivery",
+            HeaderValue::from_static("fuzz-delivery"),
+        );
     }
     for line in header_block.split(|&b| b == b'\n') {
         if let Some(colon) = line.iter().position(|&b| b == b':')
@@ -53,16 +57,26 @@ fuzz_target!(|data: &[u8]| {
             headers.insert(name, value);
         }
     }
+    let mut signed = false;
     if control & 0x20 == 0
         && let Ok(value) = HeaderValue::from_str(&sign(SECRET, body))
     {
         headers.insert("x-hub-signature-256", value);
+        signed = true;
     }
     match inspect(SECRET, &headers, body, &Relevance::default()) {
         Ok(inspection) => {
-            assert!(!inspection.event.is_empty());
+            // Only a delivery with an id may be published (de-duplication needs it).
+            if matches!(inspection.verdict, Verdict::Publish(_)) {
+                assert!(inspection.delivery.is_some());
+            }
         }
         Err(refusal) => {
+            // A correctly signed body is never refused for its signature.
+            assert!(
+                !(signed && matches!(refusal, Refusal::Signature(_))),
+                "{refusal}"
+            );
             let status = refusal.status();
             assert!((400..500).contains(&status), "{refusal}: {status}");
         }
