@@ -511,9 +511,17 @@ impl WorkflowControl for MemoryWorkflows {
         name: &str,
         input: &Value,
     ) -> PortResult<ExecutionRef> {
+        // As Step Functions: the same name and input is the same execution; another input is
+        // a conflict.
         let mut started = locked(&self.started);
-        if !started.iter().any(|(_, existing, _)| existing == name) {
-            started.push((workflow, name.to_string(), input.clone()));
+        match started.iter().find(|(_, existing, _)| existing == name) {
+            Some((_, _, existing)) if existing != input => {
+                return Err(PortError::Conflict(format!(
+                    "execution {name} exists with a different input"
+                )));
+            }
+            Some(_) => {}
+            None => started.push((workflow, name.to_string(), input.clone())),
         }
         Ok(ExecutionRef {
             execution_arn: format!(

@@ -137,6 +137,14 @@ struct DraftFields {
 }
 
 impl Draft {
+    /// The manifest's `branches`, as written (empty: the repository's default branch), or
+    /// `None` when the YAML had problems that left the fields unread.
+    pub fn branches(&self) -> Option<&[String]> {
+        self.fields
+            .as_ref()
+            .map(|fields| fields.branches.as_slice())
+    }
+
     /// Checks the task definition text (or its absence) and the pair together.
     /// `task_definition_text` is `None` when the file does not exist; `Err` carries a read error.
     pub fn complete(
