@@ -104,3 +104,114 @@ async fn task_tokens_are_completed_with_success_or_failure() {
         .await
         .unwrap();
 }
+
+/// `push-deploy` with the real Step Functions adapter: the webhook's sample push of
+/// `examples/shop` starts exactly the deployment it touches, a retry finds the same execution,
+/// and the poller seeing the commit (another input, the same name) is told it already runs.
+#[tokio::test]
+async fn a_push_starts_one_deploy_execution_per_touched_manifest_and_never_two() {
+    use std::sync::Arc;
+
+    use ferry_core::memory::{
+        MemoryAlarms, MemoryAlb, MemoryEcs, MemoryGit, MemoryNotifier, MemoryStore,
+    };
+    use ferry_core::ports::SystemClock;
+    use ferry_core::trigger::deployment_execution_name;
+    use ferry_handlers::push_deploy::{self, PushInput};
+    use ferry_handlers::{Deps, Settings};
+
+    let (workflows, state_machine) = workflows().await;
+    let sample = |name: &str| -> PushInput {
+        let path = format!(
+            "{}/../events/push-deploy/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let push = sample("webhook.json");
+    let git = MemoryGit::new();
+    let shop = format!("{}/../examples/shop", env!("CARGO_MANIFEST_DIR"));
+    for file in [
+        ".ferry/web.yaml",
+        ".ferry/api.yaml",
+        ".ferry/checkout.yaml",
+        "ecs/web.json",
+        "ecs/api.json",
+        "ecs/checkout.json",
+    ] {
+        let text = std::fs::read_to_string(format!("{shop}/{file}")).unwrap();
+        git.put(&push.push.repository, &push.push.after, file, &text);
+    }
+    let deps = Deps {
+        ecs: Arc::new(MemoryEcs::new()),
+        traffic: Arc::new(MemoryAlb::new()),
+        alarms: Arc::new(MemoryAlarms::new()),
+        store: Arc::new(MemoryStore::new()),
+        workflows: Arc::new(workflows),
+        git: Arc::new(git),
+        notifier: Arc::new(MemoryNotifier::new()),
+        clock: Arc::new(SystemClock),
+        settings: Settings::default(),
+    };
+
+    let first = push_deploy::handle(&deps, push.clone()).await.unwrap();
+    let retry = push_deploy::handle(&deps, push.clone()).await.unwrap();
+    let polled = push_deploy::handle(&deps, sample("poller.json"))
+        .await
+        .unwrap();
+
+    let name = deployment_execution_name("acme/shop", &push.push.after, ".ferry/web.yaml");
+    let arn = format!(
+        "{}:{name}",
+        state_machine.replace(":stateMachine:", ":execution:")
+    );
+    assert_eq!(first.started.len(), 1, "{first:?}");
+    assert_eq!(first.started[0].execution_name, name);
+    assert_eq!(
+        first.started[0].execution_arn.as_deref(),
+        Some(arn.as_str())
+    );
+    assert_eq!(
+        first
+            .skipped
+            .iter()
+            .map(|skip| skip.manifest_path.as_str())
+            .collect::<Vec<_>>(),
+        [".ferry/api.yaml", ".ferry/checkout.yaml"]
+    );
+    assert_eq!(
+        retry.started, first.started,
+        "a retry is the same execution"
+    );
+    assert!(polled.started.is_empty(), "{polled:?}");
+    assert_eq!(polled.already_started.len(), 1);
+    assert_eq!(polled.already_started[0].execution_name, name);
+
+    // What Step Functions holds: one execution, started with the plan handler's input.
+    let clients = clients().await;
+    let executions = clients
+        .aws
+        .sfn
+        .list_executions()
+        .state_machine_arn(&state_machine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(executions.executions().len(), 1);
+    let execution = clients
+        .aws
+        .sfn
+        .describe_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let input: serde_json::Value = serde_json::from_str(execution.input().unwrap()).unwrap();
+    assert_eq!(
+        input,
+        json!({"repository": "acme/shop", "commit": push.push.after,
+            "manifestPath": ".ferry/web.yaml", "branch": "main", "author": "alice"})
+    );
+    let _: ferry_handlers::plan::PlanInput =
+        serde_json::from_value(input).expect("the plan handler's input");
+}

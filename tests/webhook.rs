@@ -767,8 +767,11 @@ async fn a_push_routed_locally_deploys_the_manifest_it_touches_and_leaves_the_ot
                 "before": "0".repeat(40), "after": commit, "changedPaths": ["ecs/web.json"]}),
         })
         .await
-        .unwrap();
-    assert_eq!(routed.started, Vec::<String>::new());
-    assert_eq!(routed.already_started, vec![name]);
-    assert_eq!(routed.untouched, vec![".ferry/api.yaml".to_string()]);
+        .unwrap()
+        .expect("a push is routed to push-deploy");
+    assert!(routed.started.is_empty(), "{routed:?}");
+    assert_eq!(routed.already_started.len(), 1);
+    assert_eq!(routed.already_started[0].execution_name, name);
+    assert_eq!(routed.skipped.len(), 1);
+    assert_eq!(routed.skipped[0].manifest_path, ".ferry/api.yaml");
 }

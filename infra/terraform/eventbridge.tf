@@ -42,12 +42,15 @@ resource "aws_lambda_permission" "alarm_watch_events" {
 }
 
 # ---------------------------------------------------------------------------
-# GitHub push (ferry bus) -> deploy state machine
+# GitHub push (ferry bus) -> push-deploy -> deploy state machine
+#
+# A push may touch several manifests, or none: push-deploy reads them at the
+# pushed commit and starts one deploy execution per manifest it touches.
 # ---------------------------------------------------------------------------
 
 resource "aws_cloudwatch_event_rule" "github_push" {
   name           = "${var.name_prefix}-github-push"
-  description    = "Pushes published by webhook-intake start the deploy workflow."
+  description    = "Pushes published by webhook-intake or the poller: push-deploy starts a deployment per manifest they touch."
   event_bus_name = aws_cloudwatch_event_bus.ferry.name
   event_pattern  = file("${local.rules_dir}/github-push.json")
   tags           = local.tags
@@ -56,12 +59,11 @@ resource "aws_cloudwatch_event_rule" "github_push" {
 resource "aws_cloudwatch_event_target" "github_push_deploy" {
   rule           = aws_cloudwatch_event_rule.github_push.name
   event_bus_name = aws_cloudwatch_event_rule.github_push.event_bus_name
-  target_id      = "deploy"
-  arn            = aws_sfn_state_machine.deploy.arn
-  role_arn       = aws_iam_role.events_start_deploy.arn
+  target_id      = "push-deploy"
+  arn            = aws_lambda_function.function["push-deploy"].arn
 
-  # The execution input is the event's detail, as webhook-intake published it
-  # (and as the local runtime passes it).
+  # The function's input is the event's detail, as webhook-intake or the
+  # poller published it (and as the local runtime passes it).
   input_transformer {
     input_paths = {
       detail = "$.detail"
@@ -69,10 +71,23 @@ resource "aws_cloudwatch_event_target" "github_push_deploy" {
     input_template = "<detail>"
   }
 
+  # This policy covers delivering the event to Lambda. A function error (say,
+  # GitHub rate limiting) is retried twice more by Lambda's asynchronous
+  # invocation; push-deploy is idempotent (executions are named by commit and
+  # manifest), so a retry of a push that failed halfway starts only what is
+  # missing.
   retry_policy {
     maximum_event_age_in_seconds = 3600
     maximum_retry_attempts       = 20
   }
+}
+
+resource "aws_lambda_permission" "push_deploy_events" {
+  statement_id  = "AllowGithubPushRule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.function["push-deploy"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.github_push.arn
 }
 
 data "aws_iam_policy_document" "events_assume_role" {
@@ -91,27 +106,6 @@ data "aws_iam_policy_document" "events_assume_role" {
       values   = [local.account_id]
     }
   }
-}
-
-resource "aws_iam_role" "events_start_deploy" {
-  name               = "${var.name_prefix}-events-start-deploy"
-  description        = "Lets the Ferry github-push rule start the deploy state machine"
-  assume_role_policy = data.aws_iam_policy_document.events_assume_role.json
-  tags               = local.tags
-}
-
-data "aws_iam_policy_document" "events_start_deploy" {
-  statement {
-    sid       = "StartDeploy"
-    actions   = ["states:StartExecution"]
-    resources = [local.state_machine_arns["deploy"]]
-  }
-}
-
-resource "aws_iam_role_policy" "events_start_deploy" {
-  name   = "${var.name_prefix}-events-start-deploy"
-  role   = aws_iam_role.events_start_deploy.id
-  policy = data.aws_iam_policy_document.events_start_deploy.json
 }
 
 # ---------------------------------------------------------------------------

@@ -137,6 +137,17 @@ locals {
       resources  = ["*"]
       conditions = []
     }
+    states_start_deploy = {
+      # push-deploy starts deployments; DescribeExecution tells a retry of its
+      # own start (same input) from a commit someone else deployed first.
+      sid     = "StartDeployExecutions"
+      actions = ["states:StartExecution", "states:DescribeExecution"]
+      resources = [
+        local.state_machine_arns["deploy"],
+        "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_names["deploy"]}:*",
+      ]
+      conditions = []
+    }
     secrets_github_credentials = {
       sid        = "ReadGithubCredentials"
       actions    = ["secretsmanager:GetSecretValue"]

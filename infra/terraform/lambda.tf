@@ -3,7 +3,7 @@
 # with cargo-lambda for arm64).
 
 resource "aws_lambda_function" "function" {
-  #checkov:skip=CKV_AWS_116:Step Functions invokes these synchronously and owns retries and catches; alarm-watch's asynchronous events are a fast path only, since check-alarms reads the same alarms after every bake, so a dead-letter queue would hold nothing actionable.
+  #checkov:skip=CKV_AWS_116:Step Functions invokes these synchronously and owns retries and catches; alarm-watch's asynchronous events are a fast path only, since check-alarms reads the same alarms after every bake; push-deploy's failures are logged with the push, and the next push or the poller deploys the branch's newer head, so a dead-letter queue would hold nothing actionable.
   #checkov:skip=CKV_AWS_115:Reserved concurrency is carved out of the account's pool (as little as 10 in new accounts) and would make the module fail to apply there; one active deployment per service bounds the concurrency anyway.
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; running them in a VPC would need NAT or interface endpoints, which cost money around the clock and contradict Ferry costing nothing when idle.
   #checkov:skip=CKV_AWS_173:The environment holds only a table name, a bus name and a log filter; no secret is ever put there (secrets come from Secrets Manager), so a customer managed key would protect nothing.

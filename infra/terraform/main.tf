@@ -29,11 +29,11 @@ locals {
   # -------------------------------------------------------------------------
   functions = {
     "plan" = {
-      description = "Validates a manifest against the live service, listener and alarms and computes the step plan."
+      description = "Reads the manifest at the commit from GitHub, validates it against the live service, listener and alarms and computes the step plan."
       memory      = 256
       timeout     = 30
-      permissions = ["ecs_describe_services", "ecs_describe_task_sets", "elb_describe", "alarms_describe"]
-      environment = {}
+      permissions = ["ecs_describe_services", "ecs_describe_task_sets", "elb_describe", "alarms_describe", "secrets_github_credentials", "secrets_kms_decrypt"]
+      environment = local.github_environment
     }
     "create-taskset" = {
       description = "Registers the task definition and creates the green task set at 0% traffic."
@@ -114,6 +114,15 @@ locals {
         FERRY_POLL_REPOSITORIES = join(",", var.poll_repositories)
       })
     }
+    "push-deploy" = {
+      description = "Target of the github-push rule: starts one deploy execution per manifest the push touches, named by repository, commit and manifest so that a commit deploys once."
+      memory      = 256
+      timeout     = 60
+      permissions = ["secrets_github_credentials", "secrets_kms_decrypt", "states_start_deploy"]
+      environment = merge(local.github_environment, {
+        FERRY_DEPLOY_STATE_MACHINE_ARN = local.state_machine_arns["deploy"]
+      })
+    }
     "webhook-intake" = {
       description = "GitHub webhooks behind a function URL: verifies X-Hub-Signature-256, de-duplicates the delivery and puts one event on the Ferry bus."
       memory      = 256
@@ -176,8 +185,9 @@ locals {
     pr_plan_function_arn = local.function_arns["pr-plan"]
   }
 
-  # What the functions that talk to GitHub (pr-plan, poller) read: the
-  # credentials secret (a token or GitHub App, see docs/install.md) and the API.
+  # What the functions that talk to GitHub (plan and push-deploy read Git,
+  # pr-plan and poller more) read: the credentials secret (a token or GitHub
+  # App, see docs/install.md) and the API.
   github_environment = {
     FERRY_GITHUB_CREDENTIALS_SECRET_ARN = aws_secretsmanager_secret.github_credentials.arn
     FERRY_GITHUB_API_URL                = var.github_api_url

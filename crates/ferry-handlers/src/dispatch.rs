@@ -21,6 +21,7 @@ pub const FUNCTIONS: &[&str] = &[
     "alarm-watch",
     "pr-plan",
     "poller",
+    "push-deploy",
 ];
 
 /// The functions that also need [`GithubDeps`] (see [`dispatch_with`]).
@@ -92,6 +93,12 @@ pub async fn dispatch_with(
             })
             .await
         }
+        "push-deploy" => {
+            call(name, event_detail(payload), |input| {
+                crate::push_deploy::handle(deps, input)
+            })
+            .await
+        }
         name if GITHUB_FUNCTIONS.contains(&name) => {
             let github = github.ok_or_else(|| {
                 HandlerError::non_retryable(format!(
@@ -99,12 +106,7 @@ pub async fn dispatch_with(
                 ))
             })?;
             if name == "pr-plan" {
-                // Started by an EventBridge rule with the event's detail, or with the whole event.
-                let detail = match payload.get("detail") {
-                    Some(detail) if payload.get("detail-type").is_some() => detail.clone(),
-                    _ => payload,
-                };
-                call(name, detail, |input| {
+                call(name, event_detail(payload), |input| {
                     crate::pr_plan::handle(deps, github, input)
                 })
                 .await
@@ -116,6 +118,15 @@ pub async fn dispatch_with(
             }
         }
         _ => unreachable!("function_name only returns known names"),
+    }
+}
+
+/// Functions started by an EventBridge rule take the event's detail (the rule's input
+/// transformer), or the whole event.
+fn event_detail(payload: Value) -> Value {
+    match payload.get("detail") {
+        Some(detail) if payload.get("detail-type").is_some() => detail.clone(),
+        _ => payload,
     }
 }
 
@@ -166,6 +177,7 @@ mod tests {
         );
         assert_eq!(function_name("ferry-pr-plan"), Some("pr-plan"));
         assert_eq!(function_name("ferry-poller"), Some("poller"));
+        assert_eq!(function_name("ferry-push-deploy"), Some("push-deploy"));
         assert!(GITHUB_FUNCTIONS.iter().all(|name| FUNCTIONS.contains(name)));
     }
 

@@ -20,6 +20,7 @@
 //! | [`control`] | approve, reject, promote or roll back a running deployment by hand |
 //! | [`pr_plan`] | a pull request's plan: one comment kept up to date, and the `ferry/plan` status |
 //! | [`poll`] | the pull model: tracked branches that moved become `push` events on the bus |
+//! | [`push_deploy`] | a `push` on the bus: one deploy execution per manifest the push touches |
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ pub mod finalize;
 pub mod plan;
 pub mod poll;
 pub mod pr_plan;
+pub mod push_deploy;
 mod record;
 pub mod rollback;
 pub mod shift_weights;

@@ -1,5 +1,6 @@
-//! The functions that talk to GitHub (`pr-plan`, `poller`): their extra ports, built once per
-//! cold start from the environment.
+//! The functions that talk to GitHub: `plan` and `push-deploy` read Git through it, `pr-plan`
+//! and `poller` also use its pull requests and branches. Their ports are built once per cold
+//! start from the environment.
 //!
 //! | variable | meaning |
 //! | --- | --- |
@@ -43,6 +44,29 @@ pub async fn github_client(config: &aws_config::SdkConfig) -> Result<GitHub, Str
         },
     };
     GitHub::new(&api_url, credentials).map_err(|error| error.to_string())
+}
+
+/// [`Deps`] with Git read from GitHub (`plan`, `push-deploy`).
+pub async fn git_deps() -> Result<Deps, String> {
+    let config = sdk_config().await;
+    let github = github_client(&config).await?;
+    let mut deps = deps_from(&AwsClients::new(&config), &AwsSettings::from_env());
+    deps.git = Arc::new(github.source());
+    Ok(deps)
+}
+
+/// [`crate::run`] for a function that reads Git (`plan`, `push-deploy`). Without GitHub
+/// credentials the cold start fails with the reason.
+pub async fn run_with_git<I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(Deps, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, HandlerError>> + Send + 'static,
+{
+    init_tracing();
+    let deps = git_deps().await?;
+    crate::serve(deps, handler).await
 }
 
 /// [`Deps`] with Git read from GitHub, and the [`GithubDeps`].

@@ -26,7 +26,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use github::run_github;
+pub use github::{run_github, run_with_git};
 
 /// A handler error on its way to the Lambda Runtime API.
 #[derive(Debug)]
@@ -155,7 +155,17 @@ where
     Fut: Future<Output = Result<O, HandlerError>> + Send + 'static,
 {
     init_tracing();
-    let deps = aws_deps().await;
+    serve(aws_deps().await, handler).await
+}
+
+/// Hands `handler` to `lambda_runtime` with `deps` built.
+async fn serve<I, O, F, Fut>(deps: Deps, handler: F) -> Result<(), lambda_runtime::Error>
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(Deps, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, HandlerError>> + Send + 'static,
+{
     let handler = &handler;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<I>| async move {

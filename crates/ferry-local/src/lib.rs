@@ -18,7 +18,7 @@ mod runtime;
 pub use alarms::{AlarmWatcher, alarm_state_change_event};
 pub use git::LocalRepository;
 pub use pattern::{EventPattern, PatternError, RuleFiles};
-pub use routing::{LocalRouter, Routed, envelope, parse_repository_map};
+pub use routing::{LocalRouter, envelope, parse_repository_map};
 pub use runtime::{
     EngineWorkflows, HandlerDispatcher, LocalRuntime, StateMachineFiles, function_arn,
 };

@@ -79,8 +79,43 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
       "ecs:DescribeServices", "ecs:DescribeTaskSets",
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
       "cloudwatch:DescribeAlarms",
+      "secretsmanager:GetSecretValue",
     ])
-    error_message = "plan must only read the service, the load balancer and the alarms (and use the table)."
+    error_message = "plan must only read Git (the GitHub credentials), the service, the load balancer and the alarms (and use the table)."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["push-deploy"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "secretsmanager:GetSecretValue", "states:StartExecution", "states:DescribeExecution",
+    ])
+    error_message = "push-deploy must only read Git (the GitHub credentials) and start deploy executions."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function["push-deploy"].statement :
+      toset(s.resources) == toset([
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-deploy",
+        "arn:aws:states:eu-west-1:123456789012:execution:ferry-deploy:*",
+      ])
+      if contains(s.actions, "states:StartExecution")
+    ])
+    error_message = "push-deploy may start and describe executions of the deploy state machine only."
+  }
+
+  assert {
+    condition = [
+      for fn, doc in data.aws_iam_policy_document.function : fn
+      if contains(flatten([for s in doc.statement : s.actions]), "states:StartExecution")
+    ] == ["push-deploy"]
+    error_message = "Only push-deploy may start executions."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.github_push_deploy.arn == aws_lambda_function.function["push-deploy"].arn && aws_cloudwatch_event_target.github_push_deploy.input_transformer[0].input_template == "<detail>" && aws_lambda_permission.push_deploy_events.source_arn == aws_cloudwatch_event_rule.github_push.arn
+    error_message = "Pushes on the bus go to push-deploy with the event's detail, and only that rule may invoke it."
   }
 
   assert {
@@ -151,13 +186,13 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
 
   assert {
     condition = alltrue([
-      for fn in ["pr-plan", "poller"] : alltrue([
+      for fn in ["plan", "push-deploy", "pr-plan", "poller"] : alltrue([
         for s in data.aws_iam_policy_document.function[fn].statement :
         toset(s.resources) == toset([aws_secretsmanager_secret.github_credentials.arn])
         if contains(s.actions, "secretsmanager:GetSecretValue")
       ])
     ])
-    error_message = "pr-plan and poller may read the GitHub credentials secret only."
+    error_message = "plan, push-deploy, pr-plan and poller may read the GitHub credentials secret only."
   }
 
   assert {
@@ -300,10 +335,15 @@ run "empty_scoping_lists_grant_nothing_instead_of_everything" {
 
   assert {
     condition = alltrue([
-      for fn in ["plan", "create-taskset", "wait-stable", "shift-weights", "check-alarms", "finalize", "rollback"] :
+      for fn in ["create-taskset", "wait-stable", "shift-weights", "check-alarms", "finalize", "rollback"] :
       length(data.aws_iam_policy_document.function[fn].statement) == 3
     ])
     error_message = "With nothing listed, the functions keep logs, X-Ray and the table only."
+  }
+
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function["plan"].statement : s.sid] == ["WriteOwnLogs", "XRayTraces", "DeploymentTable", "ReadGithubCredentials"]
+    error_message = "With nothing listed, plan keeps logs, X-Ray, the table and Git only."
   }
 }
 

@@ -57,3 +57,8 @@ output "ferry_github_credentials_secret_arn" {
   description = "Put the GitHub credentials here."
   value       = module.ferry.github_credentials_secret_arn
 }
+
+output "ferry_webhook_url" {
+  description = "Payload URL of the GitHub webhook of the application repository."
+  value       = module.ferry.webhook_url
+}

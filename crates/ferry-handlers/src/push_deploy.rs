@@ -1,0 +1,515 @@
+//! `push-deploy`: a push to a branch starts one deployment for every manifest it touches.
+//!
+//! The `github-push` rule (`infra/terraform/rules/github-push.json`) sends every `push` event on
+//! Ferry's bus here, whoever saw it (`webhook-intake` or the `poller`); `ferry serve` calls the
+//! same function for the local engine. The webhook made the cheap half of the relevance
+//! decision (tracked branches, watched paths) without reading Git; this is the exact half,
+//! with the files at the pushed commit:
+//!
+//! - every `.ferry/<name>.yaml` (or `.yml`) at the commit is a candidate;
+//! - it deploys from this branch when its `branches` list names the branch, or, with no list,
+//!   when the branch is the repository's default branch (a push from the poller does not say
+//!   which that is, and the operator chose the polled branches, so it counts);
+//! - it is touched when the push changed the manifest or its task definition, or when the
+//!   push's paths are unknown (too many commits);
+//! - a manifest the push broke is deployed all the same (on the default branch when it cannot
+//!   tell its branches), so `plan` fails with the located error instead of the push being
+//!   skipped in silence.
+//!
+//! Each deployment is the deploy state machine's execution named
+//! [`deployment_execution_name`]: the same for the webhook and the poller, for a redelivery and
+//! for a retry of this function, so a commit deploys once. Starting an execution that exists
+//! is reported as `alreadyStarted`, not as an error. Nothing else is changed here.
+
+use ferry_core::manifest;
+use ferry_core::ports::{PortError, Workflow};
+use ferry_core::trigger::{PushDetail, deployment_execution_name};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tracing::info;
+
+use crate::error::port;
+use crate::pr_plan::MANIFEST_FOLDER;
+use crate::{Deps, HandlerError};
+
+/// A `push` event's detail, as `webhook-intake` and the `poller` publish it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushInput {
+    #[serde(flatten)]
+    pub push: PushDetail,
+    /// The repository's default branch, when the publisher knew it (the webhook does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_branch: Option<String>,
+    /// The head commit's author, when known; the pusher is recorded otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+}
+
+/// What became of each manifest at the pushed commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushOutput {
+    pub repository: String,
+    pub commit: String,
+    /// Deployments started by this push (or by an earlier attempt of this same call).
+    pub started: Vec<StartedDeployment>,
+    /// Deployments of this commit someone else started first (the poller, a redelivery).
+    pub already_started: Vec<StartedDeployment>,
+    /// Manifests left alone, with the reason.
+    pub skipped: Vec<SkippedManifest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartedDeployment {
+    pub manifest_path: String,
+    /// The execution name, which is also the deployment id.
+    pub execution_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedManifest {
+    pub manifest_path: String,
+    pub reason: String,
+}
+
+/// Whether a manifest deploys from this push, and if not why.
+enum Decision {
+    Deploy,
+    Skip(String),
+}
+
+pub async fn handle(deps: &Deps, input: PushInput) -> Result<PushOutput, HandlerError> {
+    let push = &input.push;
+    check(push)?;
+    let mut output = PushOutput {
+        repository: push.repository.clone(),
+        commit: push.after.clone(),
+        ..PushOutput::default()
+    };
+    let names = deps
+        .git
+        .list_dir(&push.repository, &push.after, MANIFEST_FOLDER)
+        .await
+        .map_err(port("listing the manifests"))?;
+    let manifests = names
+        .iter()
+        .filter(|name| name.ends_with(".yaml") || name.ends_with(".yml"))
+        .map(|name| format!("{MANIFEST_FOLDER}/{name}"));
+    for manifest_path in manifests {
+        if let Decision::Skip(reason) = decide(deps, &input, &manifest_path).await? {
+            info!(manifest = %manifest_path, %reason, "not deployed by this push");
+            output.skipped.push(SkippedManifest {
+                manifest_path,
+                reason,
+            });
+            continue;
+        }
+        let execution_name =
+            deployment_execution_name(&push.repository, &push.after, &manifest_path);
+        // The plan handler's input; the state machine adds the execution name as deploymentId.
+        let plan_input = json!({
+            "repository": push.repository,
+            "commit": push.after,
+            "manifestPath": manifest_path,
+            "branch": push.branch,
+            "author": input.author.clone().or_else(|| push.pusher.clone()),
+        });
+        let started = StartedDeployment {
+            manifest_path,
+            execution_name,
+            execution_arn: None,
+        };
+        match deps
+            .workflows
+            .start(Workflow::Deploy, &started.execution_name, &plan_input)
+            .await
+        {
+            Ok(execution) => {
+                info!(execution = %execution.execution_arn, commit = %push.after, "push starts a deployment");
+                output.started.push(StartedDeployment {
+                    execution_arn: Some(execution.execution_arn),
+                    ..started
+                });
+            }
+            // The name exists with another input: the same commit, seen by someone else first.
+            Err(PortError::Conflict(reason)) => {
+                info!(execution = %started.execution_name, %reason, "already started for this commit");
+                output.already_started.push(started);
+            }
+            Err(error) => {
+                return Err(HandlerError::from_port(
+                    &format!("starting the deployment of {}", started.manifest_path),
+                    error,
+                ));
+            }
+        }
+    }
+    Ok(output)
+}
+
+/// Refuses details no publisher of Ferry's makes, before reading anything.
+fn check(push: &PushDetail) -> Result<(), HandlerError> {
+    let is_sha = push.after.len() == 40 && push.after.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_sha || push.after.bytes().all(|b| b == b'0') {
+        return Err(HandlerError::non_retryable(format!(
+            "`after` must be the 40-hex commit the push made, found \"{}\"",
+            push.after
+        )));
+    }
+    let parts: Vec<&str> = push.repository.split('/').collect();
+    if parts.len() != 2 || parts.iter().any(|part| part.is_empty()) {
+        return Err(HandlerError::non_retryable(format!(
+            "`repository` must be owner/name, found \"{}\"",
+            push.repository
+        )));
+    }
+    if push.branch.is_empty() {
+        return Err(HandlerError::non_retryable("`branch` is empty"));
+    }
+    Ok(())
+}
+
+async fn decide(
+    deps: &Deps,
+    input: &PushInput,
+    manifest_path: &str,
+) -> Result<Decision, HandlerError> {
+    let push = &input.push;
+    let on_default_branch = input
+        .default_branch
+        .as_deref()
+        .is_none_or(|default| default == push.branch);
+    let text = deps
+        .git
+        .read_file(&push.repository, &push.after, manifest_path)
+        .await
+        .map_err(port("reading a manifest"))?;
+    let Some(text) = text else {
+        return Ok(Decision::Skip(
+            "listed, but not readable at the commit".into(),
+        ));
+    };
+    let changed = |path: &str| {
+        push.changed_paths
+            .as_ref()
+            .is_none_or(|paths| paths.iter().any(|changed| changed == path))
+    };
+    let draft = match manifest::parse_manifest(manifest_path, &text) {
+        Ok(draft) => draft,
+        Err(_) if on_default_branch && changed(manifest_path) => return Ok(Decision::Deploy),
+        Err(_) if on_default_branch => {
+            return Ok(Decision::Skip(
+                "invalid YAML, and the push did not change it".into(),
+            ));
+        }
+        Err(_) => {
+            return Ok(Decision::Skip(format!(
+                "invalid YAML, and {} is not the default branch",
+                push.branch
+            )));
+        }
+    };
+    let deploys_from_branch = match draft.branches() {
+        Some([]) => on_default_branch,
+        Some(branches) => branches.iter().any(|branch| branch == &push.branch),
+        // Problems in the fields: let plan report them where it deploys by default.
+        None => on_default_branch,
+    };
+    if !deploys_from_branch {
+        let wanted = match draft.branches() {
+            Some(branches) if !branches.is_empty() => branches.join(", "),
+            _ => "the default branch".to_string(),
+        };
+        return Ok(Decision::Skip(format!(
+            "deploys from {wanted}, not {}",
+            push.branch
+        )));
+    }
+    let touched = changed(manifest_path) || changed(&draft.task_definition_path);
+    Ok(if touched {
+        Decision::Deploy
+    } else {
+        Decision::Skip(format!(
+            "the push changed neither it nor {}",
+            draft.task_definition_path
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ferry_core::memory::MemoryGit;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::ErrorKind;
+    use crate::testing::{COMMIT, REPO, World, manifest};
+
+    /// A world whose commit holds `web` and `api`, each with its task definition; `extra` is
+    /// added to web's manifest.
+    fn world(web_extra: &str) -> World {
+        let mut world = World::new(&manifest("allAtOnce: {}", ""));
+        let git = Arc::new(MemoryGit::new());
+        let task_definition = r#"{"family": "web", "containerDefinitions": [{"name": "web", "image": "shop/web:${GIT_SHA}", "memory": 256, "portMappings": [{"containerPort": 8080}]}]}"#;
+        git.put(
+            REPO,
+            COMMIT,
+            ".ferry/web.yaml",
+            &manifest("allAtOnce: {}", web_extra),
+        );
+        git.put(REPO, COMMIT, "ecs/web.json", task_definition);
+        let api = manifest("allAtOnce: {}", "").replace("../ecs/web.json", "../ecs/api.json");
+        git.put(REPO, COMMIT, ".ferry/api.yaml", &api);
+        git.put(REPO, COMMIT, "ecs/api.json", task_definition);
+        git.put(REPO, COMMIT, ".ferry/README.md", "not a manifest");
+        world.deps.git = git;
+        world
+    }
+
+    fn push(branch: &str, changed: Option<&[&str]>) -> PushInput {
+        serde_json::from_value(json!({
+            "repository": REPO,
+            "ref": format!("refs/heads/{branch}"),
+            "branch": branch,
+            "before": "1".repeat(40),
+            "after": COMMIT,
+            "changedPaths": changed,
+            "pusher": "alice",
+            "seenBy": "webhook",
+            "defaultBranch": "main",
+            "author": "bob",
+            "cloneUrl": "https://github.com/acme/shop.git",
+        }))
+        .unwrap()
+    }
+
+    fn started(world: &World) -> Vec<(String, Value)> {
+        world
+            .workflows
+            .started
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(workflow, name, input)| {
+                assert_eq!(*workflow, Workflow::Deploy);
+                (name.clone(), input.clone())
+            })
+            .collect()
+    }
+
+    fn skipped(output: &PushOutput) -> Vec<&str> {
+        output
+            .skipped
+            .iter()
+            .map(|skip| skip.manifest_path.as_str())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_push_starts_the_deployment_of_the_manifest_whose_task_definition_it_changed() {
+        let world = world("");
+
+        let output = handle(&world.deps, push("main", Some(&["ecs/web.json"])))
+            .await
+            .unwrap();
+
+        let name = deployment_execution_name(REPO, COMMIT, ".ferry/web.yaml");
+        assert_eq!(output.started.len(), 1);
+        assert_eq!(output.started[0].execution_name, name);
+        assert_eq!(output.started[0].manifest_path, ".ferry/web.yaml");
+        assert!(
+            output.started[0]
+                .execution_arn
+                .as_ref()
+                .unwrap()
+                .ends_with(&name)
+        );
+        assert_eq!(skipped(&output), [".ferry/api.yaml"]);
+        assert_eq!(
+            output.skipped[0].reason,
+            "the push changed neither it nor ecs/api.json"
+        );
+        assert_eq!(
+            started(&world),
+            [(
+                name,
+                json!({"repository": REPO, "commit": COMMIT, "manifestPath": ".ferry/web.yaml",
+                    "branch": "main", "author": "bob"})
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_starts_nothing_new_and_a_second_sighting_is_already_started() {
+        let world = world("");
+        let first = handle(&world.deps, push("main", Some(&[".ferry/web.yaml"])))
+            .await
+            .unwrap();
+
+        // Step Functions retrying this function: the same input, the same execution.
+        let retry = handle(&world.deps, push("main", Some(&[".ferry/web.yaml"])))
+            .await
+            .unwrap();
+        // The poller seeing the commit too: no author, another input, the same name.
+        let mut polled = push("main", Some(&[".ferry/web.yaml"]));
+        polled.author = None;
+        polled.default_branch = None;
+        let seen_again = handle(&world.deps, polled).await.unwrap();
+
+        assert_eq!(retry.started, first.started);
+        assert_eq!(seen_again.started, vec![]);
+        assert_eq!(
+            seen_again
+                .already_started
+                .iter()
+                .map(|deployment| deployment.manifest_path.as_str())
+                .collect::<Vec<_>>(),
+            [".ferry/web.yaml"]
+        );
+        assert_eq!(started(&world).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_touch_every_manifest_and_the_pusher_stands_in_for_the_author() {
+        let world = world("");
+        let mut input = push("main", None);
+        input.author = None;
+
+        let output = handle(&world.deps, input).await.unwrap();
+
+        assert_eq!(output.started.len(), 2);
+        assert!(output.skipped.is_empty());
+        assert!(
+            started(&world)
+                .iter()
+                .all(|(_, input)| input["author"] == "alice")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_manifest_deploys_only_from_its_branches_or_else_the_default_branch() {
+        let world = world("branches: [release]\n");
+        let everything = Some(&["ecs/web.json", "ecs/api.json"][..]);
+
+        let on_main = handle(&world.deps, push("main", everything)).await.unwrap();
+        let on_release = handle(&world.deps, push("release", everything))
+            .await
+            .unwrap();
+        let on_feature = handle(&world.deps, push("feature/x", everything))
+            .await
+            .unwrap();
+
+        assert_eq!(skipped(&on_main), [".ferry/web.yaml"]);
+        assert_eq!(on_main.skipped[0].reason, "deploys from release, not main");
+        assert_eq!(skipped(&on_release), [".ferry/api.yaml"]);
+        assert_eq!(
+            on_release.skipped[0].reason,
+            "deploys from the default branch, not release"
+        );
+        assert_eq!(skipped(&on_feature), [".ferry/api.yaml", ".ferry/web.yaml"]);
+        assert_eq!(started(&world).len(), 2, "api from main, web from release");
+    }
+
+    #[tokio::test]
+    async fn a_manifest_the_push_broke_is_deployed_so_that_plan_reports_where() {
+        let world = world("");
+        let git = Arc::new(MemoryGit::new());
+        git.put(REPO, COMMIT, ".ferry/web.yaml", "service: [unclosed\n");
+        git.put(REPO, COMMIT, ".ferry/api.yaml", "service: [unclosed\n");
+        let mut deps = world.deps.clone();
+        deps.git = git;
+
+        let output = handle(&deps, push("main", Some(&[".ferry/web.yaml"])))
+            .await
+            .unwrap();
+        let elsewhere = handle(&deps, push("feature", Some(&[".ferry/web.yaml"])))
+            .await
+            .unwrap();
+
+        assert_eq!(output.started.len(), 1);
+        assert_eq!(output.started[0].manifest_path, ".ferry/web.yaml");
+        assert_eq!(
+            output.skipped[0].reason,
+            "invalid YAML, and the push did not change it"
+        );
+        assert!(elsewhere.started.is_empty());
+        assert_eq!(
+            elsewhere.skipped[0].reason,
+            "invalid YAML, and feature is not the default branch"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_commit_without_manifests_deploys_nothing() {
+        let world = world("");
+        let mut input = push("main", None);
+        input.push.after = "f".repeat(40);
+
+        let output = handle(&world.deps, input).await.unwrap();
+
+        assert_eq!(
+            output,
+            PushOutput {
+                repository: REPO.into(),
+                commit: "f".repeat(40),
+                ..PushOutput::default()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn details_no_publisher_makes_are_refused_before_anything_is_read() {
+        let mut world = world("");
+        world.deps.git = Arc::new(crate::NoGitSource);
+        for change in [
+            json!({"after": "0".repeat(40)}),
+            json!({"after": "main"}),
+            json!({"repository": "shop"}),
+            json!({"repository": "acme/"}),
+            json!({"branch": ""}),
+        ] {
+            let mut input = serde_json::to_value(push("main", None)).unwrap();
+            for (key, value) in change.as_object().unwrap() {
+                input[key] = value.clone();
+            }
+            let input: PushInput = serde_json::from_value(input).unwrap();
+
+            let error = handle(&world.deps, input).await.unwrap_err();
+
+            assert_eq!(
+                error.kind,
+                ErrorKind::NonRetryable,
+                "{change}: {}",
+                error.message
+            );
+            assert!(
+                !error.message.contains("Git source"),
+                "{change}: {}",
+                error.message
+            );
+        }
+        assert!(started(&world).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_host_that_cannot_read_git_says_so() {
+        let mut world = world("");
+        world.deps.git = Arc::new(crate::NoGitSource);
+
+        let error = handle(&world.deps, push("main", None)).await.unwrap_err();
+
+        assert_eq!(error.kind, ErrorKind::NonRetryable);
+        assert!(
+            error.message.starts_with("listing the manifests: "),
+            "{}",
+            error.message
+        );
+    }
+}
