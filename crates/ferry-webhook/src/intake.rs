@@ -14,8 +14,11 @@
 //! | secret, table, archive or bus unavailable | 500 / 503 | `failed` |
 //!
 //! Ordering: the delivery is recorded (conditional write) before the event is published, and
-//! forgotten again when publishing fails, so GitHub's redelivery is processed and not taken for
-//! a duplicate. Everything runs under a deadline well inside GitHub's 10 s timeout.
+//! forgotten again when publishing fails or does not finish in time, so GitHub's redelivery is
+//! processed and not taken for a duplicate. Everything runs under a deadline well inside
+//! GitHub's 10 s timeout; the work stops early enough to leave time for that forgetting (a
+//! delivery recorded but never published would lose the push). Forgetting one whose event did
+//! reach the bus costs at most a second event for the same commit, which deploys once anyway.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +28,7 @@ use ferry_core::ports::{BusEvent, Clock, DeliveryLog, EventPublisher, PayloadArc
 use ferry_core::trigger::EVENT_SOURCE;
 use http::HeaderMap;
 use serde_json::{Value, json};
+use tokio::time::{Instant, timeout_at};
 use tracing::{info, warn};
 
 use crate::inspect::{Inspection, Publication, Refusal, Verdict, inspect};
@@ -117,22 +121,11 @@ impl Intake {
     /// Handles one delivery: `headers` as received, `body` as received (already base64-decoded
     /// when it came through a function URL).
     pub async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> WebhookResponse {
-        match tokio::time::timeout(self.settings.deadline, self.handle_inner(headers, body)).await {
-            Ok(response) => response,
-            Err(_) => {
-                warn!("webhook intake ran out of time");
-                WebhookResponse::failed(
-                    503,
-                    "the intake did not finish in time; the delivery was not recorded, redeliver it",
-                )
-            }
-        }
-    }
-
-    async fn handle_inner(&self, headers: &HeaderMap, body: &[u8]) -> WebhookResponse {
-        let secret = match self.secret.current().await {
-            Ok(secret) => secret,
-            Err(error) => {
+        let deadline = Deadline::after(self.settings.deadline);
+        let secret = match timeout_at(deadline.work, self.secret.current()).await {
+            Ok(Ok(secret)) => secret,
+            Err(_) => return out_of_time("reading the webhook secret"),
+            Ok(Err(error)) => {
                 warn!(%error, "no webhook secret");
                 return WebhookResponse::failed(
                     500,
@@ -143,8 +136,8 @@ impl Intake {
         let inspection = match inspect(&secret, headers, body, &self.settings.relevance) {
             Err(Refusal::Signature(SignatureError::Mismatch)) => {
                 // Perhaps the secret was rotated since it was cached.
-                match self.secret.recheck().await {
-                    Ok(Some(fresh)) => inspect(&fresh, headers, body, &self.settings.relevance),
+                match timeout_at(deadline.work, self.secret.recheck()).await {
+                    Ok(Ok(Some(fresh))) => inspect(&fresh, headers, body, &self.settings.relevance),
                     _ => Err(Refusal::Signature(SignatureError::Mismatch)),
                 }
             }
@@ -180,7 +173,8 @@ impl Intake {
             }
             Verdict::Publish(publication) => {
                 let delivery = delivery.unwrap_or_default();
-                self.publish(&event, &delivery, publication, &payload).await
+                self.publish(&event, &delivery, publication, &payload, deadline)
+                    .await
             }
         }
     }
@@ -191,15 +185,23 @@ impl Intake {
         delivery: &str,
         publication: Publication,
         payload: &[u8],
+        deadline: Deadline,
     ) -> WebhookResponse {
         let expires_at = self.clock.now() + self.settings.delivery_ttl;
-        match self
-            .deliveries
-            .record_first(delivery, event, expires_at)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
+        let recorded = timeout_at(
+            deadline.work,
+            self.deliveries.record_first(delivery, event, expires_at),
+        )
+        .await;
+        match recorded {
+            Ok(Ok(true)) => {}
+            // The conditional write may have landed after all: undo it, or the redelivery
+            // would be taken for a duplicate.
+            Err(_) => {
+                self.forget(delivery, deadline).await;
+                return out_of_time("recording the delivery");
+            }
+            Ok(Ok(false)) => {
                 info!(event, delivery, "duplicate delivery");
                 return WebhookResponse {
                     status: 200,
@@ -207,7 +209,7 @@ impl Intake {
                         "reason": "this delivery was received before; nothing was published again"}),
                 };
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 warn!(%error, delivery, "cannot record the delivery");
                 return WebhookResponse::failed(
                     status_of(&error),
@@ -215,9 +217,16 @@ impl Intake {
                 );
             }
         }
-        let result = self
-            .build_and_put(event, delivery, publication, payload)
-            .await;
+        let result = timeout_at(
+            deadline.work,
+            self.build_and_put(event, delivery, publication, payload),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(PortError::Transient(
+                "publishing did not finish in time".into(),
+            ))
+        });
         match result {
             Ok((bus_event, truncated)) => {
                 info!(event, delivery, detail_type = %bus_event.detail_type, truncated, "published");
@@ -229,14 +238,21 @@ impl Intake {
             }
             Err(error) => {
                 warn!(%error, delivery, "cannot publish; forgetting the delivery so a redelivery counts");
-                if let Err(forget) = self.deliveries.forget(delivery).await {
-                    warn!(error = %forget, delivery, "cannot forget the delivery");
-                }
+                self.forget(delivery, deadline).await;
                 WebhookResponse::failed(
                     status_of(&error),
                     format!("cannot publish the {event} event: {error}; redeliver it from GitHub"),
                 )
             }
+        }
+    }
+
+    /// Forgets a recorded delivery, within what is left of the deadline.
+    async fn forget(&self, delivery: &str, deadline: Deadline) {
+        match timeout_at(deadline.answer, self.deliveries.forget(delivery)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => warn!(%error, delivery, "cannot forget the delivery"),
+            Err(_) => warn!(delivery, "forgetting the delivery did not finish in time"),
         }
     }
 
@@ -291,6 +307,33 @@ fn to_value<T: serde::Serialize>(detail: &T) -> Result<Value, PortError> {
 }
 
 /// 503 for what may pass (GitHub or a person can redeliver), 500 for what will not.
+/// When the answer is due, and when the work must stop to leave time for undoing it.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    work: Instant,
+    answer: Instant,
+}
+
+impl Deadline {
+    fn after(limit: Duration) -> Deadline {
+        let now = Instant::now();
+        // A quarter of the time, at most 1.5 s, is kept for forgetting a delivery.
+        let reserve = (limit / 4).min(Duration::from_millis(1500));
+        Deadline {
+            work: now + (limit - reserve),
+            answer: now + limit,
+        }
+    }
+}
+
+fn out_of_time(doing: &str) -> WebhookResponse {
+    warn!(doing, "webhook intake ran out of time");
+    WebhookResponse::failed(
+        503,
+        format!("the intake ran out of time {doing}; nothing was published, redeliver it"),
+    )
+}
+
 fn status_of(error: &PortError) -> u16 {
     if error.is_retryable() { 503 } else { 500 }
 }

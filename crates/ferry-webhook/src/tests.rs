@@ -356,30 +356,29 @@ struct World {
     archive: Arc<MemoryArchive>,
 }
 
-fn world_with(events: Arc<dyn EventPublisher>, settings: IntakeSettings) -> World {
+/// The intake over in-memory ports; a test that needs another bus or delivery log puts it in
+/// `world.intake`.
+fn world_with(settings: IntakeSettings) -> World {
     let deliveries = Arc::new(MemoryDeliveryLog::new());
     let archive = Arc::new(MemoryArchive::new());
-    let memory_events = Arc::new(MemoryEvents::new());
+    let events = Arc::new(MemoryEvents::new());
     World {
         intake: Intake {
             secret: WebhookSecret::fixed(SECRET),
             deliveries: deliveries.clone(),
-            events,
+            events: events.clone(),
             archive: Some(archive.clone()),
             clock: Arc::new(FakeClock::at(datetime!(2026-11-22 10:15:00 UTC))),
             settings,
         },
         deliveries,
-        events: memory_events,
+        events,
         archive,
     }
 }
 
 fn world() -> World {
-    let events = Arc::new(MemoryEvents::new());
-    let mut world = world_with(events.clone(), IntakeSettings::default());
-    world.events = events;
-    world
+    world_with(IntakeSettings::default())
 }
 
 #[tokio::test]
@@ -430,13 +429,12 @@ async fn a_push_too_big_for_eventbridge_keeps_its_payload_in_the_archive_and_say
         max_entry_bytes: 512,
         ..IntakeSettings::default()
     };
-    let events = Arc::new(MemoryEvents::new());
-    let world = world_with(events.clone(), settings);
+    let world = world_with(settings);
     let (headers, body) = signed("push", fixtures::PUSH_MAIN);
     let response = world.intake.handle(&headers, &body).await;
     assert_eq!(response.status, 202, "{}", response.body);
     assert_eq!(response.body["pathsTruncated"], true);
-    let detail = &events.published()[0].detail;
+    let detail = &world.events.published()[0].detail;
     assert_eq!(detail["pathsTruncated"], true);
     assert!(detail.get("changedPaths").is_none());
     assert_eq!(detail["payload"], "memory://github/push/delivery-1.json");
@@ -459,7 +457,8 @@ impl EventPublisher for FailingBus {
 
 #[tokio::test]
 async fn when_the_bus_fails_the_delivery_is_forgotten_so_a_redelivery_is_processed() {
-    let world = world_with(Arc::new(FailingBus), IntakeSettings::default());
+    let mut world = world();
+    world.intake.events = Arc::new(FailingBus);
     let (headers, body) = signed("push", fixtures::PUSH_MAIN);
     let response = world.intake.handle(&headers, &body).await;
     assert_eq!(response.status, 503);
@@ -467,12 +466,85 @@ async fn when_the_bus_fails_the_delivery_is_forgotten_so_a_redelivery_is_process
     assert!(world.deliveries.recorded().is_empty());
 }
 
+/// A bus, or a table, that answers only after the intake's deadline.
+struct Stalled<T>(Arc<T>);
+
+const STALL: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[async_trait]
+impl EventPublisher for Stalled<MemoryEvents> {
+    async fn publish(&self, event: &BusEvent) -> PortResult<()> {
+        tokio::time::sleep(STALL).await;
+        self.0.publish(event).await
+    }
+}
+
+#[async_trait]
+impl ferry_core::ports::DeliveryLog for Stalled<MemoryDeliveryLog> {
+    /// The write lands at once; its answer never comes in time.
+    async fn record_first(
+        &self,
+        delivery_id: &str,
+        event: &str,
+        expires_at: time::OffsetDateTime,
+    ) -> PortResult<bool> {
+        let first = self.0.record_first(delivery_id, event, expires_at).await;
+        tokio::time::sleep(STALL).await;
+        first
+    }
+
+    async fn forget(&self, delivery_id: &str) -> PortResult<()> {
+        self.0.forget(delivery_id).await
+    }
+}
+
+fn short_deadline() -> IntakeSettings {
+    IntakeSettings {
+        deadline: std::time::Duration::from_millis(400),
+        ..IntakeSettings::default()
+    }
+}
+
+#[tokio::test]
+async fn a_bus_that_does_not_answer_in_time_leaves_the_delivery_free_for_a_redelivery() {
+    let mut world = world_with(short_deadline());
+    world.intake.events = Arc::new(Stalled(world.events.clone()));
+    let (headers, body) = signed("push", fixtures::PUSH_MAIN);
+
+    let started = std::time::Instant::now();
+    let response = world.intake.handle(&headers, &body).await;
+
+    assert!(started.elapsed() < STALL / 10, "answered by the deadline");
+    assert_eq!(response.status, 503, "{}", response.body);
+    assert!(world.deliveries.recorded().is_empty(), "forgotten");
+    // GitHub's redelivery, once the bus is back: published, not a duplicate.
+    world.intake.events = world.events.clone();
+    let again = world.intake.handle(&headers, &body).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(world.events.published().len(), 1);
+}
+
+#[tokio::test]
+async fn a_delivery_recorded_too_late_to_publish_is_forgotten() {
+    let mut world = world_with(short_deadline());
+    world.intake.deliveries = Arc::new(Stalled(world.deliveries.clone()));
+    let (headers, body) = signed("push", fixtures::PUSH_MAIN);
+
+    let response = world.intake.handle(&headers, &body).await;
+
+    assert_eq!(response.status, 503, "{}", response.body);
+    assert!(world.events.published().is_empty());
+    assert!(
+        world.deliveries.recorded().is_empty(),
+        "the late write is undone"
+    );
+}
+
 #[tokio::test]
 async fn a_mismatch_right_after_reading_the_secret_does_not_ask_the_store_again() {
     let store = Arc::new(ferry_core::memory::MemorySecrets::new());
     store.put("webhook", "old");
-    let events = Arc::new(MemoryEvents::new());
-    let mut world = world_with(events.clone(), IntakeSettings::default());
+    let mut world = world();
     world.intake.secret = WebhookSecret::stored(store.clone(), "webhook");
     let body = compact(fixtures::PING).into_bytes();
     // Nothing cached yet: the first delivery reads the secret.
