@@ -225,9 +225,8 @@ async fn poll_branch(
     Ok(done(outcome, Some(sha)))
 }
 
-/// The push event's detail, as the webhook would publish it: the shared [`PushDetail`] plus
-/// `commit` (so the detail and a `manifestPath` make a deploy input) and `pathsTruncated` when
-/// the changed paths are unknown.
+/// The push event's detail, as the webhook would publish it (and `push-deploy` reads it): the
+/// shared [`PushDetail`] plus `commit` and `pathsTruncated` when the changed paths are unknown.
 pub fn push_detail(
     repository: &str,
     branch: &str,
