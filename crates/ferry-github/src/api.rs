@@ -16,7 +16,7 @@
 //! | 409 | `Conflict` |
 //! | other 4xx | `Invalid` |
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ferry_core::ports::{PortError, PortResult};
@@ -70,7 +70,10 @@ pub struct GitHub {
 }
 
 struct Inner {
-    client: Octocrab,
+    /// Built at the first request: octocrab loads the system's TLS roots when its client is
+    /// built (about 7 ms), which would otherwise sit in every cold start of the functions
+    /// that read Git, before their first poll.
+    client: OnceLock<Octocrab>,
     base: String,
     auth: Auth,
 }
@@ -108,15 +111,28 @@ impl GitHub {
                 installation_id,
             )?)),
         };
+        Ok(GitHub {
+            inner: Arc::new(Inner {
+                client: OnceLock::new(),
+                base,
+                auth,
+            }),
+        })
+    }
+
+    /// The HTTP client, built at the first request.
+    fn client(&self) -> Result<&Octocrab, GithubError> {
+        if let Some(client) = self.inner.client.get() {
+            return Ok(client);
+        }
         let client = Octocrab::builder()
             .set_connect_timeout(Some(Duration::from_secs(5)))
             .set_read_timeout(Some(Duration::from_secs(20)))
             .set_write_timeout(Some(Duration::from_secs(20)))
             .build()
             .map_err(|error| GithubError::Client(error.to_string()))?;
-        Ok(GitHub {
-            inner: Arc::new(Inner { client, base, auth }),
-        })
+        // Two first requests at once may both build one; either is kept.
+        Ok(self.inner.client.get_or_init(|| client))
     }
 
     /// The files of repositories, and where their branches point.
@@ -190,17 +206,14 @@ impl GitHub {
         let request = request
             .body(text)
             .map_err(|error| format!("cannot build the request to {uri}: {error}"))?;
-        let response = self
-            .inner
-            .client
+        let client = self.client().map_err(|error| error.to_string())?;
+        let response = client
             .execute(request)
             .await
             .map_err(|error| format!("cannot reach GitHub at {uri}: {error}"))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = self
-            .inner
-            .client
+        let body = client
             .body_to_string(response)
             .await
             .map_err(|error| format!("cannot read GitHub's answer from {uri}: {error}"))?;
