@@ -306,7 +306,6 @@ fn to_value<T: serde::Serialize>(detail: &T) -> Result<Value, PortError> {
         .map_err(|error| PortError::Invalid(format!("the event detail is not JSON: {error}")))
 }
 
-/// 503 for what may pass (GitHub or a person can redeliver), 500 for what will not.
 /// When the answer is due, and when the work must stop to leave time for undoing it.
 #[derive(Debug, Clone, Copy)]
 struct Deadline {
@@ -334,6 +333,7 @@ fn out_of_time(doing: &str) -> WebhookResponse {
     )
 }
 
+/// 503 for what may pass (GitHub or a person can redeliver), 500 for what will not.
 fn status_of(error: &PortError) -> u16 {
     if error.is_retryable() { 503 } else { 500 }
 }
