@@ -20,11 +20,10 @@ use ferry_aws::{
 use ferry_core::ports::SecretReader;
 use ferry_github::{Credentials, DEFAULT_API_URL, GitHub};
 use ferry_handlers::{Deps, GithubDeps, HandlerError, poll};
-use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{LambdaError, deps_from, init_tracing, sdk_config};
+use crate::{deps_from, init_tracing, sdk_config};
 
 /// The GitHub client the environment describes.
 pub async fn github_client(config: &aws_config::SdkConfig) -> Result<GitHub, String> {
@@ -50,9 +49,19 @@ pub async fn github_client(config: &aws_config::SdkConfig) -> Result<GitHub, Str
 pub async fn git_deps() -> Result<Deps, String> {
     let config = sdk_config().await;
     let github = github_client(&config).await?;
-    let mut deps = deps_from(&AwsClients::new(&config), &AwsSettings::from_env());
-    deps.git = Arc::new(github.source());
-    Ok(deps)
+    Ok(deps_reading_git(
+        &AwsClients::new(&config),
+        &AwsSettings::from_env(),
+        &github,
+    ))
+}
+
+/// [`deps_from`] with Git read from `github`.
+fn deps_reading_git(clients: &AwsClients, settings: &AwsSettings, github: &GitHub) -> Deps {
+    Deps {
+        git: Arc::new(github.source()),
+        ..deps_from(clients, settings)
+    }
 }
 
 /// [`crate::run`] for a function that reads Git (`plan`, `push-deploy`). Without GitHub
@@ -78,8 +87,7 @@ pub async fn github_deps() -> Result<(Deps, GithubDeps), String> {
         poll::parse_tracked_list(&std::env::var("FERRY_POLL_REPOSITORIES").unwrap_or_default())
             .map_err(|error| format!("FERRY_POLL_REPOSITORIES: {error}"))?;
     let clients = AwsClients::new(&config);
-    let mut deps = deps_from(&clients, &settings);
-    deps.git = Arc::new(github.source());
+    let deps = deps_reading_git(&clients, &settings, &github);
     let ports = GithubDeps {
         pulls: Arc::new(github.pull_requests()),
         branches: Arc::new(github.source()),
@@ -107,13 +115,8 @@ where
 {
     init_tracing();
     let (deps, github) = github_deps().await?;
-    let handler = &handler;
-    let deps = &deps;
-    let github = &github;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<I>| async move {
-        handler(deps.clone(), github.clone(), event.payload)
-            .await
-            .map_err(LambdaError)
-    }))
+    crate::serve(deps, move |deps, input| {
+        handler(deps, github.clone(), input)
+    })
     .await
 }
