@@ -718,7 +718,7 @@ async fn a_push_routed_locally_deploys_the_manifest_it_touches_and_leaves_the_ot
     let mut deps = harness.deps.clone();
     deps.git = Arc::new(LocalRepository::commits().with_folders(repositories.clone()));
     let runtime = Arc::new(LocalRuntime::new(deps, 0.001).unwrap());
-    let router = Arc::new(LocalRouter::new(runtime, repositories, None).unwrap());
+    let router = Arc::new(LocalRouter::new(runtime, None).unwrap());
     // Only the routing is under test here: deliveries in memory, no bus behind the router.
     let intake = Intake {
         secret: WebhookSecret::fixed(SECRET),

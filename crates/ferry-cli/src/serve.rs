@@ -90,19 +90,19 @@ pub async fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
         let repositories =
             parse_repository_map(&env("FERRY_LOCAL_REPOSITORIES").unwrap_or_default())
                 .map_err(anyhow::Error::msg)?;
-        // Creates the table when missing.
-        let mut deps = crate::context::deps_with(&config, true).await?;
-        // Deploy what was pushed, not what is on disk, recording the GitHub name.
-        deps.git = Arc::new(LocalRepository::commits().with_folders(repositories.clone()));
-        let runtime = Arc::new(LocalRuntime::new(deps, options.time_scale)?);
-        background
-            .push(AlarmWatcher::new(runtime.deps.clone(), Duration::from_millis(500)).spawn());
         if repositories.is_empty() {
             eprintln!(
                 "note: FERRY_LOCAL_REPOSITORIES is empty: pushes go on the bus but deploy nothing here (set owner/name=/path,...)"
             );
         }
-        let router = Arc::new(LocalRouter::new(runtime, repositories, Some(bus))?);
+        // Creates the table when missing.
+        let mut deps = crate::context::deps_with(&config, true).await?;
+        // Deploy what was pushed, not what is on disk, recording the GitHub name.
+        deps.git = Arc::new(LocalRepository::commits().with_folders(repositories));
+        let runtime = Arc::new(LocalRuntime::new(deps, options.time_scale)?);
+        background
+            .push(AlarmWatcher::new(runtime.deps.clone(), Duration::from_millis(500)).spawn());
+        let router = Arc::new(LocalRouter::new(runtime, Some(bus))?);
         background.push(tokio::spawn(report_deployments(router.clone())));
         Some(router as Arc<dyn EventPublisher>)
     } else {

@@ -8,13 +8,14 @@ use ferry_core::ports::{GitSource, PortError, PortResult};
 
 /// Reads files either from a commit (`git show COMMIT:PATH`) or, in working-tree mode, from
 /// the files on disk (what `ferry deploy --local` uses, so uncommitted edits can be tried).
-/// The `repository` argument of [`GitSource::read_file`] is a GitHub name (`owner/name`) that
-/// [`LocalRepository::with_folders`] maps to a folder, or else the repository's folder itself.
+/// The `repository` argument of [`GitSource::read_file`] is the repository's folder itself, or,
+/// after [`LocalRepository::with_folders`], a GitHub name (`owner/name`) mapped to its folder.
 #[derive(Debug, Clone)]
 pub struct LocalRepository {
     worktree: bool,
     /// `owner/name` (lower case) → checkout, so that deployments record the GitHub name.
-    folders: BTreeMap<String, PathBuf>,
+    /// `None`: repositories are named by their folders.
+    folders: Option<BTreeMap<String, PathBuf>>,
 }
 
 impl LocalRepository {
@@ -22,7 +23,7 @@ impl LocalRepository {
     pub fn commits() -> Self {
         Self {
             worktree: false,
-            folders: BTreeMap::new(),
+            folders: None,
         }
     }
 
@@ -30,23 +31,28 @@ impl LocalRepository {
     pub fn worktree() -> Self {
         Self {
             worktree: true,
-            folders: BTreeMap::new(),
+            folders: None,
         }
     }
 
     /// Resolve these GitHub names (`FERRY_LOCAL_REPOSITORIES`, see
-    /// [`crate::parse_repository_map`]) to their folders.
+    /// [`crate::parse_repository_map`]) to their folders; any other name is not found.
     pub fn with_folders(mut self, folders: BTreeMap<String, PathBuf>) -> Self {
-        self.folders = folders;
+        self.folders = Some(folders);
         self
     }
 
     /// The folder `repository` names.
-    fn folder(&self, repository: &str) -> PathBuf {
-        self.folders
-            .get(&repository.to_ascii_lowercase())
-            .cloned()
-            .unwrap_or_else(|| PathBuf::from(repository))
+    fn folder(&self, repository: &str) -> PortResult<PathBuf> {
+        let Some(folders) = &self.folders else {
+            return Ok(PathBuf::from(repository));
+        };
+        let name = repository.to_ascii_lowercase();
+        folders.get(&name).cloned().ok_or_else(|| {
+            PortError::NotFound(format!(
+                "a local folder for {name} (map it with FERRY_LOCAL_REPOSITORIES={name}=/path/to/checkout)"
+            ))
+        })
     }
 }
 
@@ -75,7 +81,7 @@ impl GitSource for LocalRepository {
         path: &str,
     ) -> PortResult<Option<String>> {
         let path = checked(path)?;
-        let repository = self.folder(repository);
+        let repository = self.folder(repository)?;
         if self.worktree {
             let full: PathBuf = repository.join(path);
             return match tokio::fs::read_to_string(&full).await {
@@ -125,7 +131,7 @@ impl GitSource for LocalRepository {
         path: &str,
     ) -> PortResult<Vec<String>> {
         let folder = checked(path.trim_end_matches('/'))?;
-        let repository = self.folder(repository);
+        let repository = self.folder(repository)?;
         let mut names = Vec::new();
         if self.worktree {
             let full: PathBuf = repository.join(folder);
@@ -269,6 +275,13 @@ mod tests {
                 .await
                 .unwrap(),
             ["web.yaml"]
+        );
+        let unmapped = named
+            .read_file("acme/api", &commit, ".ferry/web.yaml")
+            .await;
+        assert!(
+            matches!(unmapped, Err(PortError::NotFound(ref message)) if message.contains("FERRY_LOCAL_REPOSITORIES=acme/api=")),
+            "{unmapped:?}"
         );
         let worktree = LocalRepository::worktree();
         std::fs::write(dir.path().join(".ferry/api.yaml"), "service: api\n").unwrap();

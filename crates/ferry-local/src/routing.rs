@@ -64,23 +64,20 @@ pub fn envelope(event: &BusEvent, region: &str, account: &str) -> Value {
 /// Publishes to `inner` (the emulator's bus, when there is one) and routes locally.
 pub struct LocalRouter {
     runtime: Arc<LocalRuntime>,
-    repositories: BTreeMap<String, PathBuf>,
     inner: Option<Arc<dyn EventPublisher>>,
     push_rule: EventPattern,
     pull_request_rule: EventPattern,
 }
 
 impl LocalRouter {
-    /// Routes with `runtime`, whose Git source must resolve the names of `repositories`
-    /// (`LocalRepository::commits().with_folders(repositories.clone())`).
+    /// Routes with `runtime`, whose Git source resolves GitHub names to folders
+    /// (`LocalRepository::commits().with_folders(...)`).
     pub fn new(
         runtime: Arc<LocalRuntime>,
-        repositories: BTreeMap<String, PathBuf>,
         inner: Option<Arc<dyn EventPublisher>>,
     ) -> Result<Self, crate::pattern::PatternError> {
         Ok(Self {
             runtime,
-            repositories,
             inner,
             push_rule: EventPattern::parse(RuleFiles::GITHUB_PUSH)?,
             pull_request_rule: EventPattern::parse(RuleFiles::GITHUB_PULL_REQUEST)?,
@@ -101,14 +98,8 @@ impl LocalRouter {
                 serde_json::from_value(event.detail.clone()).map_err(|error| {
                     PortError::Invalid(format!("the push event's detail is not a push: {error}"))
                 })?;
-            let repository = push.push.repository.to_ascii_lowercase();
-            if !self.repositories.contains_key(&repository) {
-                return Err(PortError::NotFound(format!(
-                    "a local folder for {repository} (map it with FERRY_LOCAL_REPOSITORIES={repository}=/path/to/checkout)"
-                )));
-            }
-            // The runtime's Git source resolves the GitHub name to its folder
-            // (`LocalRepository::with_folders`), so deployments record `owner/name` as in AWS.
+            // The runtime's Git source resolves the GitHub name to its folder (and says how to
+            // map an unknown one), so deployments record `owner/name` as in AWS.
             return push_deploy::handle(&self.runtime.deps, push)
                 .await
                 .map(Some)
