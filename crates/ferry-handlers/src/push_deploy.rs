@@ -245,31 +245,22 @@ async fn decide(
 mod tests {
     use std::sync::Arc;
 
-    use ferry_core::memory::MemoryGit;
     use serde_json::{Value, json};
 
     use super::*;
     use crate::ErrorKind;
-    use crate::testing::{COMMIT, REPO, World, manifest};
+    use crate::testing::{COMMIT, REPO, TASK_DEFINITION, World, manifest};
 
     /// A world whose commit holds `web` and `api`, each with its task definition; `extra` is
     /// added to web's manifest.
     fn world(web_extra: &str) -> World {
-        let mut world = World::new(&manifest("allAtOnce: {}", ""));
-        let git = Arc::new(MemoryGit::new());
-        let task_definition = r#"{"family": "web", "containerDefinitions": [{"name": "web", "image": "shop/web:${GIT_SHA}", "memory": 256, "portMappings": [{"containerPort": 8080}]}]}"#;
-        git.put(
-            REPO,
-            COMMIT,
-            ".ferry/web.yaml",
-            &manifest("allAtOnce: {}", web_extra),
-        );
-        git.put(REPO, COMMIT, "ecs/web.json", task_definition);
+        let world = World::new(&manifest("allAtOnce: {}", web_extra));
         let api = manifest("allAtOnce: {}", "").replace("../ecs/web.json", "../ecs/api.json");
-        git.put(REPO, COMMIT, ".ferry/api.yaml", &api);
-        git.put(REPO, COMMIT, "ecs/api.json", task_definition);
-        git.put(REPO, COMMIT, ".ferry/README.md", "not a manifest");
-        world.deps.git = git;
+        world.git.put(REPO, COMMIT, ".ferry/api.yaml", &api);
+        world.git.put(REPO, COMMIT, "ecs/api.json", TASK_DEFINITION);
+        world
+            .git
+            .put(REPO, COMMIT, ".ferry/README.md", "not a manifest");
         world
     }
 
@@ -309,6 +300,13 @@ mod tests {
             .skipped
             .iter()
             .map(|skip| skip.manifest_path.as_str())
+            .collect()
+    }
+
+    fn manifests(deployments: &[StartedDeployment]) -> Vec<&str> {
+        deployments
+            .iter()
+            .map(|deployment| deployment.manifest_path.as_str())
             .collect()
     }
 
@@ -365,14 +363,7 @@ mod tests {
 
         assert_eq!(retry.started, first.started);
         assert_eq!(seen_again.started, vec![]);
-        assert_eq!(
-            seen_again
-                .already_started
-                .iter()
-                .map(|deployment| deployment.manifest_path.as_str())
-                .collect::<Vec<_>>(),
-            [".ferry/web.yaml"]
-        );
+        assert_eq!(manifests(&seen_again.already_started), [".ferry/web.yaml"]);
         assert_eq!(started(&world).len(), 1);
     }
 
@@ -420,21 +411,21 @@ mod tests {
     #[tokio::test]
     async fn a_manifest_the_push_broke_is_deployed_so_that_plan_reports_where() {
         let world = world("");
-        let git = Arc::new(MemoryGit::new());
-        git.put(REPO, COMMIT, ".ferry/web.yaml", "service: [unclosed\n");
-        git.put(REPO, COMMIT, ".ferry/api.yaml", "service: [unclosed\n");
-        let mut deps = world.deps.clone();
-        deps.git = git;
+        world
+            .git
+            .put(REPO, COMMIT, ".ferry/web.yaml", "service: [unclosed\n");
+        world
+            .git
+            .put(REPO, COMMIT, ".ferry/api.yaml", "service: [unclosed\n");
 
-        let output = handle(&deps, push("main", Some(&[".ferry/web.yaml"])))
+        let output = handle(&world.deps, push("main", Some(&[".ferry/web.yaml"])))
             .await
             .unwrap();
-        let elsewhere = handle(&deps, push("feature", Some(&[".ferry/web.yaml"])))
+        let elsewhere = handle(&world.deps, push("feature", Some(&[".ferry/web.yaml"])))
             .await
             .unwrap();
 
-        assert_eq!(output.started.len(), 1);
-        assert_eq!(output.started[0].manifest_path, ".ferry/web.yaml");
+        assert_eq!(manifests(&output.started), [".ferry/web.yaml"]);
         assert_eq!(
             output.skipped[0].reason,
             "invalid YAML, and the push did not change it"

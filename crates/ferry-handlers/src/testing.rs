@@ -23,6 +23,8 @@ pub struct World {
     pub alarms: Arc<MemoryAlarms>,
     pub store: Arc<MemoryStore>,
     pub workflows: Arc<MemoryWorkflows>,
+    /// Holds `.ferry/web.yaml` and `ecs/web.json` at [`COMMIT`].
+    pub git: Arc<MemoryGit>,
     pub notifier: Arc<MemoryNotifier>,
     pub clock: Arc<FakeClock>,
     pub deps: Deps,
@@ -34,7 +36,7 @@ pub fn manifest(strategy: &str, extra: &str) -> String {
     )
 }
 
-const TASK_DEFINITION: &str = r#"{"family": "web", "containerDefinitions": [{"name": "web", "image": "shop/web:${GIT_SHA}", "memory": 256, "portMappings": [{"containerPort": 8080}]}]}"#;
+pub const TASK_DEFINITION: &str = r#"{"family": "web", "containerDefinitions": [{"name": "web", "image": "shop/web:${GIT_SHA}", "memory": 256, "portMappings": [{"containerPort": 8080}]}]}"#;
 
 pub fn route() -> RouteRef {
     RouteRef {
@@ -125,6 +127,7 @@ impl World {
             alarms,
             store,
             workflows,
+            git,
             notifier,
             clock,
             deps,
