@@ -6,14 +6,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ferry_core::memory::{
-    MemoryAlarms, MemoryAlb, MemoryEcs, MemoryGit, MemoryNotifier, MemoryStore, MemoryWorkflows,
-};
-use ferry_core::ports::SystemClock;
-use ferry_handlers::{Deps, ErrorKind, FUNCTIONS, Settings};
+use ferry_handlers::{ErrorKind, FUNCTIONS};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use crate::helpers::memory_deps;
 
 fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -64,21 +62,6 @@ fn sample_events() -> Vec<(String, PathBuf, Value)> {
         }
     }
     found
-}
-
-/// Handler ports with nothing in them.
-fn empty_deps() -> Deps {
-    Deps {
-        ecs: Arc::new(MemoryEcs::new()),
-        traffic: Arc::new(MemoryAlb::new()),
-        alarms: Arc::new(MemoryAlarms::new()),
-        store: Arc::new(MemoryStore::new()),
-        workflows: Arc::new(MemoryWorkflows::new()),
-        git: Arc::new(MemoryGit::new()),
-        notifier: Arc::new(MemoryNotifier::new()),
-        clock: Arc::new(SystemClock),
-        settings: Settings::default(),
-    }
 }
 
 /// GitHub ports with nothing in them.
@@ -225,7 +208,7 @@ fn every_sample_event_parses_into_its_functions_input_type() {
 #[tokio::test]
 async fn every_sample_event_reaches_its_handler_and_fails_only_on_business_grounds() {
     for (function, path, value) in sample_events() {
-        let deps = empty_deps();
+        let deps = memory_deps();
         let shown = path.display();
         if function == "pr-plan" || function == "poller" {
             // The GitHub functions, against an empty in-memory GitHub: nothing to plan, and
@@ -274,7 +257,7 @@ async fn every_sample_event_reaches_its_handler_and_fails_only_on_business_groun
 
 #[tokio::test]
 async fn the_alarm_watch_samples_name_their_alarm_and_state() {
-    let deps = empty_deps();
+    let deps = memory_deps();
     let root = repository_root().join("events/alarm-watch");
     for (case, state) in [("alarm.json", "ALARM"), ("ok.json", "OK")] {
         let value: Value =

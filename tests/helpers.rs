@@ -40,7 +40,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
@@ -781,5 +781,24 @@ pub fn deployment_record(
         updated_at: created_at,
         finished_at: None,
         version: 0,
+    }
+}
+
+/// Handler ports with nothing in them (in-memory fakes), for tests that replace the one or two
+/// under test.
+pub fn memory_deps() -> ferry_handlers::Deps {
+    use ferry_core::memory::{
+        MemoryAlarms, MemoryAlb, MemoryEcs, MemoryGit, MemoryNotifier, MemoryStore, MemoryWorkflows,
+    };
+    ferry_handlers::Deps {
+        ecs: Arc::new(MemoryEcs::new()),
+        traffic: Arc::new(MemoryAlb::new()),
+        alarms: Arc::new(MemoryAlarms::new()),
+        store: Arc::new(MemoryStore::new()),
+        workflows: Arc::new(MemoryWorkflows::new()),
+        git: Arc::new(MemoryGit::new()),
+        notifier: Arc::new(MemoryNotifier::new()),
+        clock: Arc::new(ferry_core::ports::SystemClock),
+        settings: ferry_handlers::Settings::default(),
     }
 }

@@ -112,13 +112,10 @@ async fn task_tokens_are_completed_with_success_or_failure() {
 async fn a_push_starts_one_deploy_execution_per_touched_manifest_and_never_two() {
     use std::sync::Arc;
 
-    use ferry_core::memory::{
-        MemoryAlarms, MemoryAlb, MemoryEcs, MemoryGit, MemoryNotifier, MemoryStore,
-    };
-    use ferry_core::ports::SystemClock;
+    use ferry_core::memory::MemoryGit;
     use ferry_core::trigger::deployment_execution_name;
+    use ferry_handlers::Deps;
     use ferry_handlers::push_deploy::{self, PushInput};
-    use ferry_handlers::{Deps, Settings};
 
     let (workflows, state_machine) = workflows().await;
     let sample = |name: &str| -> PushInput {
@@ -143,15 +140,9 @@ async fn a_push_starts_one_deploy_execution_per_touched_manifest_and_never_two()
         git.put(&push.push.repository, &push.push.after, file, &text);
     }
     let deps = Deps {
-        ecs: Arc::new(MemoryEcs::new()),
-        traffic: Arc::new(MemoryAlb::new()),
-        alarms: Arc::new(MemoryAlarms::new()),
-        store: Arc::new(MemoryStore::new()),
         workflows: Arc::new(workflows),
         git: Arc::new(git),
-        notifier: Arc::new(MemoryNotifier::new()),
-        clock: Arc::new(SystemClock),
-        settings: Settings::default(),
+        ..crate::helpers::memory_deps()
     };
 
     let first = push_deploy::handle(&deps, push.clone()).await.unwrap();
