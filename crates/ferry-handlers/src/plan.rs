@@ -27,7 +27,7 @@ use crate::{Deps, ErrorKind, HandlerError};
 pub struct PlanInput {
     /// Set by the state machine to its execution name, so a retried `plan` finds its own
     /// record instead of making a second one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,
     pub repository: String,
     pub commit: String,
@@ -38,7 +38,7 @@ pub struct PlanInput {
     #[serde(default)]
     pub author: Option<String>,
     /// Replaces the image of the manifest's container (`ferry deploy --image`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
 }
 

@@ -25,10 +25,10 @@ use ferry_core::manifest;
 use ferry_core::ports::{PortError, Workflow};
 use ferry_core::trigger::{PushDetail, deployment_execution_name};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tracing::info;
 
 use crate::error::port;
+use crate::plan::PlanInput;
 use crate::pr_plan::MANIFEST_FOLDER;
 use crate::{Deps, HandlerError};
 
@@ -111,14 +111,17 @@ pub async fn handle(deps: &Deps, input: PushInput) -> Result<PushOutput, Handler
         }
         let execution_name =
             deployment_execution_name(&push.repository, &push.after, &manifest_path);
-        // The plan handler's input; the state machine adds the execution name as deploymentId.
-        let plan_input = json!({
-            "repository": push.repository,
-            "commit": push.after,
-            "manifestPath": manifest_path,
-            "branch": push.branch,
-            "author": input.author.clone().or_else(|| push.pusher.clone()),
-        });
+        // The state machine adds the execution name as deploymentId.
+        let plan_input = serde_json::to_value(PlanInput {
+            deployment_id: None,
+            repository: push.repository.clone(),
+            commit: push.after.clone(),
+            manifest_path: manifest_path.clone(),
+            branch: Some(push.branch.clone()),
+            author: input.author.clone().or_else(|| push.pusher.clone()),
+            image: None,
+        })
+        .map_err(|error| HandlerError::non_retryable(format!("the plan input: {error}")))?;
         let started = StartedDeployment {
             manifest_path,
             execution_name,
