@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform
+.PHONY: test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
 
 ## Everything CI checks: formatting, lints, all tests.
 test: tools fmt-check clippy check-statemachines check-terraform unit fuzz
@@ -36,6 +36,11 @@ check-statemachines:
 ## functions match the module.
 check-terraform:
 	python3 scripts/terraform_checks.py
+
+## The AWS calls the functions were recorded making (target/aws-calls/*.jsonl) against the
+## IAM actions Terraform grants each of them: a call without a grant fails.
+check-iam:
+	python3 scripts/check_iam_calls.py target/aws-calls
 
 ## arm64 Lambda zips of every function into dist/, with their sizes.
 package:

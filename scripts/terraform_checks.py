@@ -14,9 +14,19 @@ Checks, each reported as passed, failed or skipped (with the reason):
                functions/ that have a Cargo.toml; their permission keys exist
   rules        every file() of an EventBridge pattern is valid JSON, and every
                rules/*.json is used
+  function-urls  every aws_lambda_function_url with authorization_type "NONE"
+               has both resource-policy statements a public URL needs since
+               October 2025: lambda:InvokeFunctionUrl with function_url_auth_type
+               "NONE", and lambda:InvokeFunction with invoked_via_function_url =
+               true; no permission gives anyone lambda:InvokeFunction without
+               that flag; and the function has reserved concurrency
+  lambda-logs  every aws_lambda_function with log_format "JSON" sets
+               application_log_level, derived from var.rust_log (or DEBUG/TRACE),
+               so that Lambda does not drop the debug lines RUST_LOG lets through
   skips        every "#checkov:skip=CKV_...:reason" carries a reason
-  terraform    `terraform fmt -check`; and when the AWS provider is available
-               offline (TF_PLUGIN_DIR, or /opt/tf-plugins): `terraform validate`
+  terraform    `terraform fmt -check`; and when an AWS provider the module
+               accepts (infra/terraform/versions.tf) is available offline
+               (TF_PLUGIN_DIR, or /opt/tf-plugins): `terraform validate`
                of the module and the examples, and `terraform test` (the IAM
                unit tests in infra/terraform/tests, with a mocked provider);
                skipped without terraform
@@ -134,13 +144,15 @@ def tool_python(name: str, requirement: str) -> Path:
     return python
 
 
-def ensure_hcl2() -> None:
-    """Run this script under a python that has the real python-hcl2."""
+def ensure_hcl2(script: str | Path | None = None) -> None:
+    """Run `script` (this one by default; scripts/check_iam_calls.py passes its own)
+    under a python that has the real python-hcl2, with the same arguments."""
     if os.environ.get(REEXEC_MARKER):
         return
     python = tool_python("hcl2", HCL2_REQUIREMENT)
     env = dict(os.environ, **{REEXEC_MARKER: "1"})
-    os.execve(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+    target = Path(script or __file__).resolve()
+    os.execve(str(python), [str(python), str(target), *sys.argv[1:]], env)
 
 
 # ---------------------------------------------------------------------------
@@ -426,6 +438,141 @@ def check_rules(report: Report, modules: dict[Path, Module]) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Lambda: public function URLs and JSON log levels
+# ---------------------------------------------------------------------------
+
+LAMBDA_FUNCTION_REF = re.compile(r"aws_lambda_function\.([A-Za-z0-9_-]+)(\[[^\]]*\])?")
+
+
+def resources_of(module: Module, resource_type: str) -> list[tuple[Path, str, dict]]:
+    """(file, name, body) of every `resource "<resource_type>" "<name>"` of a module."""
+    found: list[tuple[Path, str, dict]] = []
+    for path, doc in module.files.items():
+        for block in doc.get("resource", []):
+            for rtype, named in block.items():
+                if unquote(rtype) != resource_type or not isinstance(named, dict):
+                    continue
+                for name, body in named.items():
+                    if not name.startswith("__") and isinstance(body, dict):
+                        found.append((path, str(unquote(name)), body))
+    return found
+
+
+def is_true(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.strip() in ("true", "${true}"))
+
+
+def function_target(expr: object) -> str:
+    """What a function_name expression names: `aws_lambda_function.name[key]` for a
+    reference (whatever attribute it reads), else the literal text."""
+    text = str(expr)
+    match = LAMBDA_FUNCTION_REF.search(text)
+    if match:
+        return f"aws_lambda_function.{match.group(1)}{(match.group(2) or '').replace(' ', '')}"
+    return str(unquote(text))
+
+
+def check_function_urls(report: Report, modules: dict[Path, Module]) -> None:
+    problems: list[str] = []
+    public = 0
+    for module in modules.values():
+        permissions = resources_of(module, "aws_lambda_permission")
+        functions = {name: body for _, name, body in resources_of(module, "aws_lambda_function")}
+        for path, name, body in permissions:
+            if (
+                unquote(body.get("action")) == "lambda:InvokeFunction"
+                and unquote(body.get("principal")) == "*"
+                and not is_true(body.get("invoked_via_function_url"))
+            ):
+                problems.append(
+                    f"{rel(path)}: aws_lambda_permission.{name} lets anyone invoke the function directly; "
+                    "set invoked_via_function_url = true to allow invocations through its function URL only"
+                )
+        for path, name, body in resources_of(module, "aws_lambda_function_url"):
+            if unquote(body.get("authorization_type")) != "NONE":
+                continue
+            public += 1
+            where = f"{rel(path)}: aws_lambda_function_url.{name} (authorization_type NONE)"
+            target = function_target(body.get("function_name"))
+            mine = [p for _, _, p in permissions if function_target(p.get("function_name")) == target]
+            if not any(
+                unquote(p.get("action")) == "lambda:InvokeFunctionUrl" and unquote(p.get("function_url_auth_type")) == "NONE"
+                for p in mine
+            ):
+                problems.append(
+                    f'{where}: no aws_lambda_permission on {target} allows lambda:InvokeFunctionUrl with function_url_auth_type = "NONE"'
+                )
+            if not any(
+                unquote(p.get("action")) == "lambda:InvokeFunction" and is_true(p.get("invoked_via_function_url"))
+                for p in mine
+            ):
+                problems.append(
+                    f"{where}: no aws_lambda_permission on {target} allows lambda:InvokeFunction with "
+                    "invoked_via_function_url = true (required for new function URLs since October 2025)"
+                )
+            reference = LAMBDA_FUNCTION_REF.search(str(body.get("function_name")))
+            function = functions.get(reference.group(1)) if reference else None
+            if function is None:
+                continue  # a function of another module: its concurrency is set there
+            reserved = function.get("reserved_concurrent_executions")
+            if reserved is None:
+                problems.append(f"{where}: aws_lambda_function.{reference.group(1)} sets no reserved_concurrent_executions")
+                continue
+            key = re.fullmatch(r'\["([^"]+)"\]', (reference.group(2) or "").replace(" ", ""))
+            listed = re.search(r"local\.([A-Za-z_][A-Za-z0-9_]*)", str(reserved))
+            if key and listed and isinstance(module.locals.get(listed.group(1)), list):
+                names = {str(unquote(item)) for item in module.locals[listed.group(1)]}
+                if key.group(1) not in names:
+                    problems.append(
+                        f"{where}: {key.group(1)} is not in local.{listed.group(1)}, so it gets no reserved concurrency"
+                    )
+    report.check(
+        "function-urls",
+        problems,
+        f"{public} public function URLs, each with InvokeFunctionUrl and InvokeFunction (via the URL only) and reserved concurrency",
+    )
+
+
+JSON_LEVELS_KEEPING_DEBUG = {"DEBUG", "TRACE"}
+
+
+def mentions_rust_log(module: Module, expr: object, depth: int = 0) -> bool:
+    text = str(expr)
+    if "var.rust_log" in text:
+        return True
+    if depth > 10:
+        return False
+    return any(
+        mentions_rust_log(module, module.locals[name], depth + 1)
+        for name in re.findall(r"local\.([A-Za-z_][A-Za-z0-9_]*)", text)
+        if name in module.locals
+    )
+
+
+def check_lambda_logs(report: Report, modules: dict[Path, Module]) -> None:
+    problems: list[str] = []
+    checked = 0
+    for module in modules.values():
+        for path, name, body in resources_of(module, "aws_lambda_function"):
+            for config in body.get("logging_config", []) or []:
+                if not isinstance(config, dict) or unquote(config.get("log_format")) != "JSON":
+                    continue
+                checked += 1
+                where = f"{rel(path)}: aws_lambda_function.{name}"
+                level = config.get("application_log_level")
+                if level is None:
+                    problems.append(
+                        f"{where}: log_format JSON without application_log_level: Lambda keeps INFO and above only, "
+                        "and drops the debug lines var.rust_log enables"
+                    )
+                elif str(unquote(level)).upper() in JSON_LEVELS_KEEPING_DEBUG:
+                    continue
+                elif not mentions_rust_log(module, level):
+                    problems.append(f"{where}: application_log_level {level} must follow var.rust_log (or be DEBUG or TRACE)")
+    report.check("lambda-logs", problems, f"{checked} JSON-logging functions set application_log_level from var.rust_log")
+
+
+# ---------------------------------------------------------------------------
 # checkov skip comments
 # ---------------------------------------------------------------------------
 
@@ -477,12 +624,50 @@ def supports_mock_providers(terraform: str, env: dict[str, str]) -> bool:
     return (major, minor) >= (1, 7)
 
 
-def plugin_dir() -> Path | None:
+def version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def aws_provider_constraints() -> list[tuple[str, tuple[int, ...]]]:
+    """The module's AWS provider constraints (infra/terraform/versions.tf), e.g.
+    [(">=", (6, 28)), ("<", (7, 0))]."""
+    versions_tf = TF_ROOT / "versions.tf"
+    text = versions_tf.read_text(encoding="utf-8") if versions_tf.is_file() else ""
+    block = re.search(r'aws\s*=\s*\{[^}]*?version\s*=\s*"([^"]+)"', text, re.S)
+    constraints = []
+    for part in block.group(1).split(",") if block else []:
+        match = re.fullmatch(r"\s*(>=|<=|>|<|=|!=)?\s*([0-9][0-9.]*)\s*", part)
+        if match:
+            constraints.append((match.group(1) or "=", version_tuple(match.group(2))))
+    return constraints
+
+
+def satisfies(version: tuple[int, ...], constraints: list[tuple[str, tuple[int, ...]]]) -> bool:
+    def padded(v: tuple[int, ...]) -> tuple[int, ...]:
+        return (v + (0, 0, 0))[:3]
+
+    checks = {
+        ">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
+        "<": lambda a, b: a < b, "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
+    }
+    return all(checks[op](padded(version), padded(bound)) for op, bound in constraints)
+
+
+def plugin_dir() -> tuple[Path | None, str]:
+    """A provider mirror holding an AWS provider the module accepts, or None and why not."""
     candidates = [Path(os.environ["TF_PLUGIN_DIR"])] if os.environ.get("TF_PLUGIN_DIR") else DEFAULT_PLUGIN_DIRS
+    constraints = aws_provider_constraints()
+    wanted = ", ".join(f"{op} {'.'.join(map(str, bound))}" for op, bound in constraints) or "any version"
+    seen: list[str] = []
     for candidate in candidates:
-        if any(candidate.glob("registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws*")):
-            return candidate
-    return None
+        for binary in sorted(candidate.glob("registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws*")):
+            version = binary.parent.parent.name
+            seen.append(f"{version} in {candidate}")
+            if satisfies(version_tuple(version), constraints):
+                return candidate, ""
+    if seen:
+        return None, f"the module needs the AWS provider {wanted}; the offline mirror has {', '.join(sorted(set(seen)))}"
+    return None, "no AWS provider available offline (set TF_PLUGIN_DIR to a provider mirror)"
 
 
 def stub_statemachines(target: Path, modules: dict[Path, Module]) -> None:
@@ -525,10 +710,10 @@ def check_terraform(report: Report, modules: dict[Path, Module]) -> None:
         problems.append("terraform fmt -check found unformatted files (run `terraform fmt -recursive infra/terraform`):")
         problems.extend("  " + line for line in fmt.stdout.splitlines() if line.strip())
 
-    plugins = plugin_dir()
+    plugins, why_not = plugin_dir()
     tested: list[str] = []
     if plugins is None:
-        print("      note: terraform validate skipped: no AWS provider available offline (set TF_PLUGIN_DIR to a provider mirror)")
+        print(f"      note: terraform validate and test skipped: {why_not}")
         validated = 0
     else:
         validated = 0
@@ -671,6 +856,8 @@ def main() -> int:
     check_statemachines(report, modules)
     check_functions(report, modules)
     check_rules(report, modules)
+    check_function_urls(report, modules)
+    check_lambda_logs(report, modules)
     check_skip_comments(report)
     if args.no_terraform:
         report.skip("terraform", "--no-terraform")

@@ -116,6 +116,7 @@ impl Harness {
                 stabilization_timeout_seconds: 600,
                 verify_attempts: 5,
                 verify_delay: Duration::from_millis(20),
+                fence_lease: Duration::from_millis(200),
             },
         };
         let commit = uuid::Uuid::new_v4().simple().to_string() + "00000000";
@@ -214,6 +215,7 @@ impl Harness {
                 deployment_id: deployment_id.into(),
                 step,
                 task_token: token.into(),
+                purpose: Default::default(),
             },
         )
         .await
@@ -262,6 +264,7 @@ impl Harness {
                     json!({"errorMessage": error.message, "errorType": error.error_type()})
                         .to_string(),
                 ),
+                give_up: false,
             },
         )
         .await
@@ -598,6 +601,7 @@ async fn a_canary_deployment_goes_through_every_handler_and_leaves_green_primary
             "baking",
             "shifted",
             "promoted",
+            "cleanup-started",
             "succeeded"
         ]
     );
@@ -664,6 +668,7 @@ async fn every_handler_called_twice_against_the_real_services_does_its_work_once
                 deployment_id: id.clone(),
                 step: 0,
                 task_token: "approval-token".into(),
+                purpose: Default::default(),
             },
         )
         .await
@@ -711,6 +716,7 @@ async fn every_handler_called_twice_against_the_real_services_does_its_work_once
             "baking",
             "shifted",
             "promoted",
+            "cleanup-started",
             "succeeded"
         ]
     );
@@ -1157,6 +1163,7 @@ async fn bake_fails_at_once_when_a_guarding_alarm_is_already_in_alarm() {
             deployment_id: id.clone(),
             step: 0,
             task_token: "bake-token-0".into(),
+            purpose: Default::default(),
         },
     )
     .await

@@ -775,6 +775,8 @@ pub fn deployment_record(
         applied_step: None,
         green_weight: 0,
         pending_token: None,
+        cleanup_started: false,
+        fence: None,
         reason: None,
         history: Vec::new(),
         created_at,

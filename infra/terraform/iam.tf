@@ -8,8 +8,10 @@
 locals {
   # Every handler reads and writes its deployment record, the service lock and
   # task tokens, and queries the gsi1 ("in flight") and gsi2 ("latest per
-  # service") indexes. Transactions need no extra action: they are authorized
-  # item by item with these.
+  # service") indexes. TransactWriteItems has no IAM action of its own: each
+  # item of a transaction is authorized as the operation it is (Put: PutItem,
+  # Update: UpdateItem, Delete: DeleteItem, ConditionCheck: ConditionCheckItem),
+  # so these cover Ferry's transactions too.
   table_item_actions = [
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
@@ -18,6 +20,36 @@ locals {
     "dynamodb:Query",
     "dynamodb:UpdateItem",
   ]
+
+  # What each function may do in the table: "items" (the default) is every
+  # item action on the table and its indexes; "deliveries" is the internet-facing
+  # webhook intake's, which only records a delivery id (PutItem with
+  # attribute_not_exists) and forgets it again when its event could not be
+  # published (DeleteItem), on items whose partition key is DELIVERY#<id>
+  # (crates/ferry-aws/src/deliveries.rs).
+  table_access = {
+    "webhook-intake" = "deliveries"
+  }
+
+  table_statements = {
+    items = {
+      sid        = "DeploymentTable"
+      actions    = local.table_item_actions
+      resources  = [aws_dynamodb_table.ferry.arn, "${aws_dynamodb_table.ferry.arn}/index/*"]
+      conditions = []
+    }
+    deliveries = {
+      sid       = "WebhookDeliveries"
+      actions   = ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+      resources = [aws_dynamodb_table.ferry.arn]
+      # ForAllValues: every partition key the request touches must match.
+      conditions = [{
+        test     = "ForAllValues:StringLike"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["DELIVERY#*"]
+      }]
+    }
+  }
 
   # The statements functions may be given, by the keys local.functions uses.
   permission_statements = {
@@ -123,9 +155,15 @@ locals {
       conditions = []
     }
     alarms_describe = {
-      sid        = "CloudWatchDescribeAlarms"
-      actions    = ["cloudwatch:DescribeAlarms"]
-      resources  = local.alarm_patterns
+      sid     = "CloudWatchDescribeAlarms"
+      actions = ["cloudwatch:DescribeAlarms"]
+      # Ferry asks for metric and composite alarms (AlarmTypes MetricAlarm and
+      # CompositeAlarm), and CloudWatch returns composite alarms only to a
+      # DescribeAlarms permission on "*": scoped to alarm ARNs, a manifest's
+      # composite alarm would look missing. DescribeAlarms only reads alarm
+      # configuration and state. It is given only when alarms are listed
+      # (alarm_arns, alarm_name_prefixes), which the plan checks manifests against.
+      resources  = length(local.alarm_patterns) > 0 ? ["*"] : []
       conditions = []
     }
     states_send_task_failure = {
@@ -135,6 +173,18 @@ locals {
       # accepts "*". A token can only be used by whoever holds it, and tokens
       # live in the Ferry table.
       resources  = ["*"]
+      conditions = []
+    }
+    states_start_traffic = {
+      # alarm-watch rolls back a deployment that holds at a preset (its deploy
+      # execution has ended) by starting the traffic workflow. DescribeExecution,
+      # as for push-deploy: a retried start finds the execution it started.
+      sid     = "StartTrafficExecutions"
+      actions = ["states:StartExecution", "states:DescribeExecution"]
+      resources = [
+        local.state_machine_arns["traffic"],
+        "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_names["traffic"]}:*",
+      ]
       conditions = []
     }
     states_start_deploy = {
@@ -225,10 +275,28 @@ data "aws_iam_policy_document" "function" {
     resources = ["*"]
   }
 
-  statement {
-    sid       = "DeploymentTable"
-    actions   = local.table_item_actions
-    resources = [aws_dynamodb_table.ferry.arn, "${aws_dynamodb_table.ferry.arn}/index/*"]
+  # The table: every item action, or only the delivery items (local.table_access).
+  dynamic "statement" {
+    for_each = {
+      for key, table in local.table_statements : key => table
+      if key == lookup(local.table_access, each.key, "items")
+    }
+
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.conditions
+
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
   }
 
   dynamic "statement" {

@@ -2,9 +2,33 @@
 # Code comes from "<package_dir>/<function>.zip" (scripts/package.sh builds it
 # with cargo-lambda for arm64).
 
+locals {
+  # The functions behind a public function URL (authorization_type NONE): each
+  # gets a reserved concurrency cap, so that a flood of requests cannot take
+  # the account's concurrency from the deployments in flight.
+  public_url_functions = ["webhook-intake"]
+
+  # With log_format JSON, Lambda drops application log lines below
+  # application_log_level (INFO when unset). The functions filter by RUST_LOG
+  # themselves, so Lambda's level is the most verbose one var.rust_log enables:
+  # "info,ferry_aws=debug" needs DEBUG, and a bare target ("ferry_aws")
+  # enables every level.
+  rust_log_directives = [for directive in split(",", lower(var.rust_log)) : trimspace(directive) if trimspace(directive) != ""]
+  rust_log_levels = [
+    for directive in local.rust_log_directives :
+    length(split("=", directive)) > 1 ? trimspace(reverse(split("=", directive))[0]) : (
+      contains(["off", "error", "warn", "info", "debug", "trace"], directive) ? directive : "trace"
+    )
+  ]
+  application_log_level = (
+    contains(local.rust_log_levels, "trace") ? "TRACE" :
+    contains(local.rust_log_levels, "debug") ? "DEBUG" : "INFO"
+  )
+}
+
 resource "aws_lambda_function" "function" {
   #checkov:skip=CKV_AWS_116:Step Functions invokes these synchronously and owns retries and catches; alarm-watch's asynchronous events are a fast path only, since check-alarms reads the same alarms after every bake; push-deploy's failures are logged with the push, and the next push or the poller deploys the branch's newer head, so a dead-letter queue would hold nothing actionable.
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is carved out of the account's pool (as little as 10 in new accounts) and would make the module fail to apply there; one active deployment per service bounds the concurrency anyway.
+  #checkov:skip=CKV_AWS_115:Only the functions behind a public function URL get reserved concurrency (var.public_url_reserved_concurrency): it is carved out of the account's pool (as little as 10 in new accounts), and one active deployment per service bounds the others anyway.
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; running them in a VPC would need NAT or interface endpoints, which cost money around the clock and contradict Ferry costing nothing when idle.
   #checkov:skip=CKV_AWS_173:The environment holds only a table name, a bus name and a log filter; no secret is ever put there (secrets come from Secrets Manager), so a customer managed key would protect nothing.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and signing in the release pipeline, which the project does not have yet; the release workflow publishes the zips with their checksums instead.
@@ -20,6 +44,9 @@ resource "aws_lambda_function" "function" {
   memory_size   = each.value.memory
   timeout       = each.value.timeout
 
+  # A cap on the functions the internet can invoke; null (unreserved) for the others.
+  reserved_concurrent_executions = contains(local.public_url_functions, each.key) ? var.public_url_reserved_concurrency : null
+
   filename         = "${local.package_dir}/${each.key}.zip"
   source_code_hash = filebase64sha256("${local.package_dir}/${each.key}.zip")
 
@@ -28,8 +55,9 @@ resource "aws_lambda_function" "function" {
   }
 
   logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.function[each.key].name
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.function[each.key].name
+    application_log_level = local.application_log_level
   }
 
   tracing_config {
@@ -50,6 +78,13 @@ resource "aws_lambda_function" "function" {
 # verifies X-Hub-Signature-256 (HMAC-SHA256 of the body under the webhook
 # secret, in constant time) before reading anything, and answers 401 otherwise.
 # The Slack callback (later) gets its URL the same way.
+#
+# Since October 2025 a new function URL with auth type NONE needs two
+# statements in the function's resource policy: lambda:InvokeFunctionUrl
+# (scoped to auth type NONE) and lambda:InvokeFunction (scoped with
+# lambda:InvokedViaFunctionUrl to invocations through the URL, so the function
+# cannot be invoked directly). scripts/terraform_checks.py requires both for
+# every public URL.
 # ---------------------------------------------------------------------------
 
 resource "aws_lambda_function_url" "webhook_intake" {
@@ -65,4 +100,13 @@ resource "aws_lambda_permission" "webhook_intake_url" {
   function_name          = aws_lambda_function.function["webhook-intake"].function_name
   principal              = "*"
   function_url_auth_type = "NONE"
+}
+
+resource "aws_lambda_permission" "webhook_intake_url_invoke" {
+  #checkov:skip=CKV_AWS_301:The second statement a public function URL needs since October 2025; invoked_via_function_url limits it to invocations through the URL (condition lambda:InvokedViaFunctionUrl), so nobody can invoke the function directly, and the function still verifies X-Hub-Signature-256.
+  statement_id             = "AllowPublicFunctionUrlInvoke"
+  action                   = "lambda:InvokeFunction"
+  function_name            = aws_lambda_function.function["webhook-intake"].function_name
+  principal                = "*"
+  invoked_via_function_url = true
 }

@@ -24,7 +24,8 @@ locals {
   #   memory, timeout  Lambda settings (MB, seconds)
   #   permissions      keys of local.permission_statements (iam.tf); the
   #                    function gets exactly these, plus logs, X-Ray and the
-  #                    table, which every handler uses
+  #                    table, which every handler uses (webhook-intake only its
+  #                    delivery items: local.table_access in iam.tf)
   #   environment      extra environment, merged over local.common_environment
   # -------------------------------------------------------------------------
   functions = {
@@ -50,24 +51,24 @@ locals {
       environment = {}
     }
     "approval" = {
-      description = "Stores the approval task token (invoked with .waitForTaskToken) and asks the approvers."
+      description = "Stores the approval task token (invoked with .waitForTaskToken) and asks the approvers; once traffic has moved, first checks the alarms."
       memory      = 256
       timeout     = 30
-      permissions = []
+      permissions = ["alarms_describe"]
       environment = {}
     }
     "shift-weights" = {
       description = "Sets and verifies the blue/green listener weights for the current step."
       memory      = 256
       timeout     = 60
-      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule"]
+      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_task_sets"]
       environment = {}
     }
     "bake" = {
-      description = "Stores the bake task token (invoked with .waitForTaskToken) so an alarm can end the bake early."
+      description = "Stores the task token of a bake or of the keep-blue-warm wait (invoked with .waitForTaskToken) so an alarm can end it early; fails at once when a guarding alarm already fires."
       memory      = 256
       timeout     = 30
-      permissions = []
+      permissions = ["alarms_describe"]
       environment = {}
     }
     "check-alarms" = {
@@ -81,22 +82,28 @@ locals {
       description = "Makes the green task set primary; after keepOldFor removes the old one and releases the lock."
       memory      = 256
       timeout     = 60
-      permissions = ["ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set"]
+      permissions = ["ecs_describe_task_sets", "ecs_describe_services", "ecs_update_primary_task_set", "ecs_update_task_set", "ecs_delete_task_set", "elb_describe"]
       environment = {}
     }
     "rollback" = {
       description = "Restores all traffic to blue (verified), makes blue primary again if green was promoted, removes green."
       memory      = 256
-      timeout     = 60
-      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set"]
+      # Waits up to 60 seconds for a traffic change in flight to settle before it
+      # moves the weights back and verifies them (as shift-weights, up to 60 more).
+      timeout     = 180
+      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_services", "ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set"]
       environment = {}
     }
     "alarm-watch" = {
-      description = "Receives CloudWatch alarm state changes and fails the waiting bake (SendTaskFailure) for an immediate rollback."
+      description = "Receives CloudWatch alarm state changes: fails the waiting task of a deployment (SendTaskFailure) for an immediate rollback, or starts a traffic rollback of one that holds at a preset."
       memory      = 256
-      timeout     = 30
-      permissions = ["states_send_task_failure"]
-      environment = {}
+      # Handles every deployment the alarm guards, one after another; leaves room
+      # for waiting on a traffic change in flight (up to 60 seconds), as rollback does.
+      timeout     = 120
+      permissions = ["states_send_task_failure", "states_start_traffic"]
+      environment = {
+        FERRY_TRAFFIC_STATE_MACHINE_ARN = local.state_machine_arns["traffic"]
+      }
     }
     "pr-plan" = {
       description = "Plans a pull request: validates its .ferry manifests, diffs their task definitions against the base branch, keeps one comment up to date and sets the ferry/plan status."
@@ -177,6 +184,7 @@ locals {
 
   traffic_definition_vars = {
     shift_weights_function_arn = local.function_arns["shift-weights"]
+    bake_function_arn          = local.function_arns["bake"]
     finalize_function_arn      = local.function_arns["finalize"]
     rollback_function_arn      = local.function_arns["rollback"]
   }

@@ -10,6 +10,9 @@ resource "aws_s3_bucket" "payloads" {
   #checkov:skip=CKV2_AWS_62:Nothing reacts to new payloads: the event that references a payload is what the workflows receive.
   #checkov:skip=CKV_AWS_21:Every object is written once under a unique delivery id and expires within days; versions would only keep expired payloads longer.
   bucket_prefix = "${var.name_prefix}-payloads-"
+  # Payloads are short-lived copies; a trial installation (examples/complete)
+  # lets `terraform destroy` delete them with the bucket.
+  force_destroy = var.payload_bucket_force_destroy
   tags          = local.tags
 }
 

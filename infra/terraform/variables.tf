@@ -27,7 +27,7 @@ variable "statemachines_dir" {
 }
 
 variable "rust_log" {
-  description = "RUST_LOG filter for every function (tracing-subscriber EnvFilter syntax), e.g. \"info\" or \"info,ferry_aws=debug\"."
+  description = "RUST_LOG filter for every function (tracing-subscriber EnvFilter syntax), e.g. \"info\" or \"info,ferry_aws=debug\". The functions' Lambda application_log_level follows it (DEBUG or TRACE when it enables them), so that Lambda keeps the lines it lets through."
   type        = string
   default     = "info"
 }
@@ -124,6 +124,23 @@ variable "watch_paths" {
   description = "Changed paths that make a push worth deploying (FERRY_WATCH_PATHS): \"dir/\" (a folder at any depth), \"*.ext\", an exact path, or \"*\" for every push (task definitions with $${GIT_SHA} images)."
   type        = list(string)
   default     = [".ferry/", "*.json"]
+}
+
+variable "payload_bucket_force_destroy" {
+  description = "Let `terraform destroy` delete the payload bucket with the payloads still in it. Off by default; the trial example (examples/complete) turns it on so that an uninstall leaves nothing behind."
+  type        = bool
+  default     = false
+}
+
+variable "public_url_reserved_concurrency" {
+  description = "Reserved concurrency of each function behind a public function URL (webhook-intake): a cap on what a flood of requests can take from the account's concurrency. Null leaves them unreserved, for accounts whose concurrency quota is too low to reserve any (Lambda keeps 100 unreserved)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.public_url_reserved_concurrency == null || try(var.public_url_reserved_concurrency >= 1, false)
+    error_message = "public_url_reserved_concurrency must be null or at least 1 (0 would refuse every webhook)."
+  }
 }
 
 variable "payload_retention_days" {

@@ -5,9 +5,11 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.40 has every argument used here (Lambda logging_config, SFN logging/tracing,
-      # DynamoDB deletion protection). Tested against 5.x; nothing used is removed in 6.x.
-      version = ">= 5.40, < 7.0"
+      # 6.28 is the first with aws_lambda_permission's invoked_via_function_url, which a
+      # public function URL needs since October 2025 (lambda.tf); everything else used
+      # here (Lambda logging_config, SFN logging/tracing, DynamoDB deletion protection)
+      # is older.
+      version = ">= 6.28, < 7.0"
     }
   }
 }

@@ -42,8 +42,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus,
-    KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification, TransactWriteItem,
 };
 use ferry_core::deployment::Deployment;
 use ferry_core::ports::{DeploymentStore, LockOutcome, PortError, PortResult, ServiceLock};
@@ -74,6 +74,8 @@ const DEPLOYMENT_SK: &str = "DEPLOYMENT";
 const LOCK_SK: &str = "LOCK";
 const IN_FLIGHT: &str = "INFLIGHT";
 pub(crate) const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
+/// A transaction whose condition failed (or that collided with another transaction).
+const TRANSACTION_CANCELED: &str = "TransactionCanceledException";
 
 /// The DynamoDB adapter.
 #[derive(Debug, Clone)]
@@ -439,6 +441,64 @@ impl DeploymentStore for DynamoStore {
             Err(error) => Err(port_error(
                 "PutItem",
                 &format!("deployment {}", deployment.id),
+                error,
+            )),
+        }
+    }
+
+    async fn create_with_lock(
+        &self,
+        deployment: &Deployment,
+        lock: &ServiceLock,
+        replacing: Option<&str>,
+    ) -> PortResult<()> {
+        let mut values = HashMap::from([
+            (":me".to_string(), s(&lock.deployment_id)),
+            (":now".to_string(), n(lock.acquired_at.unix_timestamp())),
+        ]);
+        let mut condition =
+            "attribute_not_exists(pk) OR deploymentId = :me OR expiresAt <= :now".to_string();
+        if let Some(holder) = replacing {
+            condition.push_str(" OR deploymentId = :holder");
+            values.insert(":holder".to_string(), s(holder));
+        }
+        let put_lock = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(lock_item(lock)))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|error| PortError::Invalid(format!("lock write: {error}")))?;
+        let put_record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(deployment_item(deployment)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|error| PortError::Invalid(format!("record write: {error}")))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_lock).build())
+            .transact_items(TransactWriteItem::builder().put(put_record).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                info!(service = %lock.service_key, deployment = %deployment.id, "lock acquired, deployment recorded");
+                Ok(())
+            }
+            Err(error) if code_of(&error) == Some(TRANSACTION_CANCELED) => {
+                Err(PortError::Conflict(format!(
+                    "the lock of {} is held by another deployment, or deployment {} exists",
+                    lock.service_key, deployment.id
+                )))
+            }
+            Err(error) => Err(port_error(
+                "TransactWriteItems",
+                &format!(
+                    "deployment {} and the lock of {}",
+                    deployment.id, lock.service_key
+                ),
                 error,
             )),
         }

@@ -59,6 +59,20 @@ impl EcsTaskSets {
     }
 }
 
+/// Tries of one CreateTaskSet before the error goes back to the handler (and Step Functions).
+const CREATE_ATTEMPTS: u32 = 3;
+
+/// CreateTaskSet's idempotency token: up to 36 ASCII characters (33 to 126), the same for every
+/// try of one deployment. A deployment id is up to 80 characters, so it is digested.
+fn client_token(external_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(external_id.as_bytes())
+        .iter()
+        .take(18)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 fn subject(cluster: &str, service: &str) -> String {
     format!("service {service} in cluster {cluster}")
 }
@@ -212,10 +226,36 @@ impl TaskSetDeployer for EcsTaskSets {
             }
             call = call.launch_type(LaunchType::from(launch_type.as_str()));
         }
-        let output = call
-            .send()
-            .await
-            .map_err(|error| port_error("CreateTaskSet", &subject(cluster, service), error))?;
+        // The SDK's own retries are off for this call: a retry after a lost answer must first
+        // look for the task set the lost call created. AWS also answers a repeat with the same
+        // client token with the first task set; moto ignores the token, and this loop is what
+        // keeps the emulator to one green as well.
+        let call = call.client_token(client_token(&request.external_id));
+        let mut attempt = 0;
+        let output = loop {
+            attempt += 1;
+            let once = call.clone().customize().config_override(
+                aws_sdk_ecs::config::Config::builder()
+                    .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled()),
+            );
+            let error = match once.send().await {
+                Ok(output) => break output,
+                Err(error) => port_error("CreateTaskSet", &subject(cluster, service), error),
+            };
+            if !error.is_retryable() || attempt >= CREATE_ATTEMPTS {
+                return Err(error);
+            }
+            // The call may have been applied with its answer lost.
+            if let Ok(Some(existing)) = self
+                .find_by_external_id(cluster, service, &request.external_id)
+                .await
+            {
+                info!(task_set = %existing.id, external_id = %request.external_id, "found the task set a call with a lost answer created");
+                return Ok(existing);
+            }
+            debug!(attempt, %error, "CreateTaskSet failed; trying again");
+            tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+        };
         let created = output.task_set().ok_or_else(|| {
             PortError::Transient(format!(
                 "CreateTaskSet on {} returned no task set",

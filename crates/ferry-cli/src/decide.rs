@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use ferry_core::DeploymentStatus;
 use ferry_core::plan::Preset;
 use ferry_core::ports::Workflow;
-use ferry_handlers::control::{ControlInput, Decision};
-use serde_json::json;
+use ferry_handlers::control::{ControlInput, Decision, TrafficAction as Action, TrafficRequest};
 
 /// Approve or reject the approval a deployment waits for (AWS: SendTaskSuccess/Failure).
 pub async fn decide(
@@ -64,28 +63,38 @@ pub async fn traffic(
         .await;
     }
     let holds = matches!(deployment.status, DeploymentStatus::Holding { .. });
+    // A rollback is always safe to ask for: the handler returns traffic only to a blue that
+    // serves, rolls forward once blue's removal began, and finishes a failed deployment.
     let allowed = match action {
-        TrafficAction::Rollback => holds || deployment.status == DeploymentStatus::Finalizing,
+        TrafficAction::Rollback => !matches!(
+            deployment.status,
+            DeploymentStatus::Succeeded | DeploymentStatus::RolledBack
+        ),
         _ => holds,
     };
     if !allowed {
         anyhow::bail!(
-            "deployment {deployment_id} is {}; this works on a deployment that holds at a preset{}",
+            "deployment {deployment_id} is {}; {}",
             deployment.status.name(),
             if matches!(action, TrafficAction::Rollback) {
-                " or keeps blue warm"
+                "there is nothing to roll back (deploy the previous commit to go back)"
             } else {
-                ""
+                "this works on a deployment that holds at a preset"
             }
         );
     }
-    let input = match action {
-        TrafficAction::Preset(preset) => {
-            json!({"deploymentId": deployment_id, "action": "preset", "weight": preset.green_weight()})
-        }
-        TrafficAction::Promote => json!({"deploymentId": deployment_id, "action": "promote"}),
-        TrafficAction::Rollback => json!({"deploymentId": deployment_id, "action": "rollback"}),
+    let (action, weight) = match action {
+        TrafficAction::Preset(preset) => (Action::Preset, Some(preset.green_weight())),
+        TrafficAction::Promote => (Action::Promote, None),
+        TrafficAction::Rollback => (Action::Rollback, None),
     };
+    let input = TrafficRequest {
+        deployment_id: deployment_id.to_string(),
+        action,
+        weight,
+        reason: None,
+    }
+    .to_json();
     let name = format!(
         "{}-{}",
         &deployment_id[..deployment_id.len().min(60)],

@@ -141,6 +141,11 @@ async fn start_on_aws(
             "on AWS the plan function reads the manifest from the repository: pass --repository OWNER/NAME and --commit SHA (or use --local)"
         );
     };
+    if !ferry_core::deployment::is_commit_id(commit) {
+        anyhow::bail!(
+            "--commit must be a full commit id (40 hexadecimal digits), found {commit:?}: use `git rev-parse HEAD`"
+        );
+    }
     let deps = crate::context::deps(false).await?;
     let name = new_deployment_id(&manifest.service, time::OffsetDateTime::now_utc(), commit);
     let input = json!({

@@ -1,10 +1,16 @@
 //! The deployment record and its lifecycle.
 //!
 //! ```text
-//! Pending -> Provisioning -> [AwaitingApproval(i)] -> Shifting(i) -> Baking(i) -> ... -> Finalizing -> Succeeded
+//! Pending -> Provisioning -> [AwaitingApproval(i)] -> Shifting(i) -> Baking(i) -> ... -> Finalizing -> CleaningUp -> Succeeded
 //!                                                                  \-> Holding (preset below 100)
-//! any state before Succeeded -> RollingBack -> RolledBack | Failed
+//! any state before CleaningUp -> RollingBack -> RolledBack | Failed
+//! CleaningUp only rolls forward: -> Succeeded | Failed (green serves; blue's removal is retried)
 //! ```
+//!
+//! Every change of traffic or task sets is *fenced*: the handler first writes its intent
+//! ([`Fence`]) with a conditional write on the record, and only then calls ECS or the load
+//! balancer. A rollback that starts meanwhile sees the fence and waits for it to settle before it
+//! removes green, so a late write can never leave traffic on a task set that is gone.
 //!
 //! Progress is an index into the plan stored with the record, so a handler that runs twice
 //! lands in the same place. `version` is bumped on every write; stores use it for optimistic
@@ -39,8 +45,11 @@ pub enum DeploymentStatus {
     Holding {
         step: usize,
     },
-    /// Green becoming primary, blue kept warm then removed.
+    /// Green is primary and serves all traffic; blue is kept warm (a rollback only moves
+    /// traffic back).
     Finalizing,
+    /// Blue's removal has begun: from here the deployment only rolls forward.
+    CleaningUp,
     Succeeded,
     RollingBack,
     /// Traffic is back on blue and green is gone.
@@ -67,6 +76,7 @@ impl DeploymentStatus {
             DeploymentStatus::Baking { .. } => "baking",
             DeploymentStatus::Holding { .. } => "holding",
             DeploymentStatus::Finalizing => "finalizing",
+            DeploymentStatus::CleaningUp => "cleaning-up",
             DeploymentStatus::Succeeded => "succeeded",
             DeploymentStatus::RollingBack => "rolling-back",
             DeploymentStatus::RolledBack => "rolled-back",
@@ -96,6 +106,44 @@ pub struct TaskSetRef {
     pub arn: String,
     pub task_definition_arn: String,
     pub target_group_arn: String,
+}
+
+impl DeploymentStatus {
+    /// Handlers that move the deployment forward (approval, bake, shift, create the task set,
+    /// promote) act only on a deployment in one of these states; a rollback or an end wins.
+    pub fn moves_forward(self) -> bool {
+        !self.is_terminal()
+            && !matches!(
+                self,
+                DeploymentStatus::RollingBack | DeploymentStatus::CleaningUp
+            )
+    }
+
+    /// A rollback may still return traffic to blue: blue's removal has not begun.
+    pub fn can_roll_back(self) -> bool {
+        !self.is_terminal() && self != DeploymentStatus::CleaningUp
+    }
+}
+
+/// What a handler is about to change outside the record, written before it calls AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum FenceAction {
+    /// Creating the green task set.
+    CreateTaskSet,
+    /// Moving green's production weight to `green_weight`.
+    Traffic { green_weight: u8 },
+}
+
+/// An in-flight change to ECS or the load balancer. Cleared when the change is confirmed.
+/// A rollback finding one waits until `since` + the fence lease before it removes green: by
+/// then the writer has finished or died, and a last read shows what it left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fence {
+    pub action: FenceAction,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
 }
 
 /// Where the change came from.
@@ -153,12 +201,33 @@ pub struct Policy {
     pub slack_channel: Option<String>,
 }
 
+/// What a waiting Step Functions task waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TokenKind {
+    /// A person's approval before a step.
+    Approval,
+    /// A step's bake; an alarm ends it early.
+    Bake,
+    /// Blue kept warm after green became primary; an alarm ends it with a rollback.
+    KeepWarm,
+}
+
+impl TokenKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenKind::Approval => "approval",
+            TokenKind::Bake => "bake",
+            TokenKind::KeepWarm => "keep-warm",
+        }
+    }
+}
+
 /// A waiting Step Functions task, so that an alarm or a person can end it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingToken {
-    /// `bake` or `approval`.
-    pub kind: String,
+    pub kind: TokenKind,
     pub step: usize,
     pub token: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -195,6 +264,12 @@ pub struct Deployment {
     pub green_weight: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_token: Option<PendingToken>,
+    /// Set when blue's removal began: from then on the deployment only rolls forward.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cleanup_started: bool,
+    /// A change to ECS or the load balancer that may be in flight (see [`Fence`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<Fence>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub history: Vec<HistoryEntry>,
@@ -218,9 +293,15 @@ impl Deployment {
         service_key(&self.cluster, &self.service)
     }
 
+    /// Traffic has moved to green at some point: from here to blue's removal, a guarding alarm
+    /// rolls the deployment back wherever it is (bake, approval, hold, keep-warm).
+    pub fn traffic_moved(&self) -> bool {
+        self.applied_step.is_some() || self.green_weight > 0
+    }
+
     /// Appends to the audit trail and moves `updated_at`.
     pub fn record(&mut self, at: OffsetDateTime, event: &str, detail: impl Into<String>) {
-        self.history.push(HistoryEntry {
+        self.push_history(HistoryEntry {
             at,
             event: event.to_string(),
             step: None,
@@ -228,6 +309,46 @@ impl Deployment {
             detail: detail.into(),
         });
         self.updated_at = at;
+    }
+
+    /// Keeps the record well under DynamoDB's 400 KB item limit however long a deployment
+    /// runs (a preset held for weeks, many retries): the first entries (how it started) and the
+    /// latest stay, the middle is dropped and counted in one `history-truncated` entry.
+    fn push_history(&mut self, mut entry: HistoryEntry) {
+        entry.detail = truncate_chars(&entry.detail, MAX_DETAIL_CHARS);
+        self.history.push(entry);
+        if self.history.len() <= MAX_HISTORY_ENTRIES {
+            return;
+        }
+        const KEEP_FIRST: usize = 10;
+        let dropped_before = match self.history.get(KEEP_FIRST) {
+            Some(marker) if marker.event == "history-truncated" => marker
+                .detail
+                .split_whitespace()
+                .next()
+                .and_then(|count| count.parse::<usize>().ok())
+                .unwrap_or(0),
+            _ => 0,
+        };
+        // Remove the marker (if any) and the oldest entry after it, then write a new marker.
+        let start = if dropped_before > 0 {
+            KEEP_FIRST + 1
+        } else {
+            KEEP_FIRST
+        };
+        let at = self.history[start].at;
+        self.history.drain(KEEP_FIRST..=start);
+        let dropped = dropped_before + 1;
+        self.history.insert(
+            KEEP_FIRST,
+            HistoryEntry {
+                at,
+                event: "history-truncated".into(),
+                step: None,
+                green_weight: None,
+                detail: format!("{dropped} entries dropped to keep the record small"),
+            },
+        );
     }
 
     /// Like [`Deployment::record`], for a step event.
@@ -238,7 +359,7 @@ impl Deployment {
         step: usize,
         detail: impl Into<String>,
     ) {
-        self.history.push(HistoryEntry {
+        self.push_history(HistoryEntry {
             at,
             event: event.to_string(),
             step: Some(step),
@@ -256,8 +377,34 @@ impl Deployment {
             self.reason = reason;
         }
         self.pending_token = None;
+        self.fence = None;
         self.finished_at = Some(at);
         self.updated_at = at;
+    }
+}
+
+/// At most this many history entries are kept (see [`Deployment::record`]).
+pub const MAX_HISTORY_ENTRIES: usize = 200;
+/// A history entry's detail is cut at this many characters.
+pub const MAX_DETAIL_CHARS: usize = 1000;
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// True for a full Git commit id: 40 hexadecimal digits (SHA-1) or 64 (SHA-256).
+pub fn is_commit_id(commit: &str) -> bool {
+    (commit.len() == 40 || commit.len() == 64) && commit.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The first seven characters of a commit id, for people (never splits a character).
+pub fn short_commit(commit: &str) -> &str {
+    match commit.char_indices().nth(7) {
+        Some((cut, _)) => &commit[..cut],
+        None => commit,
     }
 }
 

@@ -87,6 +87,16 @@ impl MemoryEcs {
         }
     }
 
+    /// Sets how many tasks of one task set run (a crash loop runs fewer than desired).
+    pub fn set_running(&self, cluster: &str, service: &str, task_set: &str, running: i32) {
+        let key = (cluster_name(cluster).to_string(), service.to_string());
+        if let Some(found) = locked(&self.state).services.get_mut(&key)
+            && let Some(set) = found.task_sets.iter_mut().find(|set| set.id == task_set)
+        {
+            set.running_count = running;
+        }
+    }
+
     fn enter(&self, method: &'static str) -> PortResult<std::sync::MutexGuard<'_, EcsState>> {
         let mut state = locked(&self.state);
         state.calls.push(method.to_string());
@@ -438,6 +448,37 @@ impl DeploymentStore for MemoryStore {
                 deployment.id
             )));
         }
+        deployments.insert(deployment.id.clone(), deployment.clone());
+        Ok(())
+    }
+
+    async fn create_with_lock(
+        &self,
+        deployment: &Deployment,
+        lock: &ServiceLock,
+        replacing: Option<&str>,
+    ) -> PortResult<()> {
+        // Lock order: locks, then deployments (the only place holding both).
+        let mut locks = locked(&self.locks);
+        let mut deployments = locked(&self.deployments);
+        if let Some(existing) = locks.get(&lock.service_key) {
+            let takeable = existing.deployment_id == lock.deployment_id
+                || existing.expires_at <= lock.acquired_at
+                || Some(existing.deployment_id.as_str()) == replacing;
+            if !takeable {
+                return Err(PortError::Conflict(format!(
+                    "lock of {} is held by {}",
+                    lock.service_key, existing.deployment_id
+                )));
+            }
+        }
+        if deployments.contains_key(&deployment.id) {
+            return Err(PortError::Conflict(format!(
+                "deployment {} exists",
+                deployment.id
+            )));
+        }
+        locks.insert(lock.service_key.clone(), lock.clone());
         deployments.insert(deployment.id.clone(), deployment.clone());
         Ok(())
     }

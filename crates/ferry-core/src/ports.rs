@@ -351,6 +351,17 @@ pub trait DeploymentStore: Send + Sync {
 
     /// Writes a new record. `Conflict` when the id exists.
     async fn create(&self, deployment: &Deployment) -> PortResult<()>;
+    /// Writes a new record *and* takes the service's lock for it, atomically: both or neither
+    /// (DynamoDB `TransactWriteItems`). A lock therefore never exists without its record, and a
+    /// record in flight always holds its lock. The lock is taken when it is free, expired, ours
+    /// already, or held by `replacing` (a holder the caller found ended). `Conflict` when the
+    /// record exists or the lock is held by someone else; read both to tell which.
+    async fn create_with_lock(
+        &self,
+        deployment: &Deployment,
+        lock: &ServiceLock,
+        replacing: Option<&str>,
+    ) -> PortResult<()>;
     async fn get(&self, deployment_id: &str) -> PortResult<Option<Deployment>>;
     /// Writes `deployment` if the stored version is still `deployment.version`, then bumps the
     /// version in `deployment`. `Conflict` when someone else wrote first.

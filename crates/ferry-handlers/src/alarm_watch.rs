@@ -1,11 +1,14 @@
-//! `alarm-watch`: CloudWatch says an alarm entered ALARM; end the bake of every deployment it
-//! guards at once (SendTaskFailure `AlarmBreached`), so rollback starts in seconds instead of
-//! after the bake.
+//! `alarm-watch`: CloudWatch says an alarm entered ALARM; roll back every deployment it guards
+//! at once, from the first shift until blue's removal begins: a waiting bake, approval or
+//! keep-warm is failed (SendTaskFailure `AlarmBreached`), a deployment holding at a preset is
+//! rolled back with the traffic workflow.
 
 use ferry_core::DeploymentStatus;
+use ferry_core::ports::{PortError, Workflow};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
+use crate::control::{TrafficAction, TrafficRequest, execution_name};
 use crate::error::port;
 use crate::{Deps, ErrorKind, HandlerError};
 
@@ -52,39 +55,63 @@ pub async fn handle(
         .list_in_flight()
         .await
         .map_err(port("listing deployments in flight"))?;
+    let cause = format!("alarm {}: {}", change.alarm_name, change.state.reason);
     for deployment in in_flight {
+        // Guarded from the first shift until blue's removal begins, whatever the deployment is
+        // doing: baking, waiting for an approval, holding at a preset, keeping blue warm.
         let guarded = deployment.policy.rollback_on_alarm
             && deployment.policy.alarms.contains(&change.alarm_name)
-            && matches!(deployment.status, DeploymentStatus::Baking { .. });
-        let Some(token) = deployment
-            .pending_token
-            .as_ref()
-            .filter(|token| token.kind == "bake")
-        else {
-            continue;
-        };
+            && deployment.traffic_moved()
+            && deployment.status.moves_forward();
         if !guarded {
             continue;
         }
-        let cause = format!("alarm {}: {}", change.alarm_name, change.state.reason);
-        match deps
-            .workflows
-            .send_task_failure(&token.token, ErrorKind::AlarmBreached.name(), &cause)
-            .await
-        {
-            Ok(()) => {
-                info!(deployment = %deployment.id, alarm = %change.alarm_name, "bake failed by alarm");
-                output.failed_bakes.push(deployment.id.clone());
+        if let Some(token) = &deployment.pending_token {
+            match deps
+                .workflows
+                .send_task_failure(&token.token, ErrorKind::AlarmBreached.name(), &cause)
+                .await
+            {
+                Ok(()) => {
+                    info!(deployment = %deployment.id, alarm = %change.alarm_name, wait = token.kind.name(), "wait failed by alarm");
+                    output.failed_bakes.push(deployment.id.clone());
+                }
+                // The wait already ended (timed out, or an earlier delivery of this event).
+                Err(PortError::NotFound(_) | PortError::Conflict(_)) => {
+                    warn!(deployment = %deployment.id, "the wait had already ended");
+                }
+                Err(error) => return Err(HandlerError::from_port("failing the wait", error)),
             }
-            // The bake already ended (timed out, or an earlier delivery of this event).
-            Err(
-                ferry_core::ports::PortError::NotFound(_)
-                | ferry_core::ports::PortError::Conflict(_),
-            ) => {
-                warn!(deployment = %deployment.id, "bake had already ended");
+        } else if matches!(deployment.status, DeploymentStatus::Holding { .. }) {
+            // A deployment holding at a preset has no running deploy execution: roll it back
+            // with the traffic workflow. One execution per deployment: a redelivered event
+            // finds it started.
+            let request = TrafficRequest {
+                deployment_id: deployment.id.clone(),
+                action: TrafficAction::Rollback,
+                weight: None,
+                reason: Some(cause.clone()),
+            };
+            let name = execution_name(&deployment.id, "alarm");
+            match deps
+                .workflows
+                .start(Workflow::Traffic, &name, &request.to_json())
+                .await
+            {
+                Ok(_) | Err(PortError::Conflict(_)) => {
+                    info!(deployment = %deployment.id, alarm = %change.alarm_name, "holding deployment rolled back by alarm");
+                    output.failed_bakes.push(deployment.id.clone());
+                }
+                Err(error) => {
+                    return Err(HandlerError::from_port(
+                        "starting the rollback of a holding deployment",
+                        error,
+                    ));
+                }
             }
-            Err(error) => return Err(HandlerError::from_port("failing the bake", error)),
         }
+        // Otherwise a handler is running (a shift, a promotion): the next wait reads the alarm
+        // when it starts and fails at once.
     }
     Ok(output)
 }

@@ -1,6 +1,7 @@
 //! Decisions people make about a running deployment: approve, reject, abort.
 //! Used by `ferry approve|reject|rollback` and, later, Slack.
 
+use ferry_core::deployment::TokenKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tracing::info;
@@ -30,6 +31,43 @@ pub struct ControlInput {
     pub reason: Option<String>,
 }
 
+/// The traffic workflow's input (`statemachines/traffic.asl.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficRequest {
+    pub deployment_id: String,
+    pub action: TrafficAction,
+    /// Green's weight, 0 to 100 (`preset` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u8>,
+    /// Why (a rollback's recorded reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What the traffic workflow does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TrafficAction {
+    Preset,
+    Promote,
+    Rollback,
+}
+
+impl TrafficRequest {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a traffic request is plain JSON")
+    }
+}
+
+/// A Step Functions execution name for an action on a deployment: at most 80 characters,
+/// unique per deployment and `label`.
+pub fn execution_name(deployment_id: &str, label: &str) -> String {
+    let keep = 80usize.saturating_sub(label.len() + 1);
+    let prefix: String = deployment_id.chars().take(keep).collect();
+    format!("{prefix}-{label}")
+}
+
 pub async fn handle(deps: &Deps, input: ControlInput) -> Result<String, HandlerError> {
     let deployment = load(deps, &input.deployment_id).await?;
     let token = deployment.pending_token.clone().ok_or_else(|| {
@@ -53,8 +91,8 @@ pub async fn handle(deps: &Deps, input: ControlInput) -> Result<String, HandlerE
             ),
         ));
     }
-    match (&input.decision, token.kind.as_str()) {
-        (Decision::Approve, "approval") => {
+    match (&input.decision, token.kind) {
+        (Decision::Approve, TokenKind::Approval) => {
             deps.workflows
                 .send_task_success(&token.token, &json!({"approvedBy": by}))
                 .await
@@ -63,8 +101,9 @@ pub async fn handle(deps: &Deps, input: ControlInput) -> Result<String, HandlerE
             Ok(format!("approved {} by {by}", deployment.id))
         }
         (Decision::Approve, other) => Err(HandlerError::non_retryable(format!(
-            "deployment {} is waiting for a {other}, not an approval",
-            deployment.id
+            "deployment {} is waiting for a {}, not an approval",
+            deployment.id,
+            other.name()
         ))),
         (Decision::Reject | Decision::Abort, _) => {
             let error = if input.decision == Decision::Reject {

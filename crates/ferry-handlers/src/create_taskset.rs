@@ -1,17 +1,18 @@
 //! `create-taskset`: register the task definition and start green on the idle target group.
 //!
 //! Idempotent: the deployment id is the task set's external id, so a retry finds the task set
-//! it already created instead of making a second one.
+//! it already created instead of making a second one; the ECS adapter also sends a client token
+//! derived from it and, when an answer is lost, looks the task set up before trying again.
 
 use ferry_core::DeploymentStatus;
-use ferry_core::deployment::TaskSetRef;
+use ferry_core::deployment::{FenceAction, TaskSetRef};
 use ferry_core::ports::{NewTaskSet, Placement};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::error::port;
 use crate::record::{load, save};
-use crate::{DeploymentRef, Deps, HandlerError};
+use crate::{DeploymentRef, Deps, HandlerError, fence};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,19 +27,13 @@ pub async fn handle(
     input: DeploymentRef,
 ) -> Result<CreateTaskSetOutput, HandlerError> {
     let mut deployment = load(deps, &input.deployment_id).await?;
+    fence::refuse_unless_moving_forward(&deployment)?;
     if let Some(green) = &deployment.green {
         return Ok(CreateTaskSetOutput {
             deployment_id: deployment.id.clone(),
             task_set_id: green.id.clone(),
             task_definition_arn: green.task_definition_arn.clone(),
         });
-    }
-    if deployment.status.is_terminal() {
-        return Err(HandlerError::non_retryable(format!(
-            "deployment {} has already ended ({})",
-            deployment.id,
-            deployment.status.name()
-        )));
     }
     let service = deps
         .ecs
@@ -49,6 +44,9 @@ pub async fn handle(
     let task_set = match service.task_set_with_external_id(&deployment.id) {
         Some(existing) => existing.clone(),
         None => {
+            // A rollback that starts while this call is in flight waits for the fence, then
+            // removes whatever carries the deployment id.
+            fence::raise(deps, &mut deployment, FenceAction::CreateTaskSet).await?;
             let task_definition_arn = deps
                 .ecs
                 .register_task_definition(&deployment.task_definition)
@@ -80,6 +78,7 @@ pub async fn handle(
     };
 
     let now = deps.clock.now();
+    deployment.fence = None;
     deployment.green = Some(TaskSetRef {
         id: task_set.id.clone(),
         arn: task_set.arn.clone(),

@@ -140,17 +140,37 @@ pub fn function_name(function: &str) -> Option<&'static str> {
         .max_by_key(|name| name.len())
 }
 
-async fn call<I, O, F, Fut>(name: &str, payload: Value, handler: F) -> Result<Value, HandlerError>
+/// Decodes `payload`, runs `handler` and encodes its output, the same way in every host (Lambda,
+/// the local engine, the CLI): an input that does not decode is `NonRetryable` naming the
+/// field, and a panic is a `NonRetryable` error instead of a crash, so an error has one name
+/// wherever the handler runs.
+pub async fn call<I, O, F, Fut>(
+    name: &str,
+    payload: Value,
+    handler: F,
+) -> Result<Value, HandlerError>
 where
     I: DeserializeOwned,
     O: Serialize,
     F: FnOnce(I) -> Fut,
     Fut: std::future::Future<Output = Result<O, HandlerError>>,
 {
+    use futures_util::FutureExt;
     let input: I = serde_json::from_value(payload).map_err(|error| {
         HandlerError::non_retryable(format!("invalid input for {name}: {error}"))
     })?;
-    let output = handler(input).await?;
+    let output = std::panic::AssertUnwindSafe(handler(input))
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| text.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            tracing::error!(function = name, %message, "handler panicked");
+            HandlerError::non_retryable(format!("{name} panicked: {message}"))
+        })??;
     serde_json::to_value(output).map_err(|error| {
         HandlerError::non_retryable(format!("output of {name} is not JSON: {error}"))
     })

@@ -46,11 +46,19 @@ pub async fn handle(deps: &Deps, input: FinalizeInput) -> Result<FinalizeOutput,
     if deployment.status == DeploymentStatus::Succeeded {
         return Ok(output(&deployment));
     }
-    if deployment.status.is_terminal() || deployment.status == DeploymentStatus::RollingBack {
+    let allowed = match input.phase {
+        Phase::Promote => deployment.status.moves_forward() && !deployment.cleanup_started,
+        Phase::Cleanup => matches!(
+            deployment.status,
+            DeploymentStatus::Finalizing | DeploymentStatus::CleaningUp
+        ),
+    };
+    if !allowed {
         return Err(HandlerError::non_retryable(format!(
-            "deployment {} is {}; it cannot be finalized",
+            "deployment {} is {}; it cannot be finalized ({:?})",
             deployment.id,
-            deployment.status.name()
+            deployment.status.name(),
+            input.phase
         )));
     }
     let green = deployment.green.clone().ok_or_else(|| {
@@ -95,6 +103,15 @@ pub async fn handle(deps: &Deps, input: FinalizeInput) -> Result<FinalizeOutput,
             info!(deployment = %deployment.id, "green is primary");
         }
         Phase::Cleanup => {
+            // From here on the deployment only rolls forward: a failure below must never send
+            // traffic back to a blue that may be half gone.
+            if !deployment.cleanup_started {
+                deployment.cleanup_started = true;
+                deployment.status = DeploymentStatus::CleaningUp;
+                deployment.pending_token = None;
+                deployment.record(now, "cleanup-started", "removing blue");
+                save(deps, &mut deployment).await?;
+            }
             if let Some(blue) = &deployment.blue {
                 deps.ecs
                     .delete_task_set(&deployment.cluster, &deployment.service, &blue.id)
@@ -127,5 +144,5 @@ pub async fn handle(deps: &Deps, input: FinalizeInput) -> Result<FinalizeOutput,
 }
 
 fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(7)]
+    ferry_core::deployment::short_commit(commit)
 }

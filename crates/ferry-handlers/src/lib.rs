@@ -35,6 +35,7 @@ pub mod control;
 pub mod create_taskset;
 mod dispatch;
 mod error;
+mod fence;
 pub mod finalize;
 pub mod plan;
 pub mod poll;
@@ -48,7 +49,7 @@ mod traffic;
 pub mod wait_stable;
 pub mod wait_token;
 
-pub use dispatch::{FUNCTIONS, GITHUB_FUNCTIONS, dispatch, dispatch_with, function_name};
+pub use dispatch::{FUNCTIONS, GITHUB_FUNCTIONS, call, dispatch, dispatch_with, function_name};
 pub use error::{ErrorKind, HandlerError};
 pub use support::{LogNotifier, NoGitSource};
 
@@ -68,6 +69,9 @@ pub struct Settings {
     /// changes with a short delay).
     pub verify_attempts: u32,
     pub verify_delay: std::time::Duration,
+    /// How long a fenced change (creating green, moving traffic) may stay in flight: longer
+    /// than any handler's Lambda timeout, so after it the writer has finished or died.
+    pub fence_lease: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -76,6 +80,8 @@ impl Default for Settings {
             stabilization_timeout_seconds: 15 * 60,
             verify_attempts: 10,
             verify_delay: std::time::Duration::from_millis(500),
+            // shift-weights and create-taskset time out after 60 s in Lambda.
+            fence_lease: std::time::Duration::from_secs(65),
         }
     }
 }
@@ -108,6 +114,8 @@ pub struct GithubDeps {
     pub tracked: Vec<String>,
 }
 
+#[cfg(test)]
+mod safety_tests;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]

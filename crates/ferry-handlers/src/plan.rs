@@ -11,7 +11,9 @@ use ferry_core::deployment::{
 };
 use ferry_core::manifest::{self, Manifest};
 use ferry_core::plan::Plan;
-use ferry_core::ports::{LockOutcome, NotificationKind, RouteRef, ServiceInfo, TaskSetStatus};
+use ferry_core::ports::{
+    NotificationKind, PortError, RouteRef, ServiceInfo, ServiceLock, TaskSetStatus,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::Duration;
@@ -74,6 +76,7 @@ pub struct StepItem {
 }
 
 pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, HandlerError> {
+    check_commit(&input.commit)?;
     if let Some(id) = &input.deployment_id
         && let Some(existing) = deps
             .store
@@ -120,7 +123,6 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
     let plan = manifest.plan();
     let key = service_key(&manifest.cluster, &manifest.service);
     let expires_at = now + lock_lease(deps, &manifest, &plan);
-    take_lock(deps, &key, &id, now, expires_at).await?;
 
     let mut document = manifest.task_definition.document.clone();
     substitute(&mut document, &input.commit, &id, input.branch.as_deref());
@@ -164,6 +166,8 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         applied_step: None,
         green_weight: 0,
         pending_token: None,
+        cleanup_started: false,
+        fence: None,
         reason: None,
         history: Vec::new(),
         created_at: now,
@@ -181,20 +185,14 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             input.author.as_deref().unwrap_or("unknown")
         ),
     );
-    if let Err(error) = deps.store.create(&deployment).await {
-        // A retry after the write landed: the record is ours.
-        return match deps
-            .store
-            .get(&id)
-            .await
-            .map_err(port("reading the deployment record"))?
-        {
-            Some(existing) => Ok(output(&existing)),
-            None => Err(HandlerError::from_port(
-                "writing the deployment record",
-                error,
-            )),
-        };
+    let lock = ServiceLock {
+        service_key: key.clone(),
+        deployment_id: id.clone(),
+        acquired_at: now,
+        expires_at,
+    };
+    if let Some(existing) = create_locked(deps, &deployment, &lock).await? {
+        return Ok(output(&existing));
     }
     info!(deployment = %id, service = %key, steps = deployment.plan.steps.len(), "planned");
     notify(
@@ -452,10 +450,10 @@ async fn refuse_if_locked(deps: &Deps, key: &str, me: Option<&str>) -> Result<()
         .await
         .map_err(port("reading the lock holder"))?;
     match holder {
-        Some(holder) if !holder.status.is_terminal() => {
-            Err(lock_held(key, &lock, holder.status.name()))
-        }
-        _ => Ok(()),
+        Some(holder) if holder.status.is_terminal() => Ok(()),
+        Some(holder) => Err(lock_held(key, &lock, holder.status.name())),
+        // Lock and record are written together: a lock without a record is a plan in flight.
+        None => Err(lock_held(key, &lock, "planning")),
     }
 }
 
@@ -469,53 +467,72 @@ fn lock_held(key: &str, lock: &ferry_core::ports::ServiceLock, status: &str) -> 
     )
 }
 
-async fn take_lock(
+/// Writes the record and takes the lock in one transaction (see
+/// [`DeploymentStore::create_with_lock`](ferry_core::ports::DeploymentStore::create_with_lock)).
+/// `Some(record)` when a retry finds that an earlier attempt of this plan already wrote it.
+async fn create_locked(
     deps: &Deps,
-    key: &str,
-    id: &str,
-    now: time::OffsetDateTime,
-    expires_at: time::OffsetDateTime,
-) -> Result<(), HandlerError> {
-    let outcome = deps
-        .store
-        .acquire_lock(key, id, now, expires_at)
-        .await
-        .map_err(port("taking the service lock"))?;
-    let LockOutcome::HeldBy(lock) = outcome else {
-        return Ok(());
-    };
-    // The holder may have ended without releasing (a crash between its last two writes).
-    let holder = deps
-        .store
-        .get(&lock.deployment_id)
-        .await
-        .map_err(port("reading the lock holder"))?;
-    let stale = holder
-        .as_ref()
-        .is_none_or(|holder| holder.status.is_terminal());
-    if stale {
-        info!(service = %key, holder = %lock.deployment_id, "taking over a stale lock");
-        return deps
+    deployment: &Deployment,
+    lock: &ServiceLock,
+) -> Result<Option<Deployment>, HandlerError> {
+    let mut replacing: Option<String> = None;
+    // Twice at most: once as things are, once replacing a holder found to have ended.
+    for _ in 0..2 {
+        let error = match deps
             .store
-            .take_over_lock(key, &lock.deployment_id, id, now, expires_at)
+            .create_with_lock(deployment, lock, replacing.as_deref())
             .await
-            .map_err(|error| {
-                HandlerError::new(
-                    ErrorKind::LockHeld,
-                    format!("the lock of {key} changed hands: {error}"),
-                )
-            });
+        {
+            Ok(()) => return Ok(None),
+            Err(PortError::Conflict(message)) => message,
+            Err(other) => {
+                return Err(HandlerError::from_port(
+                    "recording the deployment and taking the service lock",
+                    other,
+                ));
+            }
+        };
+        // A retry after the transaction landed (its answer lost): the record is ours.
+        if let Some(existing) = deps
+            .store
+            .get(&deployment.id)
+            .await
+            .map_err(port("reading the deployment record"))?
+        {
+            return Ok(Some(existing));
+        }
+        let Some(held) = deps
+            .store
+            .get_lock(&lock.service_key)
+            .await
+            .map_err(port("reading the service lock"))?
+        else {
+            // Released meanwhile: try again as things are now.
+            replacing = None;
+            continue;
+        };
+        let holder = deps
+            .store
+            .get(&held.deployment_id)
+            .await
+            .map_err(port("reading the lock holder"))?;
+        // Only a holder that has *ended* gives its lock up before the lease runs out. A holder
+        // without a record is a plan whose write is in flight (lock and record are written
+        // together, so it cannot be a crash): never take over from it.
+        match holder {
+            Some(holder) if holder.status.is_terminal() => {
+                info!(service = %lock.service_key, holder = %held.deployment_id, "taking over the lock of an ended deployment");
+                replacing = Some(held.deployment_id.clone());
+            }
+            Some(holder) => return Err(lock_held(&lock.service_key, &held, holder.status.name())),
+            None => return Err(lock_held(&lock.service_key, &held, "planning")),
+        }
+        tracing::debug!(%error, "lock or record write refused; retrying once");
     }
-    let status = holder
-        .map(|holder| holder.status.name())
-        .unwrap_or("unknown");
-    Err(HandlerError::new(
-        ErrorKind::LockHeld,
-        format!(
-            "{key} is being deployed by {} ({status}, since {}); wait for it, or roll it back with `ferry rollback`",
-            lock.deployment_id, lock.acquired_at
-        ),
-    ))
+    Err(HandlerError::retryable(format!(
+        "the lock of {} keeps changing hands; try again",
+        lock.service_key
+    )))
 }
 
 /// `${GIT_SHA}`, `${GIT_SHORT_SHA}`, `${FERRY_DEPLOYMENT_ID}` and, when the branch is known,
@@ -555,6 +572,22 @@ fn set_image(document: &mut Value, container: &str, image: &str) {
     }
 }
 
+/// A commit names a revision: a Git id, or a local checkout's label; never empty or free text
+/// (it ends up in ids, tags and messages).
+fn check_commit(commit: &str) -> Result<(), HandlerError> {
+    let valid = !commit.is_empty()
+        && commit.len() <= 64
+        && commit
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if valid {
+        return Ok(());
+    }
+    Err(HandlerError::non_retryable(format!(
+        "commit {commit:?} is not a commit id: pass the full id (40 hexadecimal digits)"
+    )))
+}
+
 fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(7)]
+    ferry_core::deployment::short_commit(commit)
 }

@@ -1,16 +1,27 @@
-//! `rollback`: all traffic back to blue (verified), green removed, lock released.
+//! `rollback`: end a deployment safely, whatever state it is in.
 //!
-//! Order matters for safety: traffic first (and proven), then blue made primary again if
-//! green had been promoted, and only then green deleted.
+//! - Before blue's removal began: all traffic back to blue (verified), blue primary again if
+//!   green had been promoted, every task set carrying the deployment's id removed, lock
+//!   released, record `rolled-back`. Order matters: traffic first (and proven), and green is only
+//!   removed once no in-flight change can still send it traffic (see [`crate::fence`]).
+//!   Traffic only ever goes back to a blue that exists and runs its desired count; otherwise
+//!   nothing is moved and the rollback fails with the reason, leaving traffic where it is.
+//! - Once blue's removal began (cleanup): blue may be half gone, so the deployment only rolls
+//!   forward: blue's removal is finished and the deployment ends `succeeded`.
+//! - With `giveUp` (the state machines' last resort after the above failed): nothing is
+//!   changed in AWS; the record ends `failed` with the error, the lock is released so the
+//!   service is never blocked, and people are told how to recover (`ferry rollback ID`, which
+//!   runs this handler again).
 
-use ferry_core::DeploymentStatus;
-use ferry_core::ports::{NotificationKind, TaskSetStatus};
+use ferry_core::deployment::Deployment;
+use ferry_core::ports::{NotificationKind, PortError, TaskSetStatus};
+use ferry_core::{DeploymentStatus, deployment::short_commit};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::error::port;
 use crate::record::{load, notify, save};
-use crate::{Deps, HandlerError, traffic};
+use crate::{Deps, HandlerError, fence, traffic};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -21,6 +32,10 @@ pub struct RollbackInput {
     pub error: Option<String>,
     #[serde(default, alias = "Cause")]
     pub cause: Option<String>,
+    /// Record the deployment as failed without touching AWS: the rollback itself could not
+    /// finish.
+    #[serde(default)]
+    pub give_up: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,65 +46,92 @@ pub struct RollbackOutput {
     pub reason: String,
 }
 
+fn output(deployment: &Deployment, reason: String) -> RollbackOutput {
+    RollbackOutput {
+        deployment_id: deployment.id.clone(),
+        status: deployment.status.name().into(),
+        reason: deployment.reason.clone().unwrap_or(reason),
+    }
+}
+
 pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput, HandlerError> {
     let mut deployment = load(deps, &input.deployment_id).await?;
     let reason = reason(&input);
-    if deployment.status == DeploymentStatus::RolledBack {
-        return Ok(RollbackOutput {
-            deployment_id: deployment.id.clone(),
-            status: deployment.status.name().into(),
-            reason: deployment.reason.clone().unwrap_or(reason),
-        });
+    if input.give_up {
+        return give_up(deps, deployment, reason).await;
     }
-    if deployment.status == DeploymentStatus::Succeeded {
-        return Err(HandlerError::non_retryable(format!(
-            "deployment {} has succeeded and blue is gone; deploy the previous commit instead",
+    match deployment.status {
+        DeploymentStatus::RolledBack => return Ok(output(&deployment, reason)),
+        DeploymentStatus::Succeeded => {
+            return Err(HandlerError::non_retryable(format!(
+                "deployment {} has succeeded and blue is gone; deploy the previous commit instead",
+                deployment.id
+            )));
+        }
+        _ => {}
+    }
+    if deployment.cleanup_started {
+        return roll_forward(deps, deployment, reason).await;
+    }
+
+    let blue = deployment.blue.clone().ok_or_else(|| {
+        HandlerError::non_retryable(format!(
+            "deployment {} has no blue task set to return to; traffic left as it is",
             deployment.id
-        )));
-    }
-    let now = deps.clock.now();
+        ))
+    })?;
     if deployment.status != DeploymentStatus::RollingBack {
         deployment.status = DeploymentStatus::RollingBack;
         deployment.pending_token = None;
+        deployment.finished_at = None;
         deployment.reason = Some(reason.clone());
-        deployment.record(now, "rolling-back", reason.clone());
+        deployment.record(deps.clock.now(), "rolling-back", reason.clone());
         save(deps, &mut deployment).await?;
     }
 
-    if deployment.green.is_some()
-        || deployment.green_weight > 0
-        || deployment.applied_step.is_some()
-    {
+    // Traffic goes back only to a blue that can take it.
+    refuse_unless_blue_serves(deps, &deployment, &blue.id).await?;
+    traffic::apply(deps, &deployment, 0).await?;
+    deployment.green_weight = 0;
+    // A shift or a CreateTaskSet may still be in flight: wait until it cannot be, then look
+    // again (its late write is undone here, while blue and green both still exist).
+    if fence::settle(deps, &deployment).await {
         traffic::apply(deps, &deployment, 0).await?;
-        deployment.green_weight = 0;
     }
-    if let Some(green) = deployment.green.clone() {
-        let current = deps
-            .ecs
-            .describe_task_set(&deployment.cluster, &deployment.service, &green.id)
-            .await
-            .map_err(port("describing the green task set"))?;
-        if current
-            .as_ref()
-            .is_some_and(|set| set.status == TaskSetStatus::Primary)
-        {
-            let blue = deployment.blue.clone().ok_or_else(|| {
-                HandlerError::non_retryable("green is primary and there is no blue to return to")
-            })?;
+
+    let service = match deps
+        .ecs
+        .describe_service(&deployment.cluster, &deployment.service)
+        .await
+    {
+        Ok(service) => Some(service),
+        Err(PortError::NotFound(_)) => None,
+        Err(error) => return Err(HandlerError::from_port("describing the service", error)),
+    };
+    if let Some(service) = service {
+        // Blue primary again before anything of green is removed.
+        if service.primary_task_set().map(|set| &set.id) != Some(&blue.id) {
             deps.ecs
                 .set_primary_task_set(&deployment.cluster, &deployment.service, &blue.id)
                 .await
                 .map_err(port("making blue the primary task set again"))?;
         }
-        if current.is_some() {
+        // Every task set of this deployment: the recorded green, and any that a lost answer or
+        // an interrupted attempt left unrecorded.
+        let recorded = deployment.green.as_ref().map(|green| green.id.as_str());
+        for set in service.task_sets.iter().filter(|set| {
+            set.id != blue.id
+                && (Some(set.id.as_str()) == recorded
+                    || set.external_id.as_deref() == Some(deployment.id.as_str()))
+        }) {
+            if Some(set.id.as_str()) != recorded {
+                warn!(deployment = %deployment.id, task_set = %set.id, "removing a green task set that was never recorded");
+            }
             deps.ecs
-                .delete_task_set(&deployment.cluster, &deployment.service, &green.id)
+                .delete_task_set(&deployment.cluster, &deployment.service, &set.id)
                 .await
                 .map_err(port("removing the green task set"))?;
         }
-    }
-    if deployment.green.is_none() {
-        remove_unrecorded_green(deps, &deployment).await?;
     }
     deps.store
         .release_lock(&deployment.service_key(), &deployment.id)
@@ -111,39 +153,107 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
         format!("{} rolled back: {reason}", deployment.service_key()),
     )
     .await;
-    Ok(RollbackOutput {
-        deployment_id: deployment.id,
-        status: deployment.status.name().into(),
-        reason,
-    })
+    Ok(output(&deployment, reason))
 }
 
-/// `create-taskset` may have created green and died before recording it; the task set carries
-/// the deployment id as its external id, so it can still be found and removed.
-async fn remove_unrecorded_green(
+/// Blue must exist and run its desired count before traffic goes back to it: a rollback to a
+/// task set that is gone or not running turns a partial problem into a full outage.
+async fn refuse_unless_blue_serves(
     deps: &Deps,
-    deployment: &ferry_core::Deployment,
+    deployment: &Deployment,
+    blue: &str,
 ) -> Result<(), HandlerError> {
-    let service = match deps
+    let found = deps
         .ecs
-        .describe_service(&deployment.cluster, &deployment.service)
+        .describe_task_set(&deployment.cluster, &deployment.service, blue)
         .await
-    {
-        Ok(service) => service,
-        Err(ferry_core::ports::PortError::NotFound(_)) => return Ok(()),
-        Err(error) => return Err(HandlerError::from_port("describing the service", error)),
+        .map_err(port("describing the blue task set"))?;
+    let problem = match found {
+        None => "no longer exists".to_string(),
+        Some(set) if set.status == TaskSetStatus::Draining => "is draining".to_string(),
+        Some(set) if set.running_count < set.computed_desired_count => format!(
+            "runs {} of its {} tasks",
+            set.running_count, set.computed_desired_count
+        ),
+        Some(_) => return Ok(()),
     };
-    if let Some(orphan) = service
-        .task_set_with_external_id(&deployment.id)
-        .filter(|set| set.status != TaskSetStatus::Primary)
-    {
-        warn!(deployment = %deployment.id, task_set = %orphan.id, "removing a green task set that was never recorded");
+    Err(HandlerError::non_retryable(format!(
+        "blue task set {blue} {problem}; traffic was left where it is ({}% on green). Fix blue, then run `ferry rollback {}` again",
+        deployment.green_weight, deployment.id
+    )))
+}
+
+/// Blue's removal began: finish it. Green is primary and serves all traffic.
+async fn roll_forward(
+    deps: &Deps,
+    mut deployment: Deployment,
+    reason: String,
+) -> Result<RollbackOutput, HandlerError> {
+    if let Some(blue) = &deployment.blue {
         deps.ecs
-            .delete_task_set(&deployment.cluster, &deployment.service, &orphan.id)
+            .delete_task_set(&deployment.cluster, &deployment.service, &blue.id)
             .await
-            .map_err(port("removing the unrecorded green task set"))?;
+            .map_err(port("removing the blue task set (blue's removal had begun, so the deployment rolls forward)"))?;
     }
-    Ok(())
+    deps.store
+        .release_lock(&deployment.service_key(), &deployment.id)
+        .await
+        .map_err(port("releasing the service lock"))?;
+    let now = deps.clock.now();
+    deployment.record(
+        now,
+        "rolled-forward",
+        format!("blue's removal had begun when {reason}; finished it instead of rolling back"),
+    );
+    deployment.record(now, "succeeded", "blue removed");
+    deployment.finish(now, DeploymentStatus::Succeeded, None);
+    deployment.reason = None;
+    save(deps, &mut deployment).await?;
+    info!(deployment = %deployment.id, "rolled forward");
+    notify(
+        deps,
+        &deployment,
+        NotificationKind::Succeeded,
+        format!(
+            "{} now runs {} (blue's removal was finished after: {reason})",
+            deployment.service_key(),
+            short_commit(&deployment.source.commit)
+        ),
+    )
+    .await;
+    Ok(output(&deployment, reason))
+}
+
+/// The last resort: record the failure truthfully, free the service, say how to recover.
+async fn give_up(
+    deps: &Deps,
+    mut deployment: Deployment,
+    reason: String,
+) -> Result<RollbackOutput, HandlerError> {
+    if deployment.status.is_terminal() {
+        return Ok(output(&deployment, reason));
+    }
+    let now = deps.clock.now();
+    let message = format!(
+        "{reason}. Traffic: {}% on green. Recover with `ferry rollback {}`",
+        deployment.green_weight, deployment.id
+    );
+    deployment.record(now, "failed", message.clone());
+    deployment.finish(now, DeploymentStatus::Failed, Some(message.clone()));
+    save(deps, &mut deployment).await?;
+    deps.store
+        .release_lock(&deployment.service_key(), &deployment.id)
+        .await
+        .map_err(port("releasing the service lock"))?;
+    warn!(deployment = %deployment.id, %message, "deployment failed");
+    notify(
+        deps,
+        &deployment,
+        NotificationKind::Failed,
+        format!("{} failed: {message}", deployment.service_key()),
+    )
+    .await;
+    Ok(output(&deployment, message))
 }
 
 /// A readable reason from a Step Functions error: Lambda errors carry their message in a JSON

@@ -1,12 +1,13 @@
 //! `shift-weights`: apply one step of the plan, verified, and remember it.
 
 use ferry_core::DeploymentStatus;
+use ferry_core::deployment::FenceAction;
 use ferry_core::ports::NotificationKind;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::record::{load, notify, save};
-use crate::{Deps, HandlerError, traffic};
+use crate::{Deps, HandlerError, fence, traffic};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,7 +34,8 @@ pub struct ShiftOutput {
 
 pub async fn handle(deps: &Deps, input: ShiftInput) -> Result<ShiftOutput, HandlerError> {
     let mut deployment = load(deps, &input.deployment_id).await?;
-    if deployment.status.is_terminal() || deployment.status == DeploymentStatus::RollingBack {
+    let promoted = deployment.status == DeploymentStatus::Finalizing && input.weight.is_none();
+    if !deployment.status.moves_forward() || promoted {
         return Err(HandlerError::non_retryable(format!(
             "deployment {} is {}; traffic is not moved any more",
             deployment.id,
@@ -70,9 +72,18 @@ pub async fn handle(deps: &Deps, input: ShiftInput) -> Result<ShiftOutput, Handl
         return Ok(output);
     }
 
+    fence::raise(
+        deps,
+        &mut deployment,
+        FenceAction::Traffic {
+            green_weight: step.weight,
+        },
+    )
+    .await?;
     traffic::apply(deps, &deployment, step.weight).await?;
 
     let now = deps.clock.now();
+    deployment.fence = None;
     deployment.applied_step = Some(input.step);
     deployment.green_weight = step.weight;
     deployment.pending_token = None;
@@ -144,8 +155,17 @@ async fn move_to(
     if deployment.green_weight == weight {
         return Ok(output);
     }
+    fence::raise(
+        deps,
+        &mut deployment,
+        FenceAction::Traffic {
+            green_weight: weight,
+        },
+    )
+    .await?;
     traffic::apply(deps, &deployment, weight).await?;
     let now = deps.clock.now();
+    deployment.fence = None;
     deployment.green_weight = weight;
     deployment.record_step(now, "moved", step, format!("{weight}% to green by hand"));
     save(deps, &mut deployment).await?;

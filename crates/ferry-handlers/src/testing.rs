@@ -119,6 +119,7 @@ impl World {
                 stabilization_timeout_seconds: 600,
                 verify_attempts: 2,
                 verify_delay: std::time::Duration::from_millis(1),
+                fence_lease: std::time::Duration::from_millis(20),
             },
         };
         World {

@@ -66,6 +66,7 @@ async fn a_canary_deployment_walks_every_step_and_ends_with_green_primary() {
                 deployment_id: "d1".into(),
                 step,
                 task_token: format!("bake-{step}"),
+                purpose: Default::default(),
             },
         )
         .await
@@ -126,6 +127,7 @@ async fn a_canary_deployment_walks_every_step_and_ends_with_green_primary() {
             "shifted",
             "baking",
             "promoted",
+            "cleanup-started",
             "succeeded"
         ]
     );
@@ -163,6 +165,7 @@ async fn every_handler_can_run_twice_without_doing_the_work_twice() {
         deployment_id: "d1".into(),
         error: Some("AlarmBreached".into()),
         cause: None,
+        give_up: false,
     };
     rollback::handle(&world.deps, rollback.clone())
         .await
@@ -234,6 +237,7 @@ async fn rollback_restores_all_traffic_to_blue_when_an_alarm_fires() {
             deployment_id: "d1".into(),
             error: Some("AlarmBreached".into()),
             cause: Some(cause),
+            give_up: false,
         },
     )
     .await
@@ -273,6 +277,7 @@ async fn rollback_after_promotion_makes_blue_primary_again_before_removing_green
             deployment_id: "d1".into(),
             error: None,
             cause: Some("bad build".into()),
+            give_up: false,
         },
     )
     .await
@@ -491,6 +496,7 @@ async fn an_alarm_fails_the_bake_of_the_deployment_it_guards() {
             deployment_id: "d1".into(),
             step: 0,
             task_token: "tok".into(),
+            purpose: Default::default(),
         },
     )
     .await
@@ -539,6 +545,7 @@ async fn a_bake_fails_at_once_when_an_alarm_is_already_firing() {
             deployment_id: "d1".into(),
             step: 0,
             task_token: "t".into(),
+            purpose: Default::default(),
         },
     )
     .await
@@ -559,6 +566,7 @@ async fn only_listed_approvers_may_approve() {
             deployment_id: "d1".into(),
             step: 0,
             task_token: "ap".into(),
+            purpose: Default::default(),
         },
     )
     .await

@@ -1,7 +1,7 @@
 //! Setting weights and proving they took effect.
 
 use ferry_core::Deployment;
-use ferry_core::ports::{RouteRef, Split};
+use ferry_core::ports::{RouteRef, Split, TaskSetStatus};
 use tracing::debug;
 
 use crate::error::port;
@@ -30,6 +30,9 @@ pub(crate) async fn apply(
     deployment: &Deployment,
     green_weight: u8,
 ) -> Result<(), HandlerError> {
+    if green_weight > 0 {
+        refuse_if_green_is_gone(deps, deployment).await?;
+    }
     let route = route(deployment);
     let wanted = split(deployment, green_weight);
     deps.traffic
@@ -60,4 +63,26 @@ pub(crate) async fn apply(
         green_weight,
         seen.join(", ")
     )))
+}
+
+/// Never send traffic to a task set that does not exist (any more): the share would be 503s.
+async fn refuse_if_green_is_gone(deps: &Deps, deployment: &Deployment) -> Result<(), HandlerError> {
+    let green = deployment.green.as_ref().ok_or_else(|| {
+        HandlerError::non_retryable(format!(
+            "deployment {} has no green task set to send traffic to",
+            deployment.id
+        ))
+    })?;
+    let found = deps
+        .ecs
+        .describe_task_set(&deployment.cluster, &deployment.service, &green.id)
+        .await
+        .map_err(port("describing the green task set"))?;
+    match found {
+        Some(set) if set.status != TaskSetStatus::Draining => Ok(()),
+        _ => Err(HandlerError::non_retryable(format!(
+            "green task set {} no longer exists; traffic was not moved to it",
+            green.id
+        ))),
+    }
 }

@@ -20,6 +20,7 @@ pub struct WaitStableOutput {
 
 pub async fn handle(deps: &Deps, input: DeploymentRef) -> Result<WaitStableOutput, HandlerError> {
     let mut deployment = load(deps, &input.deployment_id).await?;
+    crate::fence::refuse_unless_moving_forward(&deployment)?;
     let green = deployment.green.clone().ok_or_else(|| {
         HandlerError::non_retryable(format!(
             "deployment {} has no green task set yet",

@@ -158,7 +158,9 @@ where
     serve(aws_deps().await, handler).await
 }
 
-/// Hands `handler` to `lambda_runtime` with `deps` built.
+/// Hands `handler` to `lambda_runtime` with `deps` built. The event is decoded and the
+/// handler run by [`ferry_handlers::call`], as the local engine does: a bad input is
+/// `NonRetryable` (not the runtime's own deserialisation error) and a panic is `NonRetryable`.
 async fn serve<I, O, F, Fut>(deps: Deps, handler: F) -> Result<(), lambda_runtime::Error>
 where
     I: DeserializeOwned + Send + 'static,
@@ -168,10 +170,26 @@ where
 {
     let handler = &handler;
     let deps = &deps;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<I>| async move {
-        handler(deps.clone(), event.payload)
-            .await
-            .map_err(LambdaError)
-    }))
+    let name = function_label();
+    let name = name.as_str();
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            ferry_handlers::call(name, event.payload, |input| handler(deps.clone(), input))
+                .await
+                .map_err(LambdaError)
+        },
+    ))
     .await
+}
+
+/// The handler's name for error messages: Ferry's name of the deployed function.
+fn function_label() -> String {
+    let deployed = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    ferry_handlers::function_name(&deployed)
+        .map(str::to_string)
+        .unwrap_or(if deployed.is_empty() {
+            "the handler".to_string()
+        } else {
+            deployed
+        })
 }

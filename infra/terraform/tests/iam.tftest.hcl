@@ -81,7 +81,7 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
       "cloudwatch:DescribeAlarms",
       "secretsmanager:GetSecretValue",
     ])
-    error_message = "plan must only read Git (the GitHub credentials), the service, the load balancer and the alarms (and use the table)."
+    error_message = "plan must only read Git (the GitHub credentials), the service, its task sets, the load balancer and the alarms, and use the table (its TransactWriteItems is authorized as PutItem and ConditionCheckItem)."
   }
 
   assert {
@@ -109,8 +109,25 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
     condition = [
       for fn, doc in data.aws_iam_policy_document.function : fn
       if contains(flatten([for s in doc.statement : s.actions]), "states:StartExecution")
-    ] == ["push-deploy"]
-    error_message = "Only push-deploy may start executions."
+    ] == ["alarm-watch", "push-deploy"]
+    error_message = "Only push-deploy (deployments) and alarm-watch (traffic rollbacks) may start executions."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function["alarm-watch"].statement :
+      toset(s.resources) == toset([
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-traffic",
+        "arn:aws:states:eu-west-1:123456789012:execution:ferry-traffic:*",
+      ])
+      if contains(s.actions, "states:StartExecution")
+    ])
+    error_message = "alarm-watch may start and describe executions of the traffic state machine only."
+  }
+
+  assert {
+    condition     = aws_lambda_function.function["alarm-watch"].environment[0].variables["FERRY_TRAFFIC_STATE_MACHINE_ARN"] == "arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-traffic"
+    error_message = "alarm-watch must be told the traffic state machine (FERRY_TRAFFIC_STATE_MACHINE_ARN), as a static ARN."
   }
 
   assert {
@@ -131,9 +148,10 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
     condition = toset(flatten([for s in data.aws_iam_policy_document.function["finalize"].statement : s.actions])) == toset([
       "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
       "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
-      "ecs:DescribeTaskSets", "ecs:UpdateServicePrimaryTaskSet", "ecs:DeleteTaskSet",
+      "ecs:DescribeTaskSets", "ecs:DescribeServices", "ecs:UpdateServicePrimaryTaskSet", "ecs:UpdateTaskSet", "ecs:DeleteTaskSet",
+      "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
     ])
-    error_message = "finalize must only promote green and remove blue."
+    error_message = "finalize must only confirm the weights, promote green, scale blue down and remove it."
   }
 
   assert {
@@ -142,7 +160,7 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
       "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
       "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
-      "ecs:DescribeTaskSets", "ecs:UpdateServicePrimaryTaskSet", "ecs:DeleteTaskSet",
+      "ecs:DescribeServices", "ecs:DescribeTaskSets", "ecs:UpdateServicePrimaryTaskSet", "ecs:DeleteTaskSet",
     ])
     error_message = "rollback must only move traffic back, restore blue as primary and remove green."
   }
@@ -153,17 +171,18 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
       "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
       "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
+      "ecs:DescribeTaskSets",
     ])
-    error_message = "shift-weights must only read and modify listeners and rules."
+    error_message = "shift-weights must only read and modify listeners and rules, and check that green still exists."
   }
 
   assert {
     condition = toset(flatten([for s in data.aws_iam_policy_document.function["alarm-watch"].statement : s.actions])) == toset([
       "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
       "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
-      "states:SendTaskFailure",
+      "states:SendTaskFailure", "states:StartExecution", "states:DescribeExecution",
     ])
-    error_message = "alarm-watch must only fail task tokens (and use the table)."
+    error_message = "alarm-watch must only fail task tokens and start traffic rollbacks (and use the table)."
   }
 
   assert {
@@ -198,10 +217,27 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
   assert {
     condition = toset(flatten([for s in data.aws_iam_policy_document.function["webhook-intake"].statement : s.actions])) == toset([
       "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem", "dynamodb:PutItem",
       "secretsmanager:GetSecretValue", "events:PutEvents", "s3:PutObject",
     ])
-    error_message = "webhook-intake must only read the webhook secret, put events on the bus and put oversized payloads (and use the table)."
+    error_message = "webhook-intake must only read the webhook secret, put events on the bus, put oversized payloads and record or forget delivery ids."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function["webhook-intake"].statement :
+      toset(s.resources) == toset([aws_dynamodb_table.ferry.arn]) && one(s.condition).test == "ForAllValues:StringLike" && one(s.condition).variable == "dynamodb:LeadingKeys" && one(one(s.condition).values) == "DELIVERY#*"
+      if anytrue([for action in s.actions : startswith(action, "dynamodb:")])
+    ])
+    error_message = "The internet-facing intake may write only delivery items (partition key DELIVERY#<id>), on the table, not its indexes."
+  }
+
+  assert {
+    condition = [
+      for fn, doc in data.aws_iam_policy_document.function : fn
+      if !contains([for s in doc.statement : s.sid], "DeploymentTable")
+    ] == ["webhook-intake"]
+    error_message = "Every function but webhook-intake uses the whole table; webhook-intake only its delivery items."
   }
 
   assert {
@@ -213,16 +249,51 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
   }
 
   assert {
-    condition     = aws_lambda_function_url.webhook_intake.authorization_type == "NONE" && aws_lambda_permission.webhook_intake_url.action == "lambda:InvokeFunctionUrl"
-    error_message = "The webhook URL is public (GitHub cannot sign with SigV4) and allows nothing but InvokeFunctionUrl."
+    condition     = aws_lambda_function_url.webhook_intake.authorization_type == "NONE" && aws_lambda_permission.webhook_intake_url.action == "lambda:InvokeFunctionUrl" && aws_lambda_permission.webhook_intake_url.function_url_auth_type == "NONE"
+    error_message = "The webhook URL is public (GitHub cannot sign with SigV4): InvokeFunctionUrl for auth type NONE."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.webhook_intake_url_invoke.action == "lambda:InvokeFunction" && aws_lambda_permission.webhook_intake_url_invoke.invoked_via_function_url == true && aws_lambda_permission.webhook_intake_url_invoke.function_name == aws_lambda_function_url.webhook_intake.function_name
+    error_message = "A public function URL also needs lambda:InvokeFunction (since October 2025), limited to invocations through the URL (lambda:InvokedViaFunctionUrl)."
   }
 
   assert {
     condition = alltrue([
-      for fn in ["approval", "bake"] :
-      length(data.aws_iam_policy_document.function[fn].statement) == 3
+      for fn, f in aws_lambda_function.function :
+      fn == "webhook-intake" ? f.reserved_concurrent_executions == 10 : coalesce(f.reserved_concurrent_executions, -1) == -1
     ])
-    error_message = "approval and bake only store task tokens: logs, X-Ray and the table, nothing else."
+    error_message = "The function behind the public URL has a reserved concurrency cap (public_url_reserved_concurrency, 10); the others are unreserved."
+  }
+
+  assert {
+    condition = alltrue([
+      for fn in ["approval", "bake", "check-alarms"] :
+      toset(flatten([for s in data.aws_iam_policy_document.function[fn].statement : s.actions])) == toset([
+        "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+        "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+        "cloudwatch:DescribeAlarms",
+      ])
+    ])
+    error_message = "approval, bake and check-alarms only read the alarms (and use the table): bake fails at once, and approval checks them first, when a guarding alarm fires."
+  }
+
+  assert {
+    condition = [
+      for fn, doc in data.aws_iam_policy_document.function : fn
+      if contains(flatten([for s in doc.statement : s.actions]), "cloudwatch:DescribeAlarms")
+    ] == ["approval", "bake", "check-alarms", "plan"]
+    error_message = "Only plan, approval, bake and check-alarms read alarms."
+  }
+
+  assert {
+    condition     = aws_lambda_function.function["rollback"].timeout >= 120 && aws_lambda_function.function["alarm-watch"].timeout >= 120
+    error_message = "rollback (and alarm-watch) may wait up to 60 seconds for a traffic change in flight: their timeouts must leave room."
+  }
+
+  assert {
+    condition     = alltrue([for fn, f in aws_lambda_function.function : f.logging_config[0].log_format == "JSON" && f.logging_config[0].application_log_level == "INFO"])
+    error_message = "With rust_log = \"info\", Lambda keeps INFO and above of the JSON logs."
   }
 
   assert {
@@ -253,11 +324,21 @@ run "resources_are_scoped_to_what_the_variables_list" {
             "ecs:RegisterTaskDefinition", "ecs:CreateTaskSet",
             "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
             "xray:PutTraceSegments", "xray:PutTelemetryRecords", "states:SendTaskFailure",
+            "cloudwatch:DescribeAlarms",
           ], action)
         ]) if contains(s.resources, "*")
       ]
     ]))
-    error_message = "Only actions without resource-level permissions (and CreateTaskSet, scoped by condition) may use \"*\"."
+    error_message = "Only actions without resource-level permissions (and CreateTaskSet, scoped by condition, and DescribeAlarms, which returns composite alarms only on \"*\") may use \"*\"."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function["check-alarms"].statement :
+      toset(s.resources) == toset(["*"])
+      if contains(s.actions, "cloudwatch:DescribeAlarms")
+    ])
+    error_message = "DescribeAlarms must be on \"*\": CloudWatch returns composite alarms to no narrower grant."
   }
 
   assert {
@@ -302,11 +383,12 @@ run "each_state_machine_may_invoke_only_its_own_functions" {
 
   assert {
     condition = local.state_machine_function_arns["traffic"] == tolist([
+      "arn:aws:lambda:eu-west-1:123456789012:function:ferry-bake",
       "arn:aws:lambda:eu-west-1:123456789012:function:ferry-finalize",
       "arn:aws:lambda:eu-west-1:123456789012:function:ferry-rollback",
       "arn:aws:lambda:eu-west-1:123456789012:function:ferry-shift-weights",
     ])
-    error_message = "The traffic machine may invoke shift-weights, finalize and rollback only."
+    error_message = "The traffic machine may invoke shift-weights, bake (keeping blue warm), finalize and rollback only."
   }
 
   assert {
@@ -335,10 +417,10 @@ run "empty_scoping_lists_grant_nothing_instead_of_everything" {
 
   assert {
     condition = alltrue([
-      for fn in ["create-taskset", "wait-stable", "shift-weights", "check-alarms", "finalize", "rollback"] :
+      for fn in ["create-taskset", "wait-stable", "approval", "shift-weights", "bake", "check-alarms", "finalize", "rollback"] :
       length(data.aws_iam_policy_document.function[fn].statement) == 3
     ])
-    error_message = "With nothing listed, the functions keep logs, X-Ray and the table only."
+    error_message = "With nothing listed, the functions keep logs, X-Ray and the table only (no alarm listed: no DescribeAlarms, not even on \"*\")."
   }
 
   assert {
@@ -363,5 +445,44 @@ run "clusters_allow_every_service_they_hold" {
   assert {
     condition     = toset(local.ecs_task_set_patterns) == toset(["arn:aws:ecs:eu-west-1:123456789012:task-set/prod/*/*"])
     error_message = "A cluster ARN must allow the task sets of that cluster's services."
+  }
+}
+
+run "lambda_keeps_the_log_levels_rust_log_enables" {
+  command = apply
+
+  variables {
+    rust_log = "info,ferry_aws=debug"
+  }
+
+  assert {
+    condition     = alltrue([for fn, f in aws_lambda_function.function : f.logging_config[0].application_log_level == "DEBUG"])
+    error_message = "rust_log enabling debug for a target must set application_log_level DEBUG, or Lambda drops those JSON lines."
+  }
+}
+
+run "a_bare_rust_log_target_enables_every_level" {
+  command = apply
+
+  variables {
+    rust_log = "warn,ferry_handlers"
+  }
+
+  assert {
+    condition     = alltrue([for fn, f in aws_lambda_function.function : f.logging_config[0].application_log_level == "TRACE"])
+    error_message = "A target without a level enables every level: application_log_level must be TRACE."
+  }
+}
+
+run "public_url_concurrency_can_be_left_unreserved" {
+  command = apply
+
+  variables {
+    public_url_reserved_concurrency = null
+  }
+
+  assert {
+    condition     = alltrue([for fn, f in aws_lambda_function.function : coalesce(f.reserved_concurrent_executions, -1) == -1])
+    error_message = "public_url_reserved_concurrency = null reserves nothing (accounts with a low concurrency quota)."
   }
 }

@@ -95,7 +95,10 @@ async fn awaiting_approval(world: &World, id: &str) {
             matches!(d.status, DeploymentStatus::AwaitingApproval { .. })
         })
         .await;
-    assert_eq!(record.pending_token.unwrap().kind, "approval");
+    assert_eq!(
+        record.pending_token.unwrap().kind,
+        ferry_core::deployment::TokenKind::Approval
+    );
 }
 
 const CANARY_STEPS: &str =
@@ -128,8 +131,9 @@ async fn a_stepped_deployment_moves_traffic_up_to_green_and_removes_blue() {
     assert_eq!(world.lock_holder().await, None, "lock released");
     // Green was not stable at the first poll: the workflow waited and polled again.
     assert_eq!(world.calls_of("wait-stable").len(), 2);
-    // The bakes ran their full time, then the alarms were judged after every step.
-    assert_eq!(world.calls_of("bake").len(), 2);
+    // The bakes ran their full time, then the alarms were judged after every step; blue was
+    // kept warm (the bake function, alarms watched) before its removal.
+    assert_eq!(world.calls_of("bake").len(), 3);
     assert_eq!(world.calls_of("check-alarms").len(), 3);
     assert_eq!(
         world.calls_of("finalize"),
@@ -456,11 +460,12 @@ async fn a_three_step_canary_takes_a_known_number_of_state_transitions() {
     );
     // NameDeployment, Plan, CreateTaskSet, StartPolling, WaitUntilStable, CountPoll,
     // IsGreenStable, Steps = 8; per step NeedsApproval, ShiftWeights, NeedsBake, [Bake],
-    // CheckAlarms = 5 + 5 + 4; HoldsAtPreset, Promote, KeepBlueWarm, Cleanup, Succeeded = 5.
+    // CheckAlarms = 5 + 5 + 4; HoldsAtPreset, Promote, NeedsKeepWarm, KeepBlueWarm, Cleanup,
+    // Succeeded = 6.
     // Every further poll of green adds 4 (WaitBeforePolling, WaitUntilStable, CountPoll,
     // IsGreenStable).
-    assert_eq!(entered.len(), 27);
-    assert_eq!(outcome.state_transitions, 27);
+    assert_eq!(entered.len(), 28);
+    assert_eq!(outcome.state_transitions, 28);
 }
 
 // -------------------------------------------------------------------------------------------
@@ -614,7 +619,7 @@ fn every_placeholder_is_a_function_that_terraform_binds() {
     );
     assert_eq!(
         names("traffic"),
-        expected(&["shift-weights", "finalize", "rollback"])
+        expected(&["shift-weights", "finalize", "rollback", "bake"])
     );
 }
 

@@ -196,6 +196,7 @@ impl World {
                 stabilization_timeout_seconds: 600,
                 verify_attempts: 2,
                 verify_delay: Duration::from_millis(1),
+                fence_lease: Duration::from_millis(20),
             },
         };
         let calls = Arc::new(Mutex::new(Vec::new()));

@@ -362,7 +362,7 @@ fn longest_backtick_run(text: &str) -> usize {
 }
 
 fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(7)]
+    ferry_core::deployment::short_commit(commit)
 }
 
 #[cfg(test)]

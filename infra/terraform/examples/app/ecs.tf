@@ -153,6 +153,10 @@ resource "aws_ecs_task_set" "initial" {
   wait_until_stable         = true
   wait_until_stable_timeout = "15m"
 
+  # `terraform destroy` deletes it while it still serves 100% of the traffic,
+  # instead of waiting for a scale-down nothing would start.
+  force_delete = true
+
   tags = local.tags
 
   lifecycle {

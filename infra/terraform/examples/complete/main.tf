@@ -11,8 +11,14 @@ module "app" {
 module "ferry" {
   source = "../../"
 
-  package_dir               = var.package_dir
-  table_deletion_protection = var.table_deletion_protection
+  package_dir = var.package_dir
+
+  # A trial installation must uninstall cleanly and reinstall at once.
+  table_deletion_protection    = var.table_deletion_protection
+  secret_recovery_window_days  = var.secret_recovery_window_days
+  payload_bucket_force_destroy = var.payload_bucket_force_destroy
+
+  public_url_reserved_concurrency = var.public_url_reserved_concurrency
 
   ecs_service_arns = [module.app.service_arn]
   listener_arns    = module.app.listener_arns

@@ -27,3 +27,21 @@ variable "table_deletion_protection" {
   type        = bool
   default     = false
 }
+
+variable "secret_recovery_window_days" {
+  description = "Recovery window of Ferry's secrets when they are deleted. The trial default 0 deletes them at once on `terraform destroy`, so that a reinstall within a week can create secrets of the same names."
+  type        = number
+  default     = 0
+}
+
+variable "payload_bucket_force_destroy" {
+  description = "Let `terraform destroy` empty and delete Ferry's payload bucket. The trial default is true so that an uninstall leaves nothing behind."
+  type        = bool
+  default     = true
+}
+
+variable "public_url_reserved_concurrency" {
+  description = "Reserved concurrency of Ferry's webhook intake. Null in an account whose Lambda concurrency quota is too low to reserve any (new accounts may have 10; Lambda keeps 100 unreserved)."
+  type        = number
+  default     = 10
+}

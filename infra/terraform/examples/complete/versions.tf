@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.40, < 7.0"
+      source = "hashicorp/aws"
+      # 6.28: the Ferry module needs aws_lambda_permission.invoked_via_function_url.
+      version = ">= 6.28, < 7.0"
     }
   }
 }
