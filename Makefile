@@ -4,10 +4,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
+.PHONY: soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
 
 ## Everything CI checks: formatting, lints, all tests.
-test: tools fmt-check clippy check-statemachines check-terraform unit fuzz
+test: tools fmt-check clippy check-statemachines check-terraform unit check-iam fuzz
 
 ## Install what the tests need when it is missing (a fresh machine has none of it).
 tools:
@@ -19,8 +19,17 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+## All tests. The integration tests record which AWS action each Ferry function calls
+## (target/aws-calls), for check-iam.
 unit:
-	$(CARGO) test --workspace --locked
+	rm -rf target/aws-calls
+	FERRY_AWS_CALLS_DIR=$(CURDIR)/target/aws-calls $(CARGO) test --workspace --locked
+
+## Fault injection at the AWS boundary, longer than the soak in `make test` (SOAK_RUNS
+## deployments per scenario; FERRY_SOAK_SEED replays a run).
+SOAK_RUNS ?= 10
+soak: tools
+	FERRY_SOAK_RUNS=$(SOAK_RUNS) $(CARGO) test -p ferry-tests --locked -- soak --nocapture
 
 ## The webhook intake parser under cargo fuzz (nightly, installed when missing), for a
 ## bounded time: FUZZ_SECONDS each target (CI: 60).
@@ -39,6 +48,8 @@ check-terraform:
 
 ## The AWS calls the functions were recorded making (target/aws-calls/*.jsonl) against the
 ## IAM actions Terraform grants each of them: a call without a grant fails.
+## Every AWS action a function performed in the integration tests is granted to its role in
+## the Terraform (run after `unit`, which records them).
 check-iam:
 	python3 scripts/check_iam_calls.py target/aws-calls
 

@@ -93,6 +93,12 @@ SERVICE_PREFIXES = {
     "ssm": "ssm",
     "sts": "sts",
     "xray": "xray",
+    # SigV4 signing names, as the integration tests' HTTP layer records them.
+    "elasticloadbalancing": "elasticloadbalancing",
+    "monitoring": "cloudwatch",
+    "states": "states",
+    "events": "events",
+    "secretsmanager": "secretsmanager",
 }
 
 # (IAM prefix, operation) -> the IAM actions the call needs, where they are not

@@ -159,10 +159,17 @@ pub fn init_tracing() {
 }
 
 /// An SDK config for moto: endpoint, region and test credentials set here, not in `std::env`.
+/// Every request goes through the fault layer ([`crate::faults`]), which injects nothing here
+/// and records which AWS actions Ferry's functions call.
 pub async fn sdk_config() -> SdkConfig {
+    sdk_config_with_faults(crate::faults::FaultPlan::new(0)).await
+}
+
+/// [`sdk_config`] whose requests meet the faults of `plan`.
+pub async fn sdk_config_with_faults(plan: Arc<crate::faults::FaultPlan>) -> SdkConfig {
     init_tracing();
     let endpoint = moto_endpoint();
-    aws_config::defaults(BehaviorVersion::latest())
+    let base = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(
@@ -179,7 +186,12 @@ pub async fn sdk_config() -> SdkConfig {
                 .build(),
         )
         .load()
-        .await
+        .await;
+    // moto speaks plain HTTP on loopback.
+    let inner = aws_smithy_http_client::Builder::new().build_http();
+    base.into_builder()
+        .http_client(crate::faults::FaultyClient { inner, plan })
+        .build()
 }
 
 /// Everything a test talks to: Ferry's clients plus EC2 for seeding.

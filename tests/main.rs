@@ -3,6 +3,7 @@
 //! moto starts once for this binary (see `helpers`); every test seeds its own uniquely named
 //! resources, so tests run in parallel.
 
+mod faults;
 mod helpers;
 
 mod cloudwatch;
@@ -14,4 +15,5 @@ mod events;
 mod handlers;
 mod seed;
 mod sfn;
+mod soak;
 mod webhook;

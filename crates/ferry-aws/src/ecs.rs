@@ -406,11 +406,20 @@ impl TaskSetDeployer for EcsTaskSets {
                 Ok(())
             }
             Err(error) if code_of(&error) == Some("TaskSetNotFoundException") => Ok(()),
-            Err(error) => Err(port_error(
-                "DeleteTaskSet",
-                &task_set_subject(cluster, service, task_set),
-                error,
-            )),
+            Err(error) => {
+                // An earlier try may have been applied with its answer lost; the SDK's retry
+                // then fails (AWS: TaskSetNotFoundException; moto: ClientException). Look again.
+                let error = port_error(
+                    "DeleteTaskSet",
+                    &task_set_subject(cluster, service, task_set),
+                    error,
+                );
+                match self.describe_task_set(cluster, service, task_set).await {
+                    Ok(None) => Ok(()),
+                    Ok(Some(set)) if set.status == TaskSetStatus::Draining => Ok(()),
+                    _ => Err(error),
+                }
+            }
         }
     }
 }

@@ -47,6 +47,27 @@ pub async fn dispatch_with(
             FUNCTIONS.join(", ")
         ))
     })?;
+    CURRENT_FUNCTION
+        .scope(name, dispatch_named(deps, github, name, payload))
+        .await
+}
+
+tokio::task_local! {
+    /// The function whose handler this task is running (for recording AWS calls per function).
+    static CURRENT_FUNCTION: &'static str;
+}
+
+/// The Ferry function the current task runs, when it was started through [`dispatch`].
+pub fn current_function() -> Option<&'static str> {
+    CURRENT_FUNCTION.try_with(|name| *name).ok()
+}
+
+async fn dispatch_named(
+    deps: &Deps,
+    github: Option<&GithubDeps>,
+    name: &'static str,
+    payload: Value,
+) -> Result<Value, HandlerError> {
     match name {
         "plan" => call(name, payload, |input| crate::plan::handle(deps, input)).await,
         "create-taskset" => {

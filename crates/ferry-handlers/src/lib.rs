@@ -49,7 +49,9 @@ mod traffic;
 pub mod wait_stable;
 pub mod wait_token;
 
-pub use dispatch::{FUNCTIONS, GITHUB_FUNCTIONS, call, dispatch, dispatch_with, function_name};
+pub use dispatch::{
+    FUNCTIONS, GITHUB_FUNCTIONS, call, current_function, dispatch, dispatch_with, function_name,
+};
 pub use error::{ErrorKind, HandlerError};
 pub use support::{LogNotifier, NoGitSource};
 

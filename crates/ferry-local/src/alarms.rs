@@ -1,14 +1,13 @@
 //! Alarm state changes, delivered locally as EventBridge would deliver them in AWS.
 //!
 //! In AWS, CloudWatch publishes "CloudWatch Alarm State Change" events to EventBridge and a rule
-//! sends them to `alarm-watch`. The emulator publishes nothing, so while deployments bake this
+//! sends them to `alarm-watch`. The emulator publishes nothing, so while deployments run this
 //! watcher polls their alarms and, when one enters ALARM, hands `alarm-watch` the same event.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_core::DeploymentStatus;
 use ferry_core::ports::{AlarmState, AlarmStatus};
 use ferry_handlers::{Deps, dispatch};
 use serde_json::{Value, json};
@@ -47,7 +46,8 @@ pub fn alarm_state_change_event(
     })
 }
 
-/// Polls the alarms of baking deployments and forwards entries into ALARM to `alarm-watch`.
+/// Polls the alarms of deployments that alarms guard (traffic moved, blue not yet being removed)
+/// and forwards entries into ALARM to `alarm-watch`.
 pub struct AlarmWatcher {
     deps: Deps,
     interval: Duration,
@@ -89,7 +89,7 @@ impl AlarmWatcher {
             .map_err(|error| error.to_string())?;
         let mut names: Vec<String> = in_flight
             .iter()
-            .filter(|deployment| matches!(deployment.status, DeploymentStatus::Baking { .. }))
+            .filter(|deployment| deployment.traffic_moved() && deployment.status.moves_forward())
             .flat_map(|deployment| deployment.policy.alarms.clone())
             .collect();
         names.sort();

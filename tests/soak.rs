@@ -1,0 +1,387 @@
+//! Fault injection at the AWS boundary: deployments through the real state machines on the local
+//! engine, the real handlers and adapters, against the emulator, with throttling, 5xx, lost
+//! answers and latency injected into a seeded share of the AWS calls. After every deployment the
+//! safety invariants are checked against the emulator directly.
+//!
+//! `FERRY_SOAK_RUNS` deployments per scenario (default 4: 12 in all, in `make test`);
+//! `make soak` runs more. `FERRY_SOAK_SEED` replays a run; the seed is printed on failure.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_core::DeploymentStatus;
+use ferry_core::ports::TaskSetStatus;
+use ferry_handlers::control::{ControlInput, Decision};
+use ferry_local::{AlarmWatcher, LocalRuntime};
+use serde_json::json;
+
+use crate::faults::FaultPlan;
+use crate::handlers::Harness;
+use crate::helpers::{sdk_config_with_faults, set_alarm_state};
+
+const TIME_SCALE: f64 = 0.001;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    /// A canary that succeeds.
+    Success,
+    /// An alarm fires during the bake: rolled back.
+    AlarmDuringBake,
+    /// Approval before traffic, given by a person: succeeds.
+    Approval,
+}
+
+impl Scenario {
+    fn strategy(self) -> &'static str {
+        match self {
+            Scenario::Success => "canary: { weight: 10, bake: 1m }",
+            Scenario::AlarmDuringBake => "canary: { weight: 10, bake: 30m }",
+            Scenario::Approval => "linear: { step: 50, interval: 1m }",
+        }
+    }
+
+    fn expected(self) -> DeploymentStatus {
+        match self {
+            Scenario::AlarmDuringBake => DeploymentStatus::RolledBack,
+            _ => DeploymentStatus::Succeeded,
+        }
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("FERRY_SOAK_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_nanos() as u64)
+                .unwrap_or(7)
+        })
+}
+
+fn runs() -> usize {
+    std::env::var("FERRY_SOAK_RUNS")
+        .ok()
+        .and_then(|runs| runs.parse().ok())
+        .unwrap_or(4)
+}
+
+/// Handler ports whose AWS calls meet `plan`'s faults (the harness keeps clean ones to check).
+async fn faulty_deps(harness: &Harness, plan: Arc<FaultPlan>) -> ferry_handlers::Deps {
+    let sdk = sdk_config_with_faults(plan).await;
+    let aws = ferry_aws::AwsClients::new(&sdk);
+    let settings = ferry_aws::Settings {
+        table: harness.env.table.clone(),
+        ..ferry_aws::Settings::default()
+    };
+    let mut deps = harness.deps.clone();
+    deps.ecs = Arc::new(aws.task_sets());
+    deps.traffic = Arc::new(aws.router());
+    deps.alarms = Arc::new(aws.alarms());
+    deps.store = Arc::new(aws.store(&settings));
+    deps
+}
+
+/// Reads (with clean clients) until `ready`, for at most a minute.
+async fn until(
+    harness: &Harness,
+    id: &str,
+    ready: impl Fn(&ferry_core::Deployment) -> bool,
+) -> bool {
+    for _ in 0..3000 {
+        if let Ok(Some(record)) = harness.deps.store.get(id).await
+            && ready(&record)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// One deployment of `scenario` with faults on, then the invariants with faults off.
+async fn deploy_once(
+    harness: &Harness,
+    runtime: &LocalRuntime,
+    plan: &FaultPlan,
+    scenario: Scenario,
+    run: usize,
+) -> Result<(), String> {
+    let id = format!("{}-{run}", harness.env.prefix);
+    let input = json!({"repository": "acme/shop", "commit": harness.commit, "manifestPath": ".ferry/web.yaml", "author": "soak"});
+    plan.set_rate(20);
+    let execution = runtime
+        .start_deploy(&id, input)
+        .map_err(|error| error.to_string())?;
+    match scenario {
+        Scenario::Success => {}
+        Scenario::AlarmDuringBake => {
+            if !until(harness, &id, |r| {
+                matches!(r.status, DeploymentStatus::Baking { .. })
+            })
+            .await
+            {
+                let record = harness.deps.store.get(&id).await.ok().flatten();
+                return Err(format!(
+                    "{id} never baked: {:?}",
+                    record.map(|r| (
+                        r.status,
+                        r.reason,
+                        r.history
+                            .iter()
+                            .map(|e| e.event.clone())
+                            .collect::<Vec<_>>()
+                    ))
+                ));
+            }
+            set_alarm_state(
+                &harness.clients.aws.cloudwatch,
+                &harness.env.alarm_names[0],
+                aws_sdk_cloudwatch::types::StateValue::Alarm,
+            )
+            .await;
+        }
+        Scenario::Approval => {
+            if !until(harness, &id, |r| {
+                matches!(r.status, DeploymentStatus::AwaitingApproval { .. })
+            })
+            .await
+            {
+                return Err(format!("{id} never asked for approval"));
+            }
+            // A person's click meets the same faults; they click again if it failed.
+            let mut approved = false;
+            for _ in 0..10 {
+                let decision = ControlInput {
+                    deployment_id: id.clone(),
+                    decision: Decision::Approve,
+                    by: Some("U0123ABC".into()),
+                    reason: None,
+                };
+                match ferry_handlers::control::handle(&runtime.deps, decision).await {
+                    Ok(_) => {
+                        approved = true;
+                        break;
+                    }
+                    Err(error) if error.error_type() == "Retryable" => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(error) => return Err(format!("approval of {id} refused: {error}")),
+                }
+            }
+            if !approved {
+                return Err(format!("approval of {id} never went through"));
+            }
+        }
+    }
+    let outcome = tokio::time::timeout(Duration::from_secs(180), execution.wait())
+        .await
+        .map_err(|_| format!("{id} hung"))?;
+    plan.set_rate(0);
+    if scenario == Scenario::AlarmDuringBake {
+        set_alarm_state(
+            &harness.clients.aws.cloudwatch,
+            &harness.env.alarm_names[0],
+            aws_sdk_cloudwatch::types::StateValue::Ok,
+        )
+        .await;
+    }
+    check_invariants(harness, &id, scenario.expected(), outcome.succeeded()).await
+}
+
+/// The safety invariants, read from the emulator with clients that meet no faults.
+async fn check_invariants(
+    harness: &Harness,
+    id: &str,
+    expected: DeploymentStatus,
+    execution_succeeded: bool,
+) -> Result<(), String> {
+    let record = harness
+        .deps
+        .store
+        .get(id)
+        .await
+        .map_err(|error| error.to_string())?
+        .ok_or(format!("{id} has no record"))?;
+    if record.status != expected {
+        return Err(format!(
+            "{id} ended {} ({:?}), expected {}",
+            record.status.name(),
+            record.reason,
+            expected.name()
+        ));
+    }
+    if execution_succeeded != (expected == DeploymentStatus::Succeeded) {
+        return Err(format!(
+            "{id}: the execution's outcome disagrees with the record ({})",
+            record.status.name()
+        ));
+    }
+    let weights = harness
+        .deps
+        .traffic
+        .read_weights(&harness.env.production_route())
+        .await
+        .map_err(|error| error.to_string())?;
+    let weight_of = |target_group: &str| -> u32 {
+        weights
+            .iter()
+            .filter(|entry| entry.target_group_arn == target_group)
+            .map(|entry| entry.weight)
+            .sum()
+    };
+    let service = harness
+        .deps
+        .ecs
+        .describe_service(&harness.env.cluster, &harness.env.service)
+        .await
+        .map_err(|error| error.to_string())?;
+    let total: u32 = weights.iter().map(|entry| entry.weight).sum();
+    let serving = if expected == DeploymentStatus::Succeeded {
+        &record.green_target_group
+    } else {
+        &record.blue_target_group
+    };
+    if weight_of(serving) != total || total == 0 {
+        return Err(format!("{id}: not 100% on {serving}: {weights:?}"));
+    }
+    if service.task_sets.len() != 1 || service.task_sets[0].status != TaskSetStatus::Primary {
+        return Err(format!(
+            "{id}: expected one PRIMARY task set, found {:?}",
+            service
+                .task_sets
+                .iter()
+                .map(|set| (&set.id, set.status, &set.external_id))
+                .collect::<Vec<_>>()
+        ));
+    }
+    let only = &service.task_sets[0];
+    if !only.target_group_arns.contains(serving) {
+        return Err(format!("{id}: the task set left is not on {serving}"));
+    }
+    if expected == DeploymentStatus::Succeeded && only.external_id.as_deref() != Some(id) {
+        return Err(format!("{id}: the task set left is not green"));
+    }
+    for entry in weights.iter().filter(|entry| entry.weight > 0) {
+        if !service
+            .task_sets
+            .iter()
+            .any(|set| set.target_group_arns.contains(&entry.target_group_arn))
+        {
+            return Err(format!(
+                "{id}: weight {} on {} without a task set",
+                entry.weight, entry.target_group_arn
+            ));
+        }
+    }
+    if let Some(lock) = harness
+        .deps
+        .store
+        .get_lock(&harness.env.service_key())
+        .await
+        .map_err(|error| error.to_string())?
+    {
+        return Err(format!(
+            "{id}: the lock is still held by {}",
+            lock.deployment_id
+        ));
+    }
+    Ok(())
+}
+
+/// `runs` deployments of `scenario` one after another on one environment (so each also proves
+/// the previous one left the service deployable).
+async fn soak(scenario: Scenario, seed: u64, runs: usize) -> (Arc<FaultPlan>, Vec<String>) {
+    let label = format!("soak-{}", format!("{scenario:?}").to_lowercase());
+    let harness = Harness::new(&label, scenario.strategy()).await;
+    if scenario == Scenario::Approval {
+        harness.put_manifest(
+            &(harness
+                .env
+                .manifest_yaml(scenario.strategy(), "../ecs/web.json")
+                + "approval: { beforeTraffic: true, approvers: [U0123ABC], timeout: 24h }\n"),
+        );
+    }
+    let plan = FaultPlan::new(seed);
+    let deps = faulty_deps(&harness, plan.clone()).await;
+    let runtime = LocalRuntime::new(deps, TIME_SCALE).expect("local runtime");
+    let watcher = AlarmWatcher::new(runtime.deps.clone(), Duration::from_millis(20)).spawn();
+    let mut problems = Vec::new();
+    for run in 0..runs {
+        if let Err(problem) = deploy_once(&harness, &runtime, &plan, scenario, run).await {
+            problems.push(problem);
+            break;
+        }
+    }
+    watcher.abort();
+    (plan, problems)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deployments_keep_every_safety_invariant_at_a_twenty_percent_fault_rate() {
+    let seed = seed();
+    let runs = runs();
+    let started = std::time::Instant::now();
+    let (success, alarm, approval) = tokio::join!(
+        soak(Scenario::Success, seed, runs),
+        soak(Scenario::AlarmDuringBake, seed.wrapping_add(1), runs),
+        soak(Scenario::Approval, seed.wrapping_add(2), runs),
+    );
+    let mut injected = std::collections::BTreeMap::new();
+    let mut requests = 0;
+    let mut problems = Vec::new();
+    for (plan, found) in [success, alarm, approval] {
+        for (kind, count) in plan.injected() {
+            *injected.entry(kind).or_insert(0) += count;
+        }
+        requests += plan.requests.load(std::sync::atomic::Ordering::Relaxed);
+        problems.extend(found);
+    }
+    println!(
+        "soak: {} deployments (3 scenarios x {runs}), {requests} AWS requests, faults injected {injected:?}, {:.1}s, seed {seed}",
+        3 * runs,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        problems.is_empty(),
+        "invariants broken (replay with FERRY_SOAK_SEED={seed}): {problems:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_create_task_set_answer_leaves_exactly_one_green() {
+    // Every CreateTaskSet is applied and its answer lost, once.
+    let harness = Harness::new("lost-ts", "allAtOnce: {}").await;
+    let plan = FaultPlan::new(1);
+    let deps = faulty_deps(&harness, plan.clone()).await;
+    harness.plan("soak-lost-1").await.expect("plan");
+    let deps_plan = deps;
+    plan.only(&["CreateTaskSet"]);
+    plan.force(crate::faults::Fault::Ambiguous);
+    plan.set_rate(100);
+    // The first try is applied and answered 500; the adapter finds the task set it created.
+    let created = ferry_handlers::create_taskset::handle(
+        &deps_plan,
+        ferry_handlers::DeploymentRef {
+            deployment_id: "soak-lost-1".into(),
+        },
+    )
+    .await;
+    plan.set_rate(0);
+    let created = created.expect("create-taskset absorbs a lost answer");
+    let service = harness
+        .deps
+        .ecs
+        .describe_service(&harness.env.cluster, &harness.env.service)
+        .await
+        .unwrap();
+    let greens: Vec<_> = service
+        .task_sets
+        .iter()
+        .filter(|set| set.external_id.as_deref() == Some("soak-lost-1"))
+        .collect();
+    assert_eq!(greens.len(), 1, "{greens:#?}");
+    assert_eq!(greens[0].id, created.task_set_id);
+    assert!(plan.injected()["Ambiguous"] >= 1, "{:?}", plan.injected());
+}
