@@ -83,13 +83,14 @@ async fn faulty_deps(harness: &Harness, plan: Arc<FaultPlan>) -> ferry_handlers:
     deps
 }
 
-/// Reads (with clean clients) until `ready`, for at most a minute.
+/// Reads (with clean clients) until `ready`, for at most two and a half minutes (the SDK's
+/// own backoff under faults is real time, whatever the time scale).
 async fn until(
     harness: &Harness,
     id: &str,
     ready: impl Fn(&ferry_core::Deployment) -> bool,
 ) -> bool {
-    for _ in 0..3000 {
+    for _ in 0..7500 {
         if let Ok(Some(record)) = harness.deps.store.get(id).await
             && ready(&record)
         {
