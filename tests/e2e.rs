@@ -13,7 +13,7 @@ use ferry_core::ports::{
 use ferry_engine::{ExecutionOutcome, ExecutionStatus};
 use ferry_handlers::control::{ControlInput, Decision};
 use ferry_local::{AlarmWatcher, LocalRuntime};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::handlers::Harness;
 use crate::helpers::set_alarm_state;
@@ -22,7 +22,7 @@ use crate::helpers::set_alarm_state;
 const TIME_SCALE: f64 = 0.001;
 
 fn input(harness: &Harness) -> Value {
-    json!({"repository": "acme/shop", "commit": harness.commit, "manifestPath": ".ferry/web.yaml", "author": "e2e"})
+    harness.deploy_input("e2e")
 }
 
 fn execution_name(harness: &Harness, label: &str) -> String {
@@ -49,15 +49,10 @@ async fn until(
     id: &str,
     ready: impl Fn(&ferry_core::Deployment) -> bool,
 ) -> ferry_core::Deployment {
-    for _ in 0..2000 {
-        if let Some(record) = harness.deps.store.get(id).await.unwrap()
-            && ready(&record)
-        {
-            return record;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("deployment {id} never reached the expected state");
+    harness
+        .wait_for_record(id, Duration::from_secs(20), ready)
+        .await
+        .unwrap_or_else(|| panic!("deployment {id} never reached the expected state"))
 }
 
 fn failed_with(outcome: &ExecutionOutcome) -> (String, String) {
@@ -100,12 +95,7 @@ async fn a_canary_deployment_runs_to_green_primary_on_the_local_engine() {
         green_weight(&harness, &record.green_target_group).await,
         100
     );
-    let service = harness
-        .deps
-        .ecs
-        .describe_service(&harness.env.cluster, &harness.env.service)
-        .await
-        .unwrap();
+    let service = harness.service().await;
     assert_eq!(service.task_sets.len(), 1, "blue removed");
     assert_eq!(service.task_sets[0].status, TaskSetStatus::Primary);
     assert_eq!(
@@ -160,12 +150,7 @@ async fn an_alarm_during_a_bake_rolls_back_to_blue_through_alarm_watch() {
         0,
         "all traffic on blue"
     );
-    let service = harness
-        .deps
-        .ecs
-        .describe_service(&harness.env.cluster, &harness.env.service)
-        .await
-        .unwrap();
+    let service = harness.service().await;
     assert_eq!(service.task_sets.len(), 1, "green removed");
     assert_eq!(service.task_sets[0].id, harness.env.blue_task_set_id);
     assert!(
@@ -337,11 +322,6 @@ async fn two_deployments_of_one_service_at_once_run_exactly_one() {
         .find(|outcome| !outcome.succeeded())
         .unwrap();
     assert_eq!(failed_with(refused).0, "LockHeld");
-    let service = harness
-        .deps
-        .ecs
-        .describe_service(&harness.env.cluster, &harness.env.service)
-        .await
-        .unwrap();
+    let service = harness.service().await;
     assert_eq!(service.task_sets.len(), 1);
 }

@@ -248,7 +248,9 @@ static RECORDED: Mutex<Option<HashSet<(String, String, String)>>> = Mutex::new(N
 /// Appends `{"function", "service", "operation"}` to `$FERRY_AWS_CALLS_DIR/integration.jsonl`
 /// the first time a Ferry function performs an operation.
 fn record_call(service: &str, operation: &str) {
-    let Some(dir) = std::env::var_os("FERRY_AWS_CALLS_DIR") else {
+    static DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let Some(dir) = DIR.get_or_init(|| std::env::var_os("FERRY_AWS_CALLS_DIR").map(Into::into))
+    else {
         return;
     };
     let Some(function) = ferry_handlers::current_function() else {
@@ -263,8 +265,8 @@ fn record_call(service: &str, operation: &str) {
     if !recorded.get_or_insert_with(HashSet::new).insert(key) {
         return;
     }
-    let _ = std::fs::create_dir_all(&dir);
-    let path = std::path::Path::new(&dir).join(format!("integration-{}.jsonl", std::process::id()));
+    let _ = std::fs::create_dir_all(dir);
+    let path = dir.join(format!("integration-{}.jsonl", std::process::id()));
     if let Ok(mut file) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

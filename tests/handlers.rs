@@ -270,6 +270,40 @@ impl Harness {
         .await
     }
 
+    /// The service and its task sets, as the handlers' ECS port reads them.
+    pub async fn service(&self) -> ferry_core::ports::ServiceInfo {
+        self.deps
+            .ecs
+            .describe_service(&self.env.cluster, &self.env.service)
+            .await
+            .expect("describe the service")
+    }
+
+    /// The deploy workflow's input for this harness's commit.
+    pub fn deploy_input(&self, author: &str) -> serde_json::Value {
+        serde_json::json!({"repository": REPOSITORY, "commit": self.commit, "manifestPath": MANIFEST_PATH, "author": author})
+    }
+
+    /// Polls the record every 20 ms until it satisfies `ready`, for at most `timeout`. Read
+    /// errors count as not yet (the store may be behind a fault layer).
+    pub async fn wait_for_record(
+        &self,
+        deployment_id: &str,
+        timeout: Duration,
+        ready: impl Fn(&ferry_core::Deployment) -> bool,
+    ) -> Option<ferry_core::Deployment> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(Some(record)) = self.deps.store.get(deployment_id).await
+                && ready(&record)
+            {
+                return Some(record);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
     pub async fn record(&self, deployment_id: &str) -> ferry_core::Deployment {
         self.deps
             .store

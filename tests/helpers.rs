@@ -791,6 +791,7 @@ pub fn deployment_record(
         fence: None,
         reason: None,
         history: Vec::new(),
+        history_dropped: 0,
         created_at,
         updated_at: created_at,
         finished_at: None,

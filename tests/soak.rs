@@ -13,7 +13,6 @@ use ferry_core::DeploymentStatus;
 use ferry_core::ports::TaskSetStatus;
 use ferry_handlers::control::{ControlInput, Decision};
 use ferry_local::{AlarmWatcher, LocalRuntime};
-use serde_json::json;
 
 use crate::faults::FaultPlan;
 use crate::handlers::Harness;
@@ -90,15 +89,10 @@ async fn until(
     id: &str,
     ready: impl Fn(&ferry_core::Deployment) -> bool,
 ) -> bool {
-    for _ in 0..7500 {
-        if let Ok(Some(record)) = harness.deps.store.get(id).await
-            && ready(&record)
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
+    harness
+        .wait_for_record(id, Duration::from_secs(150), ready)
+        .await
+        .is_some()
 }
 
 /// One deployment of `scenario` with faults on, then the invariants with faults off.
@@ -110,7 +104,7 @@ async fn deploy_once(
     run: usize,
 ) -> Result<(), String> {
     let id = format!("{}-{run}", harness.env.prefix);
-    let input = json!({"repository": "acme/shop", "commit": harness.commit, "manifestPath": ".ferry/web.yaml", "author": "soak"});
+    let input = harness.deploy_input("soak");
     plan.set_rate(20);
     let execution = runtime
         .start_deploy(&id, input)
@@ -371,12 +365,7 @@ async fn a_lost_create_task_set_answer_leaves_exactly_one_green() {
     .await;
     plan.set_rate(0);
     let created = created.expect("create-taskset absorbs a lost answer");
-    let service = harness
-        .deps
-        .ecs
-        .describe_service(&harness.env.cluster, &harness.env.service)
-        .await
-        .unwrap();
+    let service = harness.service().await;
     let greens: Vec<_> = service
         .task_sets
         .iter()

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use ferry_core::DeploymentStatus;
 use ferry_core::plan::Preset;
 use ferry_core::ports::Workflow;
-use ferry_handlers::control::{ControlInput, Decision, TrafficAction as Action, TrafficRequest};
+use ferry_handlers::control::{
+    ControlInput, Decision, TrafficAction as Action, TrafficRequest, execution_name,
+};
 
 /// Approve or reject the approval a deployment waits for (AWS: SendTaskSuccess/Failure).
 pub async fn decide(
@@ -95,10 +97,10 @@ pub async fn traffic(
         reason: None,
     }
     .to_json();
-    let name = format!(
-        "{}-{}",
-        &deployment_id[..deployment_id.len().min(60)],
-        &uuid_suffix()
+    // One execution per request: the second of the request names it.
+    let name = execution_name(
+        deployment_id,
+        &time::OffsetDateTime::now_utc().unix_timestamp().to_string(),
     );
     if local {
         let runtime = ferry_local::LocalRuntime::new(deps, time_scale)?;
@@ -111,8 +113,4 @@ pub async fn traffic(
         .await?;
     println!("started {}", execution.execution_arn);
     Ok(ExitCode::SUCCESS)
-}
-
-fn uuid_suffix() -> String {
-    time::OffsetDateTime::now_utc().unix_timestamp().to_string()
 }

@@ -33,6 +33,15 @@ impl Analysis {
     }
 }
 
+/// `alarm web-5xx: Threshold Crossed ...; web-p99: ...`, the message of an `AlarmBreached`.
+pub fn describe_breaches(breaches: &[Breach]) -> String {
+    let named: Vec<String> = breaches
+        .iter()
+        .map(|breach| format!("{}: {}", breach.alarm, breach.reason))
+        .collect();
+    format!("alarm {}", named.join("; "))
+}
+
 /// Judges `statuses` (what CloudWatch returned) against the alarm names a manifest lists.
 /// An alarm in ALARM wins over everything else: a missing alarm must not hide a firing one.
 pub fn analyze(expected: &[String], statuses: &[AlarmStatus]) -> Analysis {

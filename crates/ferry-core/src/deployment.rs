@@ -83,6 +83,16 @@ impl DeploymentStatus {
             DeploymentStatus::Failed => "failed",
         }
     }
+
+    /// Handlers that move the deployment forward (approval, bake, shift, create the task set,
+    /// promote) act only on a deployment in one of these states; a rollback or an end wins.
+    pub fn moves_forward(self) -> bool {
+        !self.is_terminal()
+            && !matches!(
+                self,
+                DeploymentStatus::RollingBack | DeploymentStatus::CleaningUp
+            )
+    }
 }
 
 /// The ECS and ELB identities a deployment works on.
@@ -106,23 +116,6 @@ pub struct TaskSetRef {
     pub arn: String,
     pub task_definition_arn: String,
     pub target_group_arn: String,
-}
-
-impl DeploymentStatus {
-    /// Handlers that move the deployment forward (approval, bake, shift, create the task set,
-    /// promote) act only on a deployment in one of these states; a rollback or an end wins.
-    pub fn moves_forward(self) -> bool {
-        !self.is_terminal()
-            && !matches!(
-                self,
-                DeploymentStatus::RollingBack | DeploymentStatus::CleaningUp
-            )
-    }
-
-    /// A rollback may still return traffic to blue: blue's removal has not begun.
-    pub fn can_roll_back(self) -> bool {
-        !self.is_terminal() && self != DeploymentStatus::CleaningUp
-    }
 }
 
 /// What a handler is about to change outside the record, written before it calls AWS.
@@ -264,7 +257,9 @@ pub struct Deployment {
     pub green_weight: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_token: Option<PendingToken>,
-    /// Set when blue's removal began: from then on the deployment only rolls forward.
+    /// Set when blue's removal began: from then on the deployment only rolls forward. Kept
+    /// beside the `cleaning-up` status because it outlives it: a deployment that then ends
+    /// `failed` must still roll forward when `ferry rollback` finishes it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cleanup_started: bool,
     /// A change to ECS or the load balancer that may be in flight (see [`Fence`]).
@@ -273,6 +268,9 @@ pub struct Deployment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub history: Vec<HistoryEntry>,
+    /// History entries dropped to keep the record small (see [`Deployment::record`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub history_dropped: usize,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -313,7 +311,8 @@ impl Deployment {
 
     /// Keeps the record well under DynamoDB's 400 KB item limit however long a deployment
     /// runs (a preset held for weeks, many retries): the first entries (how it started) and the
-    /// latest stay, the middle is dropped and counted in one `history-truncated` entry.
+    /// latest stay; the oldest of the rest go, counted in `history_dropped` and shown by one
+    /// `history-truncated` entry in their place.
     fn push_history(&mut self, mut entry: HistoryEntry) {
         entry.detail = truncate_chars(&entry.detail, MAX_DETAIL_CHARS);
         self.history.push(entry);
@@ -321,34 +320,35 @@ impl Deployment {
             return;
         }
         const KEEP_FIRST: usize = 10;
-        let dropped_before = match self.history.get(KEEP_FIRST) {
-            Some(marker) if marker.event == "history-truncated" => marker
-                .detail
-                .split_whitespace()
-                .next()
-                .and_then(|count| count.parse::<usize>().ok())
-                .unwrap_or(0),
-            _ => 0,
-        };
-        // Remove the marker (if any) and the oldest entry after it, then write a new marker.
-        let start = if dropped_before > 0 {
-            KEEP_FIRST + 1
+        let first_drop = self.history_dropped == 0;
+        // The first time, one more goes to make room for the marker; after that the marker
+        // stays at KEEP_FIRST and the entry after it goes.
+        let (start, count) = if first_drop {
+            (KEEP_FIRST, 2)
         } else {
-            KEEP_FIRST
+            (KEEP_FIRST + 1, 1)
         };
-        let at = self.history[start].at;
-        self.history.drain(KEEP_FIRST..=start);
-        let dropped = dropped_before + 1;
-        self.history.insert(
-            KEEP_FIRST,
-            HistoryEntry {
-                at,
-                event: "history-truncated".into(),
-                step: None,
-                green_weight: None,
-                detail: format!("{dropped} entries dropped to keep the record small"),
-            },
-        );
+        let last_dropped = self
+            .history
+            .drain(start..start + count)
+            .next_back()
+            .map_or(self.updated_at, |dropped| dropped.at);
+        self.history_dropped += count;
+        let marker = HistoryEntry {
+            at: last_dropped,
+            event: "history-truncated".into(),
+            step: None,
+            green_weight: None,
+            detail: format!(
+                "{} entries dropped to keep the record small",
+                self.history_dropped
+            ),
+        };
+        if first_drop {
+            self.history.insert(KEEP_FIRST, marker);
+        } else {
+            self.history[KEEP_FIRST] = marker;
+        }
     }
 
     /// Like [`Deployment::record`], for a step event.
@@ -387,6 +387,10 @@ impl Deployment {
 pub const MAX_HISTORY_ENTRIES: usize = 200;
 /// A history entry's detail is cut at this many characters.
 pub const MAX_DETAIL_CHARS: usize = 1000;
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
 
 fn truncate_chars(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -468,6 +472,45 @@ mod tests {
         assert_eq!(
             serde_json::to_value(DeploymentStatus::RolledBack).unwrap(),
             serde_json::json!({"state": "rolledBack"})
+        );
+    }
+
+    #[test]
+    fn a_long_history_keeps_its_start_and_its_latest_entries_and_counts_the_rest() {
+        let mut deployment: Deployment = serde_json::from_value(serde_json::json!({
+            "id": "d1", "service": "web", "cluster": "shop",
+            "source": {"repository": "acme/shop", "commit": "abc", "manifestPath": ".ferry/web.yaml"},
+            "status": {"state": "pending"},
+            "plan": {"steps": []},
+            "policy": {"alarms": [], "rollbackOnAlarm": true, "keepOldForSeconds": 0, "approvers": [], "approvalTimeoutSeconds": 3600, "onApprovalTimeout": "rollback"},
+            "traffic": {"listenerArn": "l"}, "blueTargetGroup": "b", "greenTargetGroup": "g",
+            "taskDefinition": {}, "containerName": "web", "containerPort": 80, "greenWeight": 0,
+            "history": [], "createdAt": "2026-11-22T10:00:00Z", "updatedAt": "2026-11-22T10:00:00Z",
+            "version": 0
+        }))
+        .unwrap();
+        let at = datetime!(2026-11-22 10:00:00 UTC);
+        for n in 0..(MAX_HISTORY_ENTRIES + 50) {
+            deployment.record(at, "moved", format!("entry {n}"));
+        }
+        assert_eq!(deployment.history.len(), MAX_HISTORY_ENTRIES);
+        // 250 recorded, 200 kept of which one is the marker.
+        assert_eq!(deployment.history_dropped, 51);
+        assert_eq!(deployment.history[9].detail, "entry 9");
+        assert_eq!(deployment.history[10].event, "history-truncated");
+        assert_eq!(
+            deployment.history[10].detail,
+            "51 entries dropped to keep the record small"
+        );
+        assert_eq!(deployment.history[11].detail, "entry 61");
+        assert_eq!(
+            deployment.history.last().unwrap().detail,
+            format!("entry {}", MAX_HISTORY_ENTRIES + 49)
+        );
+        deployment.record(at, "long", "x".repeat(5000));
+        assert_eq!(
+            deployment.history.last().unwrap().detail.chars().count(),
+            MAX_DETAIL_CHARS + 1
         );
     }
 

@@ -35,7 +35,9 @@ pub struct AlarmStateValue {
 #[serde(rename_all = "camelCase")]
 pub struct AlarmWatchOutput {
     pub alarm: String,
-    /// Deployments whose bake was failed.
+    /// Deployments this alarm rolled back: their wait (bake, approval, keep-warm) was failed,
+    /// or, holding at a preset, their traffic rollback started. The name predates the waits
+    /// other than bakes; it is kept because the function's output is read by name.
     pub failed_bakes: Vec<String>,
 }
 

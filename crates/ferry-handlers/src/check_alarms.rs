@@ -1,6 +1,6 @@
 //! `check-alarms`: the verdict after a bake.
 
-use ferry_core::analysis::{Analysis, analyze};
+use ferry_core::analysis::{Analysis, analyze, describe_breaches};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -43,11 +43,7 @@ pub async fn handle(
     let step = input.step.unwrap_or(deployment.applied_step.unwrap_or(0));
     match &analysis {
         Analysis::Failed { breaches } => {
-            let names: Vec<String> = breaches
-                .iter()
-                .map(|b| format!("{}: {}", b.alarm, b.reason))
-                .collect();
-            let message = format!("alarm {}", names.join("; "));
+            let message = describe_breaches(breaches);
             if policy.rollback_on_alarm {
                 return Err(HandlerError::new(ErrorKind::AlarmBreached, message));
             }

@@ -6,6 +6,7 @@
 //! status Succeeded).
 
 use ferry_core::DeploymentStatus;
+use ferry_core::deployment::{Deployment, short_commit};
 use ferry_core::ports::{NotificationKind, TaskSetStatus};
 use serde::{Deserialize, Serialize};
 use tracing::info;
@@ -112,37 +113,48 @@ pub async fn handle(deps: &Deps, input: FinalizeInput) -> Result<FinalizeOutput,
                 deployment.record(now, "cleanup-started", "removing blue");
                 save(deps, &mut deployment).await?;
             }
-            if let Some(blue) = &deployment.blue {
-                deps.ecs
-                    .delete_task_set(&deployment.cluster, &deployment.service, &blue.id)
-                    .await
-                    .map_err(port("removing the blue task set"))?;
-            }
-            deps.store
-                .release_lock(&deployment.service_key(), &deployment.id)
-                .await
-                .map_err(port("releasing the service lock"))?;
-            deployment.record(now, "succeeded", "blue removed");
-            deployment.finish(now, DeploymentStatus::Succeeded, None);
-            save(deps, &mut deployment).await?;
-            info!(deployment = %deployment.id, "succeeded");
-            notify(
-                deps,
-                &deployment,
-                NotificationKind::Succeeded,
-                format!(
-                    "{} now runs {} ({})",
-                    deployment.service_key(),
-                    green.task_definition_arn,
-                    short(&deployment.source.commit)
-                ),
-            )
-            .await;
+            finish_blue_removal(deps, &mut deployment).await?;
         }
     }
     Ok(output(&deployment))
 }
 
-fn short(commit: &str) -> &str {
-    ferry_core::deployment::short_commit(commit)
+/// Removes blue (again: deleting a task set that is gone is fine), releases the lock and
+/// records success. The end of `cleanup`, and of a rollback that found blue's removal begun.
+pub(crate) async fn finish_blue_removal(
+    deps: &Deps,
+    deployment: &mut Deployment,
+) -> Result<(), HandlerError> {
+    if let Some(blue) = &deployment.blue {
+        deps.ecs
+            .delete_task_set(&deployment.cluster, &deployment.service, &blue.id)
+            .await
+            .map_err(port("removing the blue task set"))?;
+    }
+    deps.store
+        .release_lock(&deployment.service_key(), &deployment.id)
+        .await
+        .map_err(port("releasing the service lock"))?;
+    let now = deps.clock.now();
+    deployment.record(now, "succeeded", "blue removed");
+    deployment.finish(now, DeploymentStatus::Succeeded, None);
+    deployment.reason = None;
+    save(deps, deployment).await?;
+    info!(deployment = %deployment.id, "succeeded");
+    let running = deployment
+        .green
+        .as_ref()
+        .map_or("green", |green| green.task_definition_arn.as_str());
+    notify(
+        deps,
+        deployment,
+        NotificationKind::Succeeded,
+        format!(
+            "{} now runs {running} ({})",
+            deployment.service_key(),
+            short_commit(&deployment.source.commit)
+        ),
+    )
+    .await;
+    Ok(())
 }

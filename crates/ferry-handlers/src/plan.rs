@@ -7,7 +7,7 @@
 
 use ferry_core::deployment::{
     Deployment, DeploymentStatus, Policy, Source, TaskSetRef, TrafficTarget, cluster_name,
-    new_deployment_id, service_key,
+    new_deployment_id, service_key, short_commit,
 };
 use ferry_core::manifest::{self, Manifest};
 use ferry_core::plan::Plan;
@@ -170,6 +170,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         fence: None,
         reason: None,
         history: Vec::new(),
+        history_dropped: 0,
         created_at: now,
         updated_at: now,
         finished_at: None,
@@ -181,7 +182,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         format!(
             "{} at {} by {}",
             input.manifest_path,
-            short(&input.commit),
+            short_commit(&input.commit),
             input.author.as_deref().unwrap_or("unknown")
         ),
     );
@@ -201,7 +202,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         NotificationKind::Started,
         format!(
             "Deploying {} ({}) to {}: {} step(s)",
-            short(&input.commit),
+            short_commit(&input.commit),
             input.manifest_path,
             key,
             deployment.plan.steps.len()
@@ -261,7 +262,7 @@ async fn read_manifest(deps: &Deps, input: &PlanInput) -> Result<Manifest, Handl
                     "{} does not exist in {} at {}",
                     input.manifest_path,
                     input.repository,
-                    short(&input.commit)
+                    short_commit(&input.commit)
                 ),
             )
         })?;
@@ -542,7 +543,7 @@ fn substitute(value: &mut Value, commit: &str, deployment_id: &str, branch: Opti
         Value::String(text) if text.contains("${") => {
             let mut replaced = text
                 .replace("${GIT_SHA}", commit)
-                .replace("${GIT_SHORT_SHA}", short(commit))
+                .replace("${GIT_SHORT_SHA}", short_commit(commit))
                 .replace("${FERRY_DEPLOYMENT_ID}", deployment_id);
             if let Some(branch) = branch {
                 replaced = replaced.replace("${GIT_BRANCH}", branch);
@@ -586,8 +587,4 @@ fn check_commit(commit: &str) -> Result<(), HandlerError> {
     Err(HandlerError::non_retryable(format!(
         "commit {commit:?} is not a commit id: pass the full id (40 hexadecimal digits)"
     )))
-}
-
-fn short(commit: &str) -> &str {
-    ferry_core::deployment::short_commit(commit)
 }

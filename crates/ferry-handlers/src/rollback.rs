@@ -13,15 +13,15 @@
 //!   service is never blocked, and people are told how to recover (`ferry rollback ID`, which
 //!   runs this handler again).
 
+use ferry_core::DeploymentStatus;
 use ferry_core::deployment::Deployment;
-use ferry_core::ports::{NotificationKind, PortError, TaskSetStatus};
-use ferry_core::{DeploymentStatus, deployment::short_commit};
+use ferry_core::ports::{NotificationKind, PortError, ServiceInfo, TaskSetStatus};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::error::port;
 use crate::record::{load, notify, save};
-use crate::{Deps, HandlerError, fence, traffic};
+use crate::{Deps, HandlerError, fence, finalize, traffic};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -90,48 +90,18 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
     }
 
     // Traffic goes back only to a blue that can take it.
-    refuse_unless_blue_serves(deps, &deployment, &blue.id).await?;
+    let mut service = describe_service(deps, &deployment).await?;
+    refuse_unless_blue_serves(&deployment, service.as_ref(), &blue.id)?;
     traffic::apply(deps, &deployment, 0).await?;
     deployment.green_weight = 0;
     // A shift or a CreateTaskSet may still be in flight: wait until it cannot be, then look
     // again (its late write is undone here, while blue and green both still exist).
     if fence::settle(deps, &deployment).await {
         traffic::apply(deps, &deployment, 0).await?;
+        service = describe_service(deps, &deployment).await?;
     }
-
-    let service = match deps
-        .ecs
-        .describe_service(&deployment.cluster, &deployment.service)
-        .await
-    {
-        Ok(service) => Some(service),
-        Err(PortError::NotFound(_)) => None,
-        Err(error) => return Err(HandlerError::from_port("describing the service", error)),
-    };
     if let Some(service) = service {
-        // Blue primary again before anything of green is removed.
-        if service.primary_task_set().map(|set| &set.id) != Some(&blue.id) {
-            deps.ecs
-                .set_primary_task_set(&deployment.cluster, &deployment.service, &blue.id)
-                .await
-                .map_err(port("making blue the primary task set again"))?;
-        }
-        // Every task set of this deployment: the recorded green, and any that a lost answer or
-        // an interrupted attempt left unrecorded.
-        let recorded = deployment.green.as_ref().map(|green| green.id.as_str());
-        for set in service.task_sets.iter().filter(|set| {
-            set.id != blue.id
-                && (Some(set.id.as_str()) == recorded
-                    || set.external_id.as_deref() == Some(deployment.id.as_str()))
-        }) {
-            if Some(set.id.as_str()) != recorded {
-                warn!(deployment = %deployment.id, task_set = %set.id, "removing a green task set that was never recorded");
-            }
-            deps.ecs
-                .delete_task_set(&deployment.cluster, &deployment.service, &set.id)
-                .await
-                .map_err(port("removing the green task set"))?;
-        }
+        remove_green(deps, &deployment, &service, &blue.id).await?;
     }
     deps.store
         .release_lock(&deployment.service_key(), &deployment.id)
@@ -156,18 +126,30 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
     Ok(output(&deployment, reason))
 }
 
-/// Blue must exist and run its desired count before traffic goes back to it: a rollback to a
-/// task set that is gone or not running turns a partial problem into a full outage.
-async fn refuse_unless_blue_serves(
+/// The service and its task sets; `None` when the service is gone.
+async fn describe_service(
     deps: &Deps,
     deployment: &Deployment,
+) -> Result<Option<ServiceInfo>, HandlerError> {
+    match deps
+        .ecs
+        .describe_service(&deployment.cluster, &deployment.service)
+        .await
+    {
+        Ok(service) => Ok(Some(service)),
+        Err(PortError::NotFound(_)) => Ok(None),
+        Err(error) => Err(HandlerError::from_port("describing the service", error)),
+    }
+}
+
+/// Blue must exist and run its desired count before traffic goes back to it: a rollback to a
+/// task set that is gone or not running turns a partial problem into a full outage.
+fn refuse_unless_blue_serves(
+    deployment: &Deployment,
+    service: Option<&ServiceInfo>,
     blue: &str,
 ) -> Result<(), HandlerError> {
-    let found = deps
-        .ecs
-        .describe_task_set(&deployment.cluster, &deployment.service, blue)
-        .await
-        .map_err(port("describing the blue task set"))?;
+    let found = service.and_then(|service| service.task_sets.iter().find(|set| set.id == blue));
     let problem = match found {
         None => "no longer exists".to_string(),
         Some(set) if set.status == TaskSetStatus::Draining => "is draining".to_string(),
@@ -183,44 +165,50 @@ async fn refuse_unless_blue_serves(
     )))
 }
 
+/// Blue primary again, then every task set of this deployment removed: the recorded green, and
+/// any that a lost answer or an interrupted attempt left unrecorded.
+async fn remove_green(
+    deps: &Deps,
+    deployment: &Deployment,
+    service: &ServiceInfo,
+    blue: &str,
+) -> Result<(), HandlerError> {
+    if service.primary_task_set().map(|set| set.id.as_str()) != Some(blue) {
+        deps.ecs
+            .set_primary_task_set(&deployment.cluster, &deployment.service, blue)
+            .await
+            .map_err(port("making blue the primary task set again"))?;
+    }
+    let recorded = deployment.green.as_ref().map(|green| green.id.as_str());
+    for set in service.task_sets.iter().filter(|set| {
+        set.id != blue
+            && (Some(set.id.as_str()) == recorded
+                || set.external_id.as_deref() == Some(deployment.id.as_str()))
+    }) {
+        if Some(set.id.as_str()) != recorded {
+            warn!(deployment = %deployment.id, task_set = %set.id, "removing a green task set that was never recorded");
+        }
+        deps.ecs
+            .delete_task_set(&deployment.cluster, &deployment.service, &set.id)
+            .await
+            .map_err(port("removing the green task set"))?;
+    }
+    Ok(())
+}
+
 /// Blue's removal began: finish it. Green is primary and serves all traffic.
 async fn roll_forward(
     deps: &Deps,
     mut deployment: Deployment,
     reason: String,
 ) -> Result<RollbackOutput, HandlerError> {
-    if let Some(blue) = &deployment.blue {
-        deps.ecs
-            .delete_task_set(&deployment.cluster, &deployment.service, &blue.id)
-            .await
-            .map_err(port("removing the blue task set (blue's removal had begun, so the deployment rolls forward)"))?;
-    }
-    deps.store
-        .release_lock(&deployment.service_key(), &deployment.id)
-        .await
-        .map_err(port("releasing the service lock"))?;
-    let now = deps.clock.now();
     deployment.record(
-        now,
+        deps.clock.now(),
         "rolled-forward",
         format!("blue's removal had begun when {reason}; finished it instead of rolling back"),
     );
-    deployment.record(now, "succeeded", "blue removed");
-    deployment.finish(now, DeploymentStatus::Succeeded, None);
-    deployment.reason = None;
-    save(deps, &mut deployment).await?;
+    finalize::finish_blue_removal(deps, &mut deployment).await?;
     info!(deployment = %deployment.id, "rolled forward");
-    notify(
-        deps,
-        &deployment,
-        NotificationKind::Succeeded,
-        format!(
-            "{} now runs {} (blue's removal was finished after: {reason})",
-            deployment.service_key(),
-            short_commit(&deployment.source.commit)
-        ),
-    )
-    .await;
     Ok(output(&deployment, reason))
 }
 

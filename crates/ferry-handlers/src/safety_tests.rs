@@ -16,24 +16,9 @@ use tokio::sync::Notify;
 use crate::alarm_watch::{AlarmStateChange, AlarmStateValue};
 use crate::finalize::{FinalizeInput, Phase};
 use crate::rollback::RollbackInput;
-use crate::shift_weights::ShiftInput;
 use crate::testing::*;
 use crate::wait_token::{WaitPurpose, WaitTokenInput};
 use crate::*;
-
-fn shift(deployment: &str, step: usize) -> ShiftInput {
-    ShiftInput {
-        deployment_id: deployment.into(),
-        step,
-        weight: None,
-    }
-}
-
-fn id(value: &str) -> DeploymentRef {
-    DeploymentRef {
-        deployment_id: value.into(),
-    }
-}
 
 fn rollback_input(deployment: &str, give_up: bool) -> RollbackInput {
     RollbackInput {
@@ -66,12 +51,7 @@ async fn record(world: &World, deployment: &str) -> ferry_core::Deployment {
 
 /// Planned, green created and stable, ready to shift.
 async fn provisioned(world: &World, deployment: &str) {
-    plan::handle(&world.deps, world.plan_input(deployment))
-        .await
-        .unwrap();
-    create_taskset::handle(&world.deps, id(deployment))
-        .await
-        .unwrap();
+    planned_and_created(world, deployment).await;
     world.ecs.set_steady("shop", "web", true);
 }
 

@@ -7,7 +7,8 @@ use ferry_core::ports::*;
 use time::macros::datetime;
 
 use crate::plan::PlanInput;
-use crate::{Deps, Settings};
+use crate::shift_weights::ShiftInput;
+use crate::{DeploymentRef, Deps, Settings, create_taskset, plan};
 
 pub const REPO: &str = "acme/shop";
 pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -156,4 +157,29 @@ impl World {
             .map(|entry| entry.weight)
             .sum()
     }
+}
+
+/// The input of `shift-weights` for a plan step.
+pub fn shift(deployment: &str, step: usize) -> ShiftInput {
+    ShiftInput {
+        deployment_id: deployment.into(),
+        step,
+        weight: None,
+    }
+}
+
+pub fn id(value: &str) -> DeploymentRef {
+    DeploymentRef {
+        deployment_id: value.into(),
+    }
+}
+
+/// `plan` then `create-taskset`, both expected to pass.
+pub async fn planned_and_created(world: &World, deployment: &str) {
+    plan::handle(&world.deps, world.plan_input(deployment))
+        .await
+        .unwrap();
+    create_taskset::handle(&world.deps, id(deployment))
+        .await
+        .unwrap();
 }

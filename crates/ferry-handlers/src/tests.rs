@@ -13,29 +13,6 @@ use crate::testing::*;
 use crate::wait_token::WaitTokenInput;
 use crate::*;
 
-fn shift(deployment: &str, step: usize) -> ShiftInput {
-    ShiftInput {
-        deployment_id: deployment.into(),
-        step,
-        weight: None,
-    }
-}
-
-fn id(value: &str) -> DeploymentRef {
-    DeploymentRef {
-        deployment_id: value.into(),
-    }
-}
-
-async fn planned_and_created(world: &World, deployment: &str) {
-    plan::handle(&world.deps, world.plan_input(deployment))
-        .await
-        .unwrap();
-    create_taskset::handle(&world.deps, id(deployment))
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn a_canary_deployment_walks_every_step_and_ends_with_green_primary() {
     let world = World::new(&manifest("canary: { weight: 10, bake: 5m }", ""));

@@ -8,7 +8,7 @@
 //! was open (during a shift, a promotion) is not missed.
 
 use ferry_core::DeploymentStatus;
-use ferry_core::analysis::{Analysis, analyze};
+use ferry_core::analysis::{Analysis, analyze, describe_breaches};
 use ferry_core::deployment::{Deployment, PendingToken, TokenKind};
 use ferry_core::ports::NotificationKind;
 use serde::{Deserialize, Serialize};
@@ -165,13 +165,9 @@ pub(crate) async fn refuse_if_alarm_fires(
         .await
         .map_err(port("describing the alarms"))?;
     if let Analysis::Failed { breaches } = analyze(&policy.alarms, &statuses) {
-        let names: Vec<String> = breaches
-            .iter()
-            .map(|breach| format!("{}: {}", breach.alarm, breach.reason))
-            .collect();
         return Err(HandlerError::new(
             ErrorKind::AlarmBreached,
-            format!("alarm {}", names.join("; ")),
+            describe_breaches(&breaches),
         ));
     }
     Ok(())

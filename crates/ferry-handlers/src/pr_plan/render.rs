@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use ferry_core::deployment::short_commit;
 use ferry_core::duration::format_duration;
 use ferry_core::plan::{Plan, Strategy};
 
@@ -114,7 +115,7 @@ pub fn comment(report: &Report) -> String {
     let _ = writeln!(
         out,
         "<sub>Planned at {}. Task definitions are compared with `{}`; images written with `${{GIT_SHA}}` get the commit that is deployed. This comment is updated on every push.</sub>",
-        short(&report.head_sha),
+        short_commit(&report.head_sha),
         report.base_ref
     );
     if out.chars().count() > MAX_COMMENT_CHARS {
@@ -359,10 +360,6 @@ fn longest_backtick_run(text: &str) -> usize {
         }
     }
     longest
-}
-
-fn short(commit: &str) -> &str {
-    ferry_core::deployment::short_commit(commit)
 }
 
 #[cfg(test)]
