@@ -34,6 +34,8 @@ async fn reading_alarms_skips_a_missing_one_and_reports_one_set_to_alarm() {
     assert_eq!(found[1].state, AlarmState::Alarm);
     assert_eq!(found[1].reason, "set to ALARM by a test");
     assert!(found[1].updated_at.is_some());
+    // Period 60 s x 1 evaluation period: what plan compares with the bakes.
+    assert_eq!(found[1].reaction_seconds, Some(60));
 }
 
 #[tokio::test]

@@ -760,6 +760,7 @@ pub fn deployment_record(
         policy: Policy {
             alarms: vec![format!("{service}-5xx")],
             rollback_on_alarm: true,
+            on_insufficient_data: Default::default(),
             keep_old_for_seconds: 60,
             approvers: Vec::new(),
             approval_timeout_seconds: 3600,

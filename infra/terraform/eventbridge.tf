@@ -13,7 +13,7 @@ resource "aws_cloudwatch_event_bus" "ferry" {
 
 resource "aws_cloudwatch_event_rule" "alarm_state_change" {
   name           = "${var.name_prefix}-alarm-state-change"
-  description    = "CloudWatch alarms entering ALARM: alarm-watch fails the waiting bake of any deployment that watches the alarm."
+  description    = "CloudWatch alarms entering ALARM (or INSUFFICIENT_DATA, for rollback.onInsufficientData: rollback): alarm-watch rolls back the deployments the alarm guards."
   event_bus_name = "default"
   event_pattern  = file("${local.rules_dir}/alarm-state-change.json")
   tags           = local.tags

@@ -50,7 +50,7 @@ impl CloudWatchAlarms {
                     )
                 })?;
             for alarm in output.metric_alarms() {
-                found.push(status(
+                let mut metric = status(
                     alarm.alarm_name.as_deref(),
                     alarm.state_value.as_ref(),
                     alarm.state_reason.as_deref(),
@@ -58,7 +58,10 @@ impl CloudWatchAlarms {
                         .state_transitioned_timestamp
                         .as_ref()
                         .or(alarm.state_updated_timestamp.as_ref()),
-                ));
+                );
+                metric.reaction_seconds =
+                    reaction_seconds(alarm.period(), alarm.evaluation_periods());
+                found.push(metric);
             }
             for alarm in output.composite_alarms() {
                 found.push(status(
@@ -95,7 +98,15 @@ fn status(
         },
         reason: reason.unwrap_or_default().to_string(),
         updated_at: at.and_then(to_offset_date_time),
+        reaction_seconds: None,
     }
+}
+
+/// Period x evaluation periods, when both are known and positive.
+fn reaction_seconds(period: Option<i32>, evaluation_periods: Option<i32>) -> Option<u64> {
+    let period = u64::try_from(period?).ok()?;
+    let periods = u64::try_from(evaluation_periods?).ok()?;
+    (period > 0 && periods > 0).then(|| period * periods)
 }
 
 pub(crate) fn to_offset_date_time(at: &DateTime) -> Option<OffsetDateTime> {

@@ -19,6 +19,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::analysis::OnInsufficientData;
 use crate::plan::Plan;
 
 /// Where a deployment is in its life.
@@ -186,6 +187,9 @@ pub enum OnTimeout {
 pub struct Policy {
     pub alarms: Vec<String>,
     pub rollback_on_alarm: bool,
+    /// Records planned before this setting existed read as `pass`, the behaviour they had.
+    #[serde(default)]
+    pub on_insufficient_data: OnInsufficientData,
     pub keep_old_for_seconds: u64,
     pub approvers: Vec<String>,
     pub approval_timeout_seconds: u64,

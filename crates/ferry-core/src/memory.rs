@@ -327,14 +327,25 @@ impl MemoryAlarms {
         Self::default()
     }
 
+    /// Sets how much data `name` needs to fire (period x evaluation periods).
+    pub fn set_reaction(&self, name: &str, seconds: u64) {
+        if let Some(alarm) = locked(&self.alarms).get_mut(name) {
+            alarm.reaction_seconds = Some(seconds);
+        }
+    }
+
+    /// Sets `name`'s state, keeping its reaction time.
     pub fn set(&self, name: &str, state: AlarmState, reason: &str) {
-        locked(&self.alarms).insert(
+        let mut alarms = locked(&self.alarms);
+        let reaction_seconds = alarms.get(name).and_then(|alarm| alarm.reaction_seconds);
+        alarms.insert(
             name.to_string(),
             AlarmStatus {
                 name: name.to_string(),
                 state,
                 reason: reason.to_string(),
                 updated_at: None,
+                reaction_seconds,
             },
         );
     }

@@ -288,6 +288,10 @@ pub struct AlarmStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub updated_at: Option<OffsetDateTime>,
+    /// How much data the alarm needs before it can fire: period x evaluation periods, in
+    /// seconds. `None` for composite alarms, whose reaction depends on their children.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction_seconds: Option<u64>,
 }
 
 /// Reads CloudWatch alarm states (metric and composite alarms).

@@ -4,6 +4,7 @@
 //! rolled back with the traffic workflow.
 
 use ferry_core::DeploymentStatus;
+use ferry_core::analysis::OnInsufficientData;
 use ferry_core::ports::{PortError, Workflow};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -49,7 +50,8 @@ pub async fn handle(
         alarm: change.alarm_name.clone(),
         failed_bakes: Vec::new(),
     };
-    if change.state.value != "ALARM" {
+    let insufficient = change.state.value == "INSUFFICIENT_DATA";
+    if change.state.value != "ALARM" && !insufficient {
         return Ok(output);
     }
     let in_flight = deps
@@ -57,14 +59,23 @@ pub async fn handle(
         .list_in_flight()
         .await
         .map_err(port("listing deployments in flight"))?;
-    let cause = format!("alarm {}: {}", change.alarm_name, change.state.reason);
+    let cause = if insufficient {
+        format!(
+            "alarm {} in INSUFFICIENT_DATA (rollback.onInsufficientData is rollback): {}",
+            change.alarm_name, change.state.reason
+        )
+    } else {
+        format!("alarm {}: {}", change.alarm_name, change.state.reason)
+    };
     for deployment in in_flight {
         // Guarded from the first shift until blue's removal begins, whatever the deployment is
         // doing: baking, waiting for an approval, holding at a preset, keeping blue warm.
         let guarded = deployment.policy.rollback_on_alarm
             && deployment.policy.alarms.contains(&change.alarm_name)
             && deployment.traffic_moved()
-            && deployment.status.moves_forward();
+            && deployment.status.moves_forward()
+            && (!insufficient
+                || deployment.policy.on_insufficient_data == OnInsufficientData::Rollback);
         if !guarded {
             continue;
         }

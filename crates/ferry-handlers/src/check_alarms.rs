@@ -1,6 +1,6 @@
 //! `check-alarms`: the verdict after a bake.
 
-use ferry_core::analysis::{Analysis, analyze, describe_breaches};
+use ferry_core::analysis::{Analysis, analyze};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -41,29 +41,30 @@ pub async fn handle(
     };
     let analysis = analyze(&policy.alarms, &statuses);
     let step = input.step.unwrap_or(deployment.applied_step.unwrap_or(0));
-    match &analysis {
-        Analysis::Failed { breaches } => {
-            let message = describe_breaches(breaches);
-            if policy.rollback_on_alarm {
-                return Err(HandlerError::new(ErrorKind::AlarmBreached, message));
-            }
-            warn!(deployment = %deployment.id, %message, "alarm ignored: rollback.onAlarm is false");
+    if let Analysis::Error { missing } = &analysis {
+        return Err(HandlerError::non_retryable(format!(
+            "guarding alarm{} {} no longer exist{}",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", "),
+            if missing.len() == 1 { "s" } else { "" }
+        )));
+    }
+    match analysis.rollback_cause(policy.on_insufficient_data) {
+        Some(cause) if policy.rollback_on_alarm => {
+            return Err(HandlerError::new(ErrorKind::AlarmBreached, cause));
+        }
+        Some(cause) => {
+            warn!(deployment = %deployment.id, %cause, "alarm ignored: rollback.onAlarm is false");
             let now = deps.clock.now();
-            deployment.record_step(now, "alarm-ignored", step, message);
+            deployment.record_step(now, "alarm-ignored", step, cause);
             save(deps, &mut deployment).await?;
         }
-        Analysis::Error { missing } => {
-            return Err(HandlerError::non_retryable(format!(
-                "guarding alarm{} {} no longer exist{}",
-                if missing.len() == 1 { "" } else { "s" },
-                missing.join(", "),
-                if missing.len() == 1 { "s" } else { "" }
-            )));
-        }
-        Analysis::Inconclusive { insufficient } => {
-            info!(deployment = %deployment.id, alarms = ?insufficient, "alarms have insufficient data; passing");
-        }
-        Analysis::Successful => info!(deployment = %deployment.id, step, "alarms OK"),
+        None => match &analysis {
+            Analysis::Inconclusive { insufficient } => {
+                info!(deployment = %deployment.id, alarms = ?insufficient, "alarms have insufficient data; passing (rollback.onInsufficientData is pass)");
+            }
+            _ => info!(deployment = %deployment.id, step, "alarms OK"),
+        },
     }
     Ok(CheckAlarmsOutput {
         deployment_id: deployment.id,

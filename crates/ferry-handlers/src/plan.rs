@@ -5,6 +5,7 @@
 //! group is blue and which green; takes the per-service lock; writes the record. Nothing in
 //! ECS or the load balancer is changed here, so a refusal leaves everything as it was.
 
+use ferry_core::analysis::slow_alarms;
 use ferry_core::deployment::{
     Deployment, DeploymentStatus, Policy, Source, TaskSetRef, TrafficTarget, cluster_name,
     new_deployment_id, service_key, short_commit,
@@ -12,12 +13,12 @@ use ferry_core::deployment::{
 use ferry_core::manifest::{self, Manifest};
 use ferry_core::plan::Plan;
 use ferry_core::ports::{
-    NotificationKind, PortError, RouteRef, ServiceInfo, ServiceLock, TaskSetStatus,
+    AlarmStatus, NotificationKind, PortError, RouteRef, ServiceInfo, ServiceLock, TaskSetStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::Duration;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::error::port;
 use crate::record::notify;
@@ -113,7 +114,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         rule_arn: manifest.traffic.rule.clone(),
     };
     check_route(deps, &route, &blue.target_group_arn, &green_target_group).await?;
-    check_alarms_exist(deps, &manifest.alarms).await?;
+    let alarms = check_alarms_exist(deps, &manifest.alarms).await?;
 
     let now = deps.clock.now();
     let id = input
@@ -145,6 +146,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         policy: Policy {
             alarms: manifest.alarms.clone(),
             rollback_on_alarm: manifest.rollback.on_alarm,
+            on_insufficient_data: manifest.rollback.on_insufficient_data,
             keep_old_for_seconds: manifest.rollback.keep_old_for_seconds,
             approvers: manifest.approval.approvers.clone(),
             approval_timeout_seconds: manifest.approval.timeout_seconds,
@@ -186,6 +188,10 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             input.author.as_deref().unwrap_or("unknown")
         ),
     );
+    for warning in slow_alarms(&deployment.plan, &alarms) {
+        warn!(deployment = %id, %warning, "plan warning");
+        deployment.record(now, "warning", warning);
+    }
     let lock = ServiceLock {
         service_key: key.clone(),
         deployment_id: id.clone(),
@@ -393,9 +399,13 @@ async fn check_route(
     Ok(())
 }
 
-async fn check_alarms_exist(deps: &Deps, alarms: &[String]) -> Result<(), HandlerError> {
+/// The alarms' statuses; `NonRetryable` when one does not exist.
+async fn check_alarms_exist(
+    deps: &Deps,
+    alarms: &[String],
+) -> Result<Vec<AlarmStatus>, HandlerError> {
     if alarms.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let found = deps
         .alarms
@@ -417,7 +427,7 @@ async fn check_alarms_exist(deps: &Deps, alarms: &[String]) -> Result<(), Handle
             if missing.len() == 1 { "it" } else { "them" },
         )));
     }
-    Ok(())
+    Ok(found)
 }
 
 /// How long the lock lives: everything the deployment may legitimately take, plus an hour.

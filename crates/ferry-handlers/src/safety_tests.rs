@@ -537,6 +537,113 @@ async fn an_alarm_while_a_preset_holds_starts_the_traffic_rollback_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Defect 11: INSUFFICIENT_DATA is a manifest choice, pass by default
+
+fn insufficient() -> AlarmStateChange {
+    AlarmStateChange {
+        alarm_name: "web-5xx".into(),
+        state: AlarmStateValue {
+            value: "INSUFFICIENT_DATA".into(),
+            reason: "Insufficient Data: 1 datapoint was unknown".into(),
+        },
+        previous_state: None,
+    }
+}
+
+async fn baking_with_insufficient_data(world: &World) {
+    provisioned(world, "d1").await;
+    shift_weights::handle(&world.deps, shift("d1", 0))
+        .await
+        .unwrap();
+    wait_token::bake(&world.deps, wait("d1", 0, "bake-1", WaitPurpose::Bake))
+        .await
+        .unwrap();
+    world
+        .alarms
+        .set("web-5xx", AlarmState::InsufficientData, "no data");
+}
+
+fn check(deployment: &str) -> check_alarms::CheckAlarmsInput {
+    check_alarms::CheckAlarmsInput {
+        deployment_id: deployment.into(),
+        step: Some(0),
+    }
+}
+
+#[tokio::test]
+async fn insufficient_data_passes_by_default() {
+    let world = World::new(&manifest("canary: { weight: 10, bake: 5m }", ""));
+    baking_with_insufficient_data(&world).await;
+    let output = alarm_watch::handle(&world.deps, insufficient())
+        .await
+        .unwrap();
+    assert!(output.failed_bakes.is_empty());
+    assert!(world.workflows.failures.lock().unwrap().is_empty());
+    let verdict = check_alarms::handle(&world.deps, check("d1"))
+        .await
+        .unwrap();
+    assert!(verdict.analysis.passes());
+}
+
+#[tokio::test]
+async fn insufficient_data_rolls_back_when_the_manifest_says_so() {
+    let world = World::new(&manifest(
+        "canary: { weight: 10, bake: 5m }",
+        "rollback: { onInsufficientData: rollback }\n",
+    ));
+    baking_with_insufficient_data(&world).await;
+    let output = alarm_watch::handle(&world.deps, insufficient())
+        .await
+        .unwrap();
+    assert_eq!(output.failed_bakes, ["d1"]);
+    let failures = world.workflows.failures.lock().unwrap().clone();
+    assert_eq!(failures[0].1, "AlarmBreached");
+    assert!(
+        failures[0].2.contains("INSUFFICIENT_DATA"),
+        "{}",
+        failures[0].2
+    );
+
+    let error = check_alarms::handle(&world.deps, check("d1"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), "AlarmBreached");
+    let error = wait_token::bake(&world.deps, wait("d1", 0, "bake-2", WaitPurpose::Bake))
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), "AlarmBreached");
+}
+
+#[tokio::test]
+async fn plan_warns_when_a_bake_is_shorter_than_an_alarm_can_react() {
+    let world = World::new(&manifest("canary: { weight: 10, bake: 1m }", ""));
+    world.alarms.set_reaction("web-5xx", 300);
+    planned_and_created(&world, "d1").await;
+    let stored = record(&world, "d1").await;
+    let warning = stored
+        .history
+        .iter()
+        .find(|entry| entry.event == "warning")
+        .expect("a warning in the history");
+    assert!(
+        warning.detail.contains("alarm web-5xx needs 300s") && warning.detail.contains("bakes 60s"),
+        "{}",
+        warning.detail
+    );
+
+    let quick = World::new(&manifest("canary: { weight: 10, bake: 5m }", ""));
+    quick.alarms.set_reaction("web-5xx", 300);
+    planned_and_created(&quick, "d1").await;
+    assert!(
+        !record(&quick, "d1")
+            .await
+            .history
+            .iter()
+            .any(|entry| entry.event == "warning")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Defect 8: one error name everywhere
 
 #[tokio::test]

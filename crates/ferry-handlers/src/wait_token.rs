@@ -8,7 +8,7 @@
 //! was open (during a shift, a promotion) is not missed.
 
 use ferry_core::DeploymentStatus;
-use ferry_core::analysis::{Analysis, analyze, describe_breaches};
+use ferry_core::analysis::analyze;
 use ferry_core::deployment::{Deployment, PendingToken, TokenKind};
 use ferry_core::ports::NotificationKind;
 use serde::{Deserialize, Serialize};
@@ -164,11 +164,10 @@ pub(crate) async fn refuse_if_alarm_fires(
         .describe_alarms(&policy.alarms)
         .await
         .map_err(port("describing the alarms"))?;
-    if let Analysis::Failed { breaches } = analyze(&policy.alarms, &statuses) {
-        return Err(HandlerError::new(
-            ErrorKind::AlarmBreached,
-            describe_breaches(&breaches),
-        ));
+    if let Some(cause) =
+        analyze(&policy.alarms, &statuses).rollback_cause(policy.on_insufficient_data)
+    {
+        return Err(HandlerError::new(ErrorKind::AlarmBreached, cause));
     }
     Ok(())
 }

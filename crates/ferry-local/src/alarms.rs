@@ -47,7 +47,7 @@ pub fn alarm_state_change_event(
 }
 
 /// Polls the alarms of deployments that alarms guard (traffic moved, blue not yet being removed)
-/// and forwards entries into ALARM to `alarm-watch`.
+/// and forwards entries into ALARM or INSUFFICIENT_DATA to `alarm-watch`, as the rule does.
 pub struct AlarmWatcher {
     deps: Deps,
     interval: Duration,
@@ -106,10 +106,11 @@ impl AlarmWatcher {
         let mut delivered = 0;
         for status in statuses {
             let previous = last_seen.insert(status.name.clone(), status.state);
-            if status.state != AlarmState::Alarm || previous == Some(AlarmState::Alarm) {
+            // The states the EventBridge rule matches (rules/alarm-state-change.json), on entry.
+            if status.state == AlarmState::Ok || previous == Some(status.state) {
                 continue;
             }
-            info!(alarm = %status.name, "alarm entered ALARM; delivering the state change to alarm-watch");
+            info!(alarm = %status.name, state = ?status.state, "alarm changed state; delivering the change to alarm-watch");
             let event = alarm_state_change_event(&status, previous, &self.region, &self.account);
             match dispatch(&self.deps, "alarm-watch", event).await {
                 Ok(output) => debug!(%output, "alarm-watch"),

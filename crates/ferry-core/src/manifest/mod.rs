@@ -20,6 +20,7 @@ use saphyr::{LoadableYamlNode, MarkedYaml, YamlData};
 pub use problem::{Problem, Problems};
 pub use task_definition::{ContainerDefinition, TaskDefinition};
 
+use crate::analysis::OnInsufficientData;
 use crate::arn::{self, ResourceKind};
 use crate::deployment::OnTimeout;
 use crate::plan::{Plan, Preset, StepSpec, Strategy};
@@ -76,6 +77,7 @@ pub struct Approval {
 pub struct Rollback {
     pub on_alarm: bool,
     pub keep_old_for_seconds: u64,
+    pub on_insufficient_data: OnInsufficientData,
 }
 
 /// A validated manifest with its task definition.
@@ -396,6 +398,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
         None => Some(Rollback {
             on_alarm: true,
             keep_old_for_seconds: DEFAULT_KEEP_OLD_FOR_SECONDS,
+            on_insufficient_data: OnInsufficientData::default(),
         }),
     };
     let slack_channel = match top.get("notify") {
@@ -972,7 +975,11 @@ fn approval(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Approval> 
 }
 
 fn rollback(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Rollback> {
-    let fields = reader.mapping(node, "rollback", &["onAlarm", "keepOldFor"])?;
+    let fields = reader.mapping(
+        node,
+        "rollback",
+        &["onAlarm", "keepOldFor", "onInsufficientData"],
+    )?;
     let on_alarm = match fields.get("onAlarm") {
         Some(node) => reader.boolean(node, "rollback.onAlarm"),
         None => Some(true),
@@ -981,9 +988,29 @@ fn rollback(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Rollback> 
         Some(node) => reader.duration(node, "rollback.keepOldFor", 24 * 3600),
         None => Some(DEFAULT_KEEP_OLD_FOR_SECONDS),
     };
+    let on_insufficient_data = match fields.get("onInsufficientData") {
+        Some(node) => match reader
+            .string(node, "rollback.onInsufficientData", "pass or rollback")
+            .as_deref()
+        {
+            Some("pass") => Some(OnInsufficientData::Pass),
+            Some("rollback") => Some(OnInsufficientData::Rollback),
+            Some(other) => {
+                reader.report(
+                    node,
+                    "rollback.onInsufficientData",
+                    format!("expected pass or rollback, found \"{other}\""),
+                );
+                None
+            }
+            None => None,
+        },
+        None => Some(OnInsufficientData::default()),
+    };
     Some(Rollback {
         on_alarm: on_alarm?,
         keep_old_for_seconds: keep_old_for?,
+        on_insufficient_data: on_insufficient_data?,
     })
 }
 

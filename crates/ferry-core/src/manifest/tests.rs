@@ -308,6 +308,27 @@ fn approval_settings_are_checked() {
 }
 
 #[test]
+fn insufficient_data_is_a_choice_with_pass_as_default() {
+    use crate::analysis::OnInsufficientData;
+    let default = validate(&manifest_text("  allAtOnce: {}")).unwrap();
+    assert_eq!(
+        default.rollback.on_insufficient_data,
+        OnInsufficientData::Pass
+    );
+    let strict = manifest_text("  allAtOnce: {}") + "rollback: { onInsufficientData: rollback }\n";
+    assert_eq!(
+        validate(&strict).unwrap().rollback.on_insufficient_data,
+        OnInsufficientData::Rollback
+    );
+    let wrong = manifest_text("  allAtOnce: {}") + "rollback: { onInsufficientData: wait }\n";
+    let found = problems(&wrong);
+    assert!(
+        found[0].contains("rollback.onInsufficientData: expected pass or rollback, found \"wait\""),
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn duplicate_alarms_and_bad_branches_are_refused() {
     let text =
         manifest_text("  allAtOnce: {}") + "alarms: [a, a]\nbranches: [main, 'bad branch']\n";
