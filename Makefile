@@ -4,10 +4,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
+.PHONY: check-local-control soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
 
 ## Everything CI checks: formatting, lints, all tests.
-test: tools fmt-check clippy check-statemachines check-terraform unit check-iam fuzz
+test: tools fmt-check clippy check-statemachines check-terraform unit check-iam check-local-control fuzz
 
 ## Install what the tests need when it is missing (a fresh machine has none of it).
 tools:
@@ -56,6 +56,12 @@ check-iam:
 ## arm64 Lambda zips of every function into dist/, with their sizes.
 package:
 	scripts/package.sh
+
+## Two terminals, one local Ferry: `ferry deploy --local` answered by `ferry approve|rollback
+## ID --local` from another process (scripts/local_control.py).
+check-local-control: tools
+	$(CARGO) build --quiet --locked --bin ferry
+	python3 scripts/local_control.py
 
 ## The whole thing on one machine: validate and plan the examples, then start the AWS
 ## emulator, seed an environment, deploy a good image to 100 percent and a bad one that an

@@ -19,7 +19,10 @@ Checks, each reported as passed, failed or skipped (with the reason):
                October 2025: lambda:InvokeFunctionUrl with function_url_auth_type
                "NONE", and lambda:InvokeFunction with invoked_via_function_url =
                true; no permission gives anyone lambda:InvokeFunction without
-               that flag; and the function has reserved concurrency
+               that flag; and the function has reserved concurrency. Every
+               function of IAM_AUTH_URL_FUNCTIONS (control) has a URL, and its
+               authorization_type is "AWS_IAM"; no URL of auth type AWS_IAM has
+               a permission for principal "*" (anyone in any account)
   lambda-logs  every aws_lambda_function with log_format "JSON" sets
                application_log_level, derived from var.rust_log (or DEBUG/TRACE),
                so that Lambda does not drop the debug lines RUST_LOG lets through
@@ -443,6 +446,15 @@ def check_rules(report: Report, modules: dict[Path, Module]) -> None:
 
 LAMBDA_FUNCTION_REF = re.compile(r"aws_lambda_function\.([A-Za-z0-9_-]+)(\[[^\]]*\])?")
 
+# Functions of local.functions whose function URL must have authorization_type
+# "AWS_IAM", and why. AWS authenticates every request (SigV4) and hands the
+# function the caller's IAM principal, which is who acts: with "NONE" anyone on
+# the internet could call it, and nothing would say who they are.
+IAM_AUTH_URL_FUNCTIONS = {
+    "control": "the caller's IAM principal is the actor checked against the manifest's approvers",
+}
+URL_AUTH_TYPES = ("NONE", "AWS_IAM")
+
 
 def resources_of(module: Module, resource_type: str) -> list[tuple[Path, str, dict]]:
     """(file, name, body) of every `resource "<resource_type>" "<name>"` of a module."""
@@ -475,6 +487,7 @@ def function_target(expr: object) -> str:
 def check_function_urls(report: Report, modules: dict[Path, Module]) -> None:
     problems: list[str] = []
     public = 0
+    iam_urls = 0
     for module in modules.values():
         permissions = resources_of(module, "aws_lambda_permission")
         functions = {name: body for _, name, body in resources_of(module, "aws_lambda_function")}
@@ -488,8 +501,33 @@ def check_function_urls(report: Report, modules: dict[Path, Module]) -> None:
                     f"{rel(path)}: aws_lambda_permission.{name} lets anyone invoke the function directly; "
                     "set invoked_via_function_url = true to allow invocations through its function URL only"
                 )
-        for path, name, body in resources_of(module, "aws_lambda_function_url"):
-            if unquote(body.get("authorization_type")) != "NONE":
+        urls = resources_of(module, "aws_lambda_function_url")
+        if module.directory == TF_ROOT:
+            for fn, why in sorted(IAM_AUTH_URL_FUNCTIONS.items()):
+                target = f'aws_lambda_function.function["{fn}"]'
+                found = [(path, name, body) for path, name, body in urls if function_target(body.get("function_name")) == target]
+                if not found:
+                    problems.append(f'{rel(module.directory)}: no aws_lambda_function_url for {target} (authorization_type "AWS_IAM": {why})')
+                for path, name, body in found:
+                    auth = unquote(body.get("authorization_type"))
+                    if auth != "AWS_IAM":
+                        problems.append(
+                            f'{rel(path)}: aws_lambda_function_url.{name} has authorization_type {auth!r}; {fn} must be "AWS_IAM": {why}'
+                        )
+        for path, name, body in urls:
+            auth = unquote(body.get("authorization_type"))
+            if auth not in URL_AUTH_TYPES:
+                problems.append(f"{rel(path)}: aws_lambda_function_url.{name}: authorization_type {auth!r} is not one of {', '.join(URL_AUTH_TYPES)}")
+                continue
+            if auth == "AWS_IAM":
+                iam_urls += 1
+                target = function_target(body.get("function_name"))
+                for p_path, p_name, p in permissions:
+                    if function_target(p.get("function_name")) == target and unquote(p.get("principal")) == "*":
+                        problems.append(
+                            f"{rel(p_path)}: aws_lambda_permission.{p_name} lets principal \"*\" (any AWS account) call {target}, "
+                            f"whose URL aws_lambda_function_url.{name} is AWS_IAM: grant this account's callers in their identity-based policies instead"
+                        )
                 continue
             public += 1
             where = f"{rel(path)}: aws_lambda_function_url.{name} (authorization_type NONE)"
@@ -529,7 +567,8 @@ def check_function_urls(report: Report, modules: dict[Path, Module]) -> None:
     report.check(
         "function-urls",
         problems,
-        f"{public} public function URLs, each with InvokeFunctionUrl and InvokeFunction (via the URL only) and reserved concurrency",
+        f"{public} public function URLs, each with InvokeFunctionUrl and InvokeFunction (via the URL only) and reserved concurrency; "
+        f"{iam_urls} AWS_IAM function URLs ({', '.join(sorted(IAM_AUTH_URL_FUNCTIONS))}'s included), none open to principal \"*\"",
     )
 
 

@@ -210,7 +210,7 @@ async fn a_stale_update_conflicts_and_changes_nothing() {
     let mut theirs = mine.clone();
 
     mine.status = DeploymentStatus::Provisioning;
-    mine.record(NOW + minutes(1), "task-set-created", "");
+    mine.warned(NOW + minutes(1), "a second writer is coming");
     store.update(&mut mine).await.unwrap();
     theirs.status = DeploymentStatus::RollingBack;
     let conflict = store.update(&mut theirs).await;

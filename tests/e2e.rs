@@ -11,7 +11,7 @@ use ferry_core::ports::{
     PortError, PortResult, RouteRef, Split, TargetGroupWeight, TaskSetStatus, TrafficRouter,
 };
 use ferry_engine::{ExecutionOutcome, ExecutionStatus};
-use ferry_handlers::control::{ControlInput, Decision};
+use ferry_handlers::control::{Action, Actor, Channel, Identity};
 use ferry_local::{AlarmWatcher, LocalRuntime};
 use serde_json::Value;
 
@@ -87,8 +87,10 @@ async fn a_canary_deployment_runs_to_green_primary_on_the_local_engine() {
     let shifted: Vec<u8> = record
         .history
         .iter()
-        .filter(|e| e.event == "shifted")
-        .filter_map(|e| e.green_weight)
+        .filter_map(|e| match e.event {
+            ferry_core::deployment::Event::Shifted { weight, .. } => Some(weight),
+            _ => None,
+        })
         .collect();
     assert_eq!(shifted, [10, 50, 100]);
     assert_eq!(
@@ -164,23 +166,16 @@ async fn an_alarm_during_a_bake_rolls_back_to_blue_through_alarm_watch() {
     );
 }
 
-async fn decide_when_asked(
-    harness: &Harness,
-    runtime: &LocalRuntime,
-    id: &str,
-    decision: Decision,
-) {
+async fn decide_when_asked(harness: &Harness, runtime: &LocalRuntime, id: &str, decision: Action) {
     until(harness, id, |record| {
         matches!(record.status, DeploymentStatus::AwaitingApproval { .. })
     })
     .await;
-    let input = ControlInput {
-        deployment_id: id.to_string(),
-        decision,
-        by: Some("U0123ABC".into()),
-        reason: None,
+    let approver = Actor {
+        identity: Identity::Slack("U0123ABC".into()),
+        via: Channel::Slack,
     };
-    ferry_handlers::control::handle(&runtime.deps, input)
+    ferry_handlers::control::act(&runtime.deps, &approver, id, decision)
         .await
         .unwrap();
 }
@@ -199,19 +194,28 @@ async fn an_approved_deployment_goes_on_and_a_rejected_one_rolls_back() {
 
     let approved = execution_name(&harness, "approved");
     let execution = runtime.start_deploy(&approved, input(&harness)).unwrap();
-    decide_when_asked(&harness, &runtime, &approved, Decision::Approve).await;
+    decide_when_asked(&harness, &runtime, &approved, Action::Approve).await;
     assert!(execution.wait().await.succeeded());
 
     let rejected = execution_name(&harness, "rejected");
     let execution = runtime.start_deploy(&rejected, input(&harness)).unwrap();
-    decide_when_asked(&harness, &runtime, &rejected, Decision::Reject).await;
+    decide_when_asked(
+        &harness,
+        &runtime,
+        &rejected,
+        Action::Reject { reason: None },
+    )
+    .await;
     let (error, cause) = failed_with(&execution.wait().await);
     assert_eq!(error, "RolledBack");
     assert!(cause.starts_with("Rejected"), "{cause}");
     let record = harness.deps.store.get(&rejected).await.unwrap().unwrap();
     assert_eq!(record.status, DeploymentStatus::RolledBack);
     assert!(
-        record.history.iter().all(|entry| entry.event != "shifted"),
+        record
+            .history
+            .iter()
+            .all(|entry| entry.event.name() != "shifted"),
         "no traffic went to green"
     );
 }
@@ -324,4 +328,91 @@ async fn two_deployments_of_one_service_at_once_run_exactly_one() {
     assert_eq!(failed_with(refused).0, "LockHeld");
     let service = harness.service().await;
     assert_eq!(service.task_sets.len(), 1);
+}
+
+/// Two local processes share only the emulator: each has its own engine, so the task token of
+/// one is unknown to the other. Answers claimed on the record by the second are delivered by
+/// the first's relay, once.
+#[tokio::test]
+async fn an_answer_given_by_another_local_process_reaches_the_engine_that_waits() {
+    let approval = "approval: { beforeTraffic: true, approvers: [github:bob], timeout: 1h }\n";
+    let harness = Harness::new("e2e-relay", "canary: { weight: 10, bake: 10m }").await;
+    harness.put_manifest(
+        &(harness
+            .env
+            .manifest_yaml("canary: { weight: 10, bake: 10m }", "../ecs/web.json")
+            + approval),
+    );
+    let deploying = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
+    let _watching = deploying.watch(Duration::from_millis(20));
+    // The other terminal: another engine, the same emulator.
+    let other = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
+    let as_ = |who: &str| Actor {
+        identity: Identity::parse_local(who).unwrap(),
+        via: Channel::Cli,
+    };
+
+    // Approved from the other process: the deployment goes on and succeeds.
+    let approved = execution_name(&harness, "approved");
+    let execution = deploying.start_deploy(&approved, input(&harness)).unwrap();
+    until(&harness, &approved, |record| {
+        matches!(record.status, DeploymentStatus::AwaitingApproval { .. })
+    })
+    .await;
+    let refused =
+        ferry_handlers::control::act(&other.deps, &as_("mallory"), &approved, Action::Approve)
+            .await
+            .unwrap_err();
+    assert!(refused.to_string().contains("not an approver"), "{refused}");
+    ferry_handlers::control::act(&other.deps, &as_("github:bob"), &approved, Action::Approve)
+        .await
+        .unwrap();
+    let second = ferry_handlers::control::act(
+        &other.deps,
+        &as_("github:bob"),
+        &approved,
+        Action::Reject { reason: None },
+    )
+    .await
+    .unwrap_err();
+    assert!(second.to_string().contains("already answered"), "{second}");
+    // The 10 m bake takes 0.6 s at this time scale.
+    let outcome = execution.wait().await;
+    assert!(outcome.succeeded(), "{:?}", outcome.status);
+
+    // Rolled back from the other process while it bakes.
+    let baking = execution_name(&harness, "baking");
+    let execution = deploying.start_deploy(&baking, input(&harness)).unwrap();
+    until(&harness, &baking, |record| {
+        matches!(record.status, DeploymentStatus::AwaitingApproval { .. })
+    })
+    .await;
+    ferry_handlers::control::act(&other.deps, &as_("github:bob"), &baking, Action::Approve)
+        .await
+        .unwrap();
+    until(&harness, &baking, |record| {
+        matches!(record.status, DeploymentStatus::Baking { .. })
+    })
+    .await;
+    ferry_handlers::control::act(
+        &other.deps,
+        &as_("carol"),
+        &baking,
+        Action::Rollback {
+            reason: Some("looks wrong".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let (error, cause) = failed_with(&execution.wait().await);
+    assert_eq!(error, "RolledBack");
+    assert!(cause.contains("looks wrong"), "{cause}");
+    let record = harness.deps.store.get(&baking).await.unwrap().unwrap();
+    assert_eq!(record.status, DeploymentStatus::RolledBack);
+    assert!(
+        record
+            .history
+            .iter()
+            .any(|entry| matches!(&entry.event, ferry_core::deployment::Event::Answered { answer: ferry_handlers::control::Answer::Aborted, reason, .. } if reason == "looks wrong"))
+    );
 }

@@ -31,8 +31,8 @@ fn directories(folder: &Path) -> BTreeSet<String> {
 }
 
 /// Functions behind a Lambda function URL rather than `dispatch`: their samples are HTTP
-/// requests, checked by their own test module (`webhook.rs`), not here.
-const HTTP_FUNCTIONS: &[&str] = &["webhook-intake"];
+/// requests, checked by their own test modules (`webhook.rs`, `control.rs`), not here.
+const HTTP_FUNCTIONS: &[&str] = &["control", "webhook-intake"];
 
 /// Every `events/<function>/<case>.json` of a dispatched function, as (function, case file,
 /// parsed JSON).

@@ -18,8 +18,7 @@ use ferry_aws::AlbRouter;
 use ferry_core::DeploymentStatus;
 use ferry_core::memory::{MemoryGit, MemoryNotifier, MemoryWorkflows};
 use ferry_core::ports::{
-    NotificationKind, PortResult, RouteRef, Split, SystemClock, TargetGroupWeight, TaskSetDeployer,
-    TrafficRouter,
+    PortResult, RouteRef, Split, SystemClock, TargetGroupWeight, TaskSetDeployer, TrafficRouter,
 };
 use ferry_handlers::check_alarms::CheckAlarmsInput;
 use ferry_handlers::finalize::{FinalizeInput, Phase};
@@ -508,7 +507,7 @@ fn events_of(record: &ferry_core::Deployment) -> Vec<&str> {
     record
         .history
         .iter()
-        .map(|entry| entry.event.as_str())
+        .map(|entry| entry.event.name())
         .collect()
 }
 
@@ -641,15 +640,9 @@ async fn a_canary_deployment_goes_through_every_handler_and_leaves_green_primary
     );
     assert_eq!(h.lock_holder().await, None, "lock released");
     assert_eq!(h.weight_writes(), [10, 100]);
-    let kinds: Vec<NotificationKind> = h.notifier.sent().into_iter().map(|n| n.kind).collect();
     assert_eq!(
-        kinds,
-        [
-            NotificationKind::Started,
-            NotificationKind::Shifted,
-            NotificationKind::Shifted,
-            NotificationKind::Succeeded
-        ]
+        h.notifier.names(),
+        ["planned", "shifted", "shifted", "succeeded"]
     );
 }
 
@@ -1149,7 +1142,7 @@ async fn rollback_restores_all_traffic_to_blue_when_an_alarm_fires() {
     );
     assert_eq!(h.lock_holder().await, None, "lock released");
     let last = h.notifier.sent().pop().expect("a notification");
-    assert_eq!(last.kind, NotificationKind::RolledBack);
+    assert_eq!(last.event.name(), "rolled-back");
 }
 
 #[tokio::test]

@@ -763,6 +763,7 @@ pub fn deployment_record(
             on_insufficient_data: Default::default(),
             keep_old_for_seconds: 60,
             approvers: Vec::new(),
+            self_approval: true,
             approval_timeout_seconds: 3600,
             on_approval_timeout: OnTimeout::Rollback,
             slack_channel: None,

@@ -7,6 +7,7 @@ mod faults;
 mod helpers;
 
 mod cloudwatch;
+mod control;
 mod dynamodb;
 mod e2e;
 mod ecs;

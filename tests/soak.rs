@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ferry_core::DeploymentStatus;
 use ferry_core::ports::TaskSetStatus;
-use ferry_handlers::control::{ControlInput, Decision};
+use ferry_handlers::control::{Action, ActionError, Actor, Channel, Identity};
 use ferry_local::{AlarmWatcher, LocalRuntime};
 
 use crate::faults::FaultPlan;
@@ -34,7 +34,9 @@ impl Scenario {
     fn strategy(self) -> &'static str {
         match self {
             Scenario::Success => "canary: { weight: 10, bake: 1m }",
-            Scenario::AlarmDuringBake => "canary: { weight: 10, bake: 30m }",
+            // 7.2 s at the time scale: room for the bake function to store its token under faults
+            // (throttling backs off in real time) before the bake would time out and pass.
+            Scenario::AlarmDuringBake => "canary: { weight: 10, bake: 2h }",
             Scenario::Approval => "linear: { step: 50, interval: 1m }",
         }
     }
@@ -148,18 +150,18 @@ async fn deploy_once(
             // A person's click meets the same faults; they click again if it failed.
             let mut approved = false;
             for _ in 0..10 {
-                let decision = ControlInput {
-                    deployment_id: id.clone(),
-                    decision: Decision::Approve,
-                    by: Some("U0123ABC".into()),
-                    reason: None,
+                let approver = Actor {
+                    identity: Identity::Slack("U0123ABC".into()),
+                    via: Channel::Slack,
                 };
-                match ferry_handlers::control::handle(&runtime.deps, decision).await {
+                match ferry_handlers::control::act(&runtime.deps, &approver, &id, Action::Approve)
+                    .await
+                {
                     Ok(_) => {
                         approved = true;
                         break;
                     }
-                    Err(error) if error.error_type() == "Retryable" => {
+                    Err(ActionError::Failed(error)) if error.error_type() == "Retryable" => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                     Err(error) => return Err(format!("approval of {id} refused: {error}")),

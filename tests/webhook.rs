@@ -474,6 +474,10 @@ async fn the_function_url_samples_get_the_answers_their_names_promise() {
         clock: Arc::new(SystemClock),
         settings: IntakeSettings::default(),
     };
+    let router = ferry_http::router(ferry_http::App {
+        intake: Some(intake),
+        control: None,
+    });
     let expected = [
         ("issues-ignored.json", 200, "ignored"),
         ("ping.json", 200, "pong"),
@@ -492,7 +496,7 @@ async fn the_function_url_samples_get_the_answers_their_names_promise() {
     for (name, status, outcome) in expected {
         let text = std::fs::read_to_string(root.join(name)).unwrap();
         let request: LambdaFunctionUrlRequest = serde_json::from_str(&text).unwrap();
-        let response = ferry_webhook::lambda::handle(&intake, request).await;
+        let response = ferry_http::lambda::handle(router.clone(), request).await;
         assert_eq!(response.status_code, status, "{name}: {:?}", response.body);
         let body: Value = serde_json::from_str(response.body.as_deref().unwrap()).unwrap();
         assert_eq!(body["status"], outcome, "{name}");

@@ -175,9 +175,23 @@ locals {
       resources  = ["*"]
       conditions = []
     }
+    states_send_task = {
+      # control answers the waits people answer: SendTaskSuccess for ferry approve
+      # (and promote, which ends the keep-blue-warm wait early), SendTaskFailure
+      # for ferry reject and for ferry rollback of a wait nobody answered yet.
+      sid     = "StatesSendTask"
+      actions = ["states:SendTaskSuccess", "states:SendTaskFailure"]
+      # As above: SendTask* have no resource type (a task token is not an ARN), so
+      # IAM only accepts "*". A token can only be used by whoever holds it, tokens
+      # live in the Ferry table, and control sends one only after the manifest's
+      # rules (approvers, no self-approval) allowed the caller's answer.
+      resources  = ["*"]
+      conditions = []
+    }
     states_start_traffic = {
       # alarm-watch rolls back a deployment that holds at a preset (its deploy
-      # execution has ended) by starting the traffic workflow. DescribeExecution,
+      # execution has ended) by starting the traffic workflow; control starts it
+      # for ferry promote, rollback and traffic (presets). DescribeExecution,
       # as for push-deploy: a retried start finds the execution it started.
       sid     = "StartTrafficExecutions"
       actions = ["states:StartExecution", "states:DescribeExecution"]

@@ -27,7 +27,7 @@ locals {
 }
 
 resource "aws_lambda_function" "function" {
-  #checkov:skip=CKV_AWS_116:Step Functions invokes these synchronously and owns retries and catches; alarm-watch's asynchronous events are a fast path only, since check-alarms reads the same alarms after every bake; push-deploy's failures are logged with the push, and the next push or the poller deploys the branch's newer head, so a dead-letter queue would hold nothing actionable.
+  #checkov:skip=CKV_AWS_116:Step Functions invokes these synchronously and owns retries and catches; alarm-watch's asynchronous events are a fast path only, since check-alarms reads the same alarms after every bake; push-deploy's failures are logged with the push, and the next push or the poller deploys the branch's newer head; webhook-intake and control answer their caller synchronously through their function URLs. A dead-letter queue would hold nothing actionable.
   #checkov:skip=CKV_AWS_115:Only the functions behind a public function URL get reserved concurrency (var.public_url_reserved_concurrency): it is carved out of the account's pool (as little as 10 in new accounts), and one active deployment per service bounds the others anyway.
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; running them in a VPC would need NAT or interface endpoints, which cost money around the clock and contradict Ferry costing nothing when idle.
   #checkov:skip=CKV_AWS_173:The environment holds only a table name, a bus name and a log filter; no secret is ever put there (secrets come from Secrets Manager), so a customer managed key would protect nothing.
@@ -109,4 +109,28 @@ resource "aws_lambda_permission" "webhook_intake_url_invoke" {
   function_name            = aws_lambda_function.function["webhook-intake"].function_name
   principal                = "*"
   invoked_via_function_url = true
+}
+
+# ---------------------------------------------------------------------------
+# Function URL of control: what `ferry approve|reject|promote|rollback|traffic`
+# call (FERRY_CONTROL_URL, the control_url output).
+#
+# authorization_type = "AWS_IAM": every request must be SigV4-signed, and AWS,
+# not the function, authenticates the caller and checks that its identity-based
+# policy allows the call (operators.tf: lambda:InvokeFunctionUrl and, since
+# October 2025, lambda:InvokeFunction through the URL). AWS then hands the
+# function the caller's IAM principal ARN, and that principal is the actor the
+# manifest's approvers are checked against: nothing in the request body or its
+# headers can name someone else.
+#
+# No aws_lambda_permission: callers are principals of this account, which need
+# no resource-based policy when their identity-based policy allows the call. A
+# statement for principal "*" would let principals of any account invoke it;
+# scripts/terraform_checks.py fails on one, and on this URL becoming NONE. Not in
+# local.public_url_functions: the internet cannot reach it unsigned.
+# ---------------------------------------------------------------------------
+
+resource "aws_lambda_function_url" "control" {
+  function_name      = aws_lambda_function.function["control"].function_name
+  authorization_type = "AWS_IAM"
 }

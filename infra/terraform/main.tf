@@ -143,6 +143,17 @@ locals {
         FERRY_WATCH_PATHS               = join(",", var.watch_paths)
       }
     }
+    "control" = {
+      description = "Control API behind an AWS_IAM function URL: approves, rejects, promotes, rolls back or moves a deployment, and reads the records, as the caller's IAM principal (checked against the manifest's approvers)."
+      memory      = 256
+      timeout     = 30
+      # The only path through which people answer task tokens (alarm-watch fails
+      # them on its own); promote, rollback and presets start the traffic workflow.
+      permissions = ["states_send_task", "states_start_traffic"]
+      environment = {
+        FERRY_TRAFFIC_STATE_MACHINE_ARN = local.state_machine_arns["traffic"]
+      }
+    }
   }
 
   # Static ARNs, built from names rather than resource attributes, so the state

@@ -71,3 +71,13 @@ output "payload_bucket_name" {
   description = "S3 bucket where webhook-intake keeps GitHub payloads too big for an EventBridge event (FERRY_PAYLOAD_BUCKET)."
   value       = aws_s3_bucket.payloads.bucket
 }
+
+output "control_url" {
+  description = "URL of the control function (auth type AWS_IAM): set FERRY_CONTROL_URL to it for ferry approve, reject, promote, rollback and traffic."
+  value       = aws_lambda_function_url.control.function_url
+}
+
+output "operators_policy_arn" {
+  description = "IAM managed policy to attach to the people and roles who operate deployments: it allows calling the control URL, nothing else. Null when create_operators_policy is false."
+  value       = one(aws_iam_policy.operators[*].arn)
+}

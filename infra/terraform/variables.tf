@@ -263,3 +263,13 @@ variable "poll_schedule" {
   type        = string
   default     = "rate(1 minute)"
 }
+
+# ---------------------------------------------------------------------------
+# People
+# ---------------------------------------------------------------------------
+
+variable "create_operators_policy" {
+  description = "Create the \"<prefix>-operators\" IAM managed policy (operators_policy_arn): what a person or role needs to run ferry approve, reject, promote, rollback and traffic through the control function's AWS_IAM URL. Attaching it is up to you. False when your own policies grant this (docs/iam.md shows the statements)."
+  type        = bool
+  default     = true
+}

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use async_trait::async_trait;
 use ferry_aws::{AwsClients, Settings as AwsSettings, ensure_table};
-use ferry_core::ports::{Notification, Notifier, PortResult, SystemClock};
+use ferry_core::Deployment;
+use ferry_core::lifecycle::Event;
+use ferry_core::ports::{Notifier, PortResult, SystemClock};
 use ferry_handlers::{Deps, NoGitSource, Settings};
 use ferry_local::LocalRepository;
 
@@ -14,8 +16,8 @@ pub struct TerminalNotifier;
 
 #[async_trait]
 impl Notifier for TerminalNotifier {
-    async fn notify(&self, notification: &Notification) -> PortResult<()> {
-        eprintln!("  note: {}", notification.message);
+    async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
+        eprintln!("  note: {}", event.describe(deployment));
         Ok(())
     }
 }

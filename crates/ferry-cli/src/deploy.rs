@@ -9,24 +9,15 @@ use anyhow::Context;
 use ferry_core::deployment::new_deployment_id;
 use ferry_core::manifest;
 use ferry_core::ports::Workflow;
-use ferry_engine::{EventKind, ExecutionOutcome, ExecutionStatus, TaskTokens};
-use ferry_local::{AlarmWatcher, LocalRuntime};
+use ferry_engine::{EventKind, ExecutionOutcome, ExecutionStatus};
+use ferry_handlers::control::{Action, Actor, act};
+use ferry_handlers::plan::PlanInput;
+use ferry_local::LocalRuntime;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Value, json};
-use tokio::sync::broadcast::error::RecvError;
+use serde_json::Value;
 
-/// Options of `ferry deploy`.
-pub struct DeployOptions {
-    pub manifest: PathBuf,
-    pub local: bool,
-    pub image: Option<String>,
-    /// Multiplies waits and bakes on the local engine (1.0 is real time).
-    pub time_scale: f64,
-    pub auto_approve: bool,
-    /// For AWS mode: the repository (`owner/name`) and commit the plan function reads.
-    pub repository: Option<String>,
-    pub commit: Option<String>,
-}
+use crate::args::DeployArgs;
+use tokio::sync::broadcast::error::RecvError;
 
 /// Where a manifest lives: the repository folder, the manifest's path inside it, the commit.
 struct Checkout {
@@ -80,13 +71,8 @@ fn checkout(manifest: &Path) -> anyhow::Result<Checkout> {
     })
 }
 
-pub async fn run(options: DeployOptions) -> anyhow::Result<ExitCode> {
-    if !(options.time_scale.is_finite() && options.time_scale > 0.0) {
-        anyhow::bail!(
-            "--time-scale must be a positive number, found {}",
-            options.time_scale
-        );
-    }
+pub async fn run(options: DeployArgs) -> anyhow::Result<ExitCode> {
+    options.mode.check_time_scale()?;
     // Refuse an invalid manifest before touching anything, with the same located messages.
     let manifest = match manifest::load(&options.manifest) {
         Ok(manifest) => manifest,
@@ -95,45 +81,52 @@ pub async fn run(options: DeployOptions) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    if !options.local {
+    if !options.mode.local {
         return start_on_aws(&options, &manifest).await;
     }
+    let actor = crate::act::local_actor(options.mode.as_.as_deref())?;
     let checkout = checkout(&options.manifest)?;
     let deps = crate::context::deps(true).await?;
-    let runtime = LocalRuntime::new(deps, options.time_scale)?;
-    let watcher = AlarmWatcher::new(runtime.deps.clone(), Duration::from_millis(200)).spawn();
+    let runtime = LocalRuntime::new(deps, options.mode.time_scale)?;
+    // Alarms, and answers given from other terminals (`ferry approve ID --local`).
+    let watching = runtime.watch(Duration::from_millis(200));
     let name = new_deployment_id(
         &manifest.service,
         time::OffsetDateTime::now_utc(),
         &checkout.commit,
     );
-    let input = json!({
-        "repository": checkout.root.to_string_lossy(),
-        "commit": checkout.commit,
-        "manifestPath": checkout.manifest_path,
-        "branch": checkout.branch,
-        "author": checkout.author,
-        "image": options.image,
-    });
+    let input = PlanInput {
+        deployment_id: None,
+        repository: checkout.root.to_string_lossy().into_owned(),
+        commit: checkout.commit.clone(),
+        manifest_path: checkout.manifest_path.clone(),
+        branch: checkout.branch.clone(),
+        author: checkout.author.clone(),
+        image: options.image.clone(),
+    };
     println!(
         "deploying {} to {} as {name}",
         checkout.manifest_path, manifest.service
     );
-    let execution = runtime.start_deploy(&name, input)?;
+    let execution = runtime.start_deploy(&name, input.to_json())?;
     let progress = tokio::spawn(show_progress(
         execution.subscribe(),
-        runtime.tokens(),
-        options.time_scale,
-        options.auto_approve,
+        std::sync::Arc::new(Approvals {
+            deps: runtime.deps.clone(),
+            deployment: name.clone(),
+            actor,
+            auto_approve: options.auto_approve,
+        }),
+        options.mode.time_scale,
     ));
     let outcome = execution.wait().await;
-    watcher.abort();
+    drop(watching);
     progress.abort();
     Ok(report_outcome(&outcome))
 }
 
 async fn start_on_aws(
-    options: &DeployOptions,
+    options: &DeployArgs,
     manifest: &manifest::Manifest,
 ) -> anyhow::Result<ExitCode> {
     let (Some(repository), Some(commit)) = (&options.repository, &options.commit) else {
@@ -148,15 +141,18 @@ async fn start_on_aws(
     }
     let deps = crate::context::deps(false).await?;
     let name = new_deployment_id(&manifest.service, time::OffsetDateTime::now_utc(), commit);
-    let input = json!({
-        "repository": repository,
-        "commit": commit,
-        "manifestPath": options.manifest.to_string_lossy(),
-        "image": options.image,
-    });
+    let input = PlanInput {
+        deployment_id: None,
+        repository: repository.clone(),
+        commit: commit.clone(),
+        manifest_path: options.manifest.to_string_lossy().into_owned(),
+        branch: None,
+        author: None,
+        image: options.image.clone(),
+    };
     let execution = deps
         .workflows
-        .start(Workflow::Deploy, &name, &input)
+        .start(Workflow::Deploy, &name, &input.to_json())
         .await?;
     println!(
         "started {}\nfollow it with `ferry status {}/{}`",
@@ -209,12 +205,65 @@ fn readable_cause(cause: &str) -> String {
         .unwrap_or_else(|| cause.to_string())
 }
 
+/// Who answers the approvals of a local deployment, and how.
+struct Approvals {
+    deps: ferry_handlers::Deps,
+    deployment: String,
+    actor: Actor,
+    auto_approve: bool,
+}
+
+impl Approvals {
+    /// An approval is requested: answer it (`--auto-approve`, or a question on a terminal), or
+    /// say how to answer it from elsewhere. Answers go through the same action as
+    /// `ferry approve`, so approvers are checked the same way.
+    async fn requested(&self) {
+        let id = &self.deployment;
+        let elsewhere = format!(
+            "answer from another terminal: `ferry approve {id} --local` or `ferry reject {id} --local`"
+        );
+        if self.auto_approve {
+            match act(&self.deps, &self.actor, id, Action::Approve).await {
+                Ok(_) => println!(
+                    "  approval requested: approved as {} (--auto-approve)",
+                    self.actor.identity
+                ),
+                Err(error) => {
+                    println!("  approval requested: --auto-approve refused: {error}; {elsewhere}")
+                }
+            }
+            return;
+        }
+        if !std::io::stdin().is_terminal() {
+            println!("  waiting for approval; {elsewhere}");
+            return;
+        }
+        let answer = tokio::task::spawn_blocking(|| {
+            eprint!("  approval requested: approve? [y/N] ");
+            let mut answer = String::new();
+            let _ = std::io::stdin().read_line(&mut answer);
+            answer.trim().eq_ignore_ascii_case("y")
+        })
+        .await
+        .unwrap_or(false);
+        let action = if answer {
+            Action::Approve
+        } else {
+            Action::Reject {
+                reason: Some(format!("rejected at the terminal by {}", self.actor)),
+            }
+        };
+        if let Err(error) = act(&self.deps, &self.actor, id, action).await {
+            println!("  {error}; {elsewhere}");
+        }
+    }
+}
+
 /// Follows the execution's history: steps, weights, a countdown bar for bakes, approvals.
 async fn show_progress(
     mut events: tokio::sync::broadcast::Receiver<ferry_engine::HistoryEvent>,
-    tokens: TaskTokens,
+    approvals: std::sync::Arc<Approvals>,
     time_scale: f64,
-    auto_approve: bool,
 ) {
     let mut bar: Option<ProgressBar> = None;
     let mut step_count = 0usize;
@@ -291,31 +340,10 @@ async fn show_progress(
                 bar = Some(progress);
                 let _ = token;
             }
-            EventKind::TaskSubmitted { name, token } if name == "Approval" => {
-                if auto_approve {
-                    println!("  approval requested: approved (--auto-approve)");
-                    let _ =
-                        tokens.send_task_success(&token, json!({"approvedBy": "--auto-approve"}));
-                } else if std::io::stdin().is_terminal() {
-                    let tokens = tokens.clone();
-                    tokio::task::spawn_blocking(move || {
-                        eprint!("  approval requested: approve? [y/N] ");
-                        let mut answer = String::new();
-                        let _ = std::io::stdin().read_line(&mut answer);
-                        if answer.trim().eq_ignore_ascii_case("y") {
-                            let _ =
-                                tokens.send_task_success(&token, json!({"approvedBy": "terminal"}));
-                        } else {
-                            let _ = tokens.send_task_failure(
-                                &token,
-                                "Rejected",
-                                "rejected at the terminal",
-                            );
-                        }
-                    });
-                } else {
-                    println!("  waiting for approval (pass --auto-approve to approve unattended)");
-                }
+            EventKind::TaskSubmitted { name, .. } if name == "Approval" => {
+                // Beside the progress: the answer may also come from another terminal.
+                let approvals = approvals.clone();
+                tokio::spawn(async move { approvals.requested().await });
             }
             EventKind::StateExited { name, .. } if name == "Bake" => {
                 if let Some(progress) = bar.take() {

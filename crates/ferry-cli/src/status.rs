@@ -1,32 +1,39 @@
-//! `ferry status [SERVICE]`: deployments from the DynamoDB records.
+//! `ferry status [SERVICE]`: deployments from their records, through the control URL in AWS
+//! (`FERRY_CONTROL_URL`) or from the table (the emulator, or a caller with table access).
 
 use std::process::ExitCode;
 
 use ferry_core::Deployment;
 use ferry_core::deployment::service_key;
 
-pub async fn run(
-    service: Option<&str>,
-    cluster: Option<&str>,
-    limit: usize,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let deps = crate::context::deps(false).await?;
-    let deployments = match service {
-        Some(service) => {
-            let key = match (service.contains('/'), cluster) {
-                (true, _) => service.to_string(),
-                (false, Some(cluster)) => service_key(cluster, service),
-                (false, None) => {
-                    anyhow::bail!("name the service as CLUSTER/SERVICE or pass --cluster")
-                }
-            };
-            deps.store.list_for_service(&key, limit).await?
-        }
-        None => deps.store.list_in_flight().await?,
+use crate::Format;
+use crate::args::StatusArgs;
+
+pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let service = args.service.as_deref();
+    let cluster = args.cluster.as_deref();
+    let limit = args.limit;
+    let json = args.json || args.format == Format::Json;
+    // Against AWS with the control URL configured, through it (the operators policy is all a
+    // person needs); otherwise from the table directly (the emulator, or table access).
+    let through_control = std::env::var("AWS_ENDPOINT_URL").is_err() && crate::remote::configured();
+    let key = match service {
+        Some(service) if service.contains('/') => Some(service.to_string()),
+        Some(service) => match cluster {
+            Some(cluster) => Some(service_key(cluster, service)),
+            None => anyhow::bail!("name the service as CLUSTER/SERVICE or pass --cluster"),
+        },
+        None => None,
+    };
+    let deployments = if through_control {
+        crate::remote::deployments(key.as_deref(), limit).await?
+    } else {
+        read_table(key.as_deref(), limit).await?
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&deployments)?);
+        // Task tokens are credentials: never printed.
+        let shown: Vec<Deployment> = deployments.iter().map(Deployment::redacted).collect();
+        println!("{}", serde_json::to_string_pretty(&shown)?);
         return Ok(ExitCode::SUCCESS);
     }
     if deployments.is_empty() {
@@ -42,6 +49,14 @@ pub async fn run(
     }
     println!("{}", render(&deployments));
     Ok(ExitCode::SUCCESS)
+}
+
+async fn read_table(key: Option<&str>, limit: usize) -> anyhow::Result<Vec<Deployment>> {
+    let deps = crate::context::deps(false).await?;
+    Ok(match key {
+        Some(key) => deps.store.list_for_service(key, limit).await?,
+        None => deps.store.list_in_flight().await?,
+    })
 }
 
 pub fn render(deployments: &[Deployment]) -> String {

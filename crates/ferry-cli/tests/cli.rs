@@ -142,3 +142,102 @@ fn a_missing_path_is_an_error() {
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("does-not-exist.yaml: no such file or directory"));
 }
+
+/// A one-request HTTP server on loopback that answers `status` and `body`, and hands back the
+/// request it received (head and body).
+fn one_request_server(
+    status: u16,
+    body: &'static str,
+) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let mut content = vec![0; length];
+        reader.read_exact(&mut content).unwrap();
+        let mut stream = stream;
+        write!(
+            stream,
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        format!("{head}\n{}", String::from_utf8_lossy(&content))
+    });
+    (url, handle)
+}
+
+fn ferry_against(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env("FERRY_CONTROL_URL", url)
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("ferry runs")
+}
+
+#[test]
+fn approve_against_aws_is_a_signed_request_to_the_control_url_and_a_refusal_exits_1() {
+    let (url, server) = one_request_server(
+        403,
+        r#"{"refusal":"notApprover","actor":"arn:aws:iam::123456789012:user/bob","service":"shop/web","approvers":["U0123ABC"],"message":"…"}"#,
+    );
+    let output = ferry_against(&url, &["approve", "web-1"]);
+    let request = server.join().unwrap();
+    assert!(
+        request.starts_with("POST /api/deployments/web-1/actions HTTP/1.1"),
+        "{request}"
+    );
+    assert!(
+        request.contains("Credential=AKIDEXAMPLE/")
+            && request.contains("/eu-west-1/lambda/aws4_request"),
+        "{request}"
+    );
+    assert!(request.ends_with(r#"{"action":"approve"}"#), "{request}");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("arn:aws:iam::123456789012:user/bob is not an approver of shop/web"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_rollback_outcome_is_printed_and_as_is_refused_outside_local_mode() {
+    let (url, server) = one_request_server(
+        200,
+        r#"{"outcome":"trafficStarted","deploymentId":"web-1","request":{"deploymentId":"web-1","action":"rollback","reason":"bad"},"execution":"arn:aws:states:eu-west-1:123456789012:execution:ferry-traffic:web-1-rollback-1"}"#,
+    );
+    let output = ferry_against(&url, &["rollback", "web-1", "--reason", "bad"]);
+    let request = server.join().unwrap();
+    assert!(
+        request.ends_with(r#"{"action":"rollback","reason":"bad"}"#),
+        "{request}"
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), "rolling back web-1");
+
+    let output = ferry_against(&url, &["approve", "web-1", "--as", "U0123ABC"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("--as works with --local only"));
+}

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::analysis::OnInsufficientData;
+use crate::control::Answered;
+pub use crate::lifecycle::{Event, HistoryEntry};
 use crate::plan::Plan;
 
 /// Where a deployment is in its life.
@@ -155,22 +157,6 @@ pub struct Source {
     pub manifest_path: String,
 }
 
-/// One line of the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryEntry {
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    /// What happened, e.g. `planned`, `task-set-created`, `shifted`, `alarm`, `rolled-back`.
-    pub event: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub green_weight: Option<u8>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub detail: String,
-}
-
 /// What to do when an approval is not given in time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -192,6 +178,9 @@ pub struct Policy {
     pub on_insufficient_data: OnInsufficientData,
     pub keep_old_for_seconds: u64,
     pub approvers: Vec<String>,
+    /// `approval.selfApproval`: whether the commit's author may approve it.
+    #[serde(default = "yes")]
+    pub self_approval: bool,
     pub approval_timeout_seconds: u64,
     pub on_approval_timeout: OnTimeout,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,14 +210,31 @@ impl TokenKind {
 }
 
 /// A waiting Step Functions task, so that an alarm or a person can end it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingToken {
     pub kind: TokenKind,
     pub step: usize,
+    /// The Step Functions task token: a credential to end the wait. Never shown (see `Debug`
+    /// and [`Deployment::redacted`]).
     pub token: String,
     #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
+    /// The answer a person gave, claimed on the record before the token is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<Answered>,
+}
+
+impl std::fmt::Debug for PendingToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingToken")
+            .field("kind", &self.kind)
+            .field("step", &self.step)
+            .field("token", &"<redacted>")
+            .field("since", &self.since)
+            .field("answered", &self.answered)
+            .finish()
+    }
 }
 
 /// The record of one deployment, as stored and as shown.
@@ -301,24 +307,11 @@ impl Deployment {
         self.applied_step.is_some() || self.green_weight > 0
     }
 
-    /// Appends to the audit trail and moves `updated_at`.
-    pub fn record(&mut self, at: OffsetDateTime, event: &str, detail: impl Into<String>) {
-        self.push_history(HistoryEntry {
-            at,
-            event: event.to_string(),
-            step: None,
-            green_weight: None,
-            detail: detail.into(),
-        });
-        self.updated_at = at;
-    }
-
     /// Keeps the record well under DynamoDB's 400 KB item limit however long a deployment
     /// runs (a preset held for weeks, many retries): the first entries (how it started) and the
     /// latest stay; the oldest of the rest go, counted in `history_dropped` and shown by one
     /// `history-truncated` entry in their place.
-    fn push_history(&mut self, mut entry: HistoryEntry) {
-        entry.detail = truncate_chars(&entry.detail, MAX_DETAIL_CHARS);
+    pub(crate) fn push_history(&mut self, entry: HistoryEntry) {
         self.history.push(entry);
         if self.history.len() <= MAX_HISTORY_ENTRIES {
             return;
@@ -340,13 +333,10 @@ impl Deployment {
         self.history_dropped += count;
         let marker = HistoryEntry {
             at: last_dropped,
-            event: "history-truncated".into(),
-            step: None,
-            green_weight: None,
-            detail: format!(
-                "{} entries dropped to keep the record small",
-                self.history_dropped
-            ),
+            event: Event::HistoryTruncated {
+                dropped: self.history_dropped,
+            },
+            green_weight: self.green_weight,
         };
         if first_drop {
             self.history.insert(KEEP_FIRST, marker);
@@ -355,22 +345,13 @@ impl Deployment {
         }
     }
 
-    /// Like [`Deployment::record`], for a step event.
-    pub fn record_step(
-        &mut self,
-        at: OffsetDateTime,
-        event: &str,
-        step: usize,
-        detail: impl Into<String>,
-    ) {
-        self.push_history(HistoryEntry {
-            at,
-            event: event.to_string(),
-            step: Some(step),
-            green_weight: Some(self.green_weight),
-            detail: detail.into(),
-        });
-        self.updated_at = at;
+    /// The record as people may see it: the task token, a credential, blanked.
+    pub fn redacted(&self) -> Deployment {
+        let mut shown = self.clone();
+        if let Some(token) = &mut shown.pending_token {
+            token.token = "<redacted>".into();
+        }
+        shown
     }
 
     /// Marks the deployment ended.
@@ -387,20 +368,17 @@ impl Deployment {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// At most this many history entries are kept (see [`Deployment::record`]).
 pub const MAX_HISTORY_ENTRIES: usize = 200;
-/// A history entry's detail is cut at this many characters.
+/// The free text of a history entry (a reason, an error) is cut at this many characters.
 pub const MAX_DETAIL_CHARS: usize = 1000;
 
 fn is_zero(count: &usize) -> bool {
     *count == 0
-}
-
-fn truncate_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
 }
 
 /// True for a full Git commit id: 40 hexadecimal digits (SHA-1) or 64 (SHA-256).
@@ -494,28 +472,30 @@ mod tests {
         }))
         .unwrap();
         let at = datetime!(2026-11-22 10:00:00 UTC);
+        let moved = |n: usize| Event::Moved {
+            weight: (n % 100) as u8,
+        };
         for n in 0..(MAX_HISTORY_ENTRIES + 50) {
-            deployment.record(at, "moved", format!("entry {n}"));
+            deployment.record(at, moved(n));
         }
         assert_eq!(deployment.history.len(), MAX_HISTORY_ENTRIES);
         // 250 recorded, 200 kept of which one is the marker.
         assert_eq!(deployment.history_dropped, 51);
-        assert_eq!(deployment.history[9].detail, "entry 9");
-        assert_eq!(deployment.history[10].event, "history-truncated");
+        assert_eq!(deployment.history[9].event, moved(9));
         assert_eq!(
-            deployment.history[10].detail,
-            "51 entries dropped to keep the record small"
+            deployment.history[10].event,
+            Event::HistoryTruncated { dropped: 51 }
         );
-        assert_eq!(deployment.history[11].detail, "entry 61");
+        assert_eq!(deployment.history[11].event, moved(61));
         assert_eq!(
-            deployment.history.last().unwrap().detail,
-            format!("entry {}", MAX_HISTORY_ENTRIES + 49)
+            deployment.history.last().unwrap().event,
+            moved(MAX_HISTORY_ENTRIES + 49)
         );
-        deployment.record(at, "long", "x".repeat(5000));
-        assert_eq!(
-            deployment.history.last().unwrap().detail.chars().count(),
-            MAX_DETAIL_CHARS + 1
-        );
+        deployment.warned(at, "x".repeat(5000));
+        let Event::Warning { message } = &deployment.history.last().unwrap().event else {
+            panic!("a warning");
+        };
+        assert_eq!(message.chars().count(), MAX_DETAIL_CHARS + 1);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! - [`manifest`]: the `.ferry/<service>.yaml` deployment manifest, parsed with located errors.
 //! - [`plan`]: the step plan (what green weight next, how long to bake, where to wait for approval).
-//! - [`deployment`]: the deployment record and its lifecycle.
+//! - [`deployment`]: the deployment record; [`lifecycle`]: what happens to it, as typed
+//!   events and the transitions that record them.
 //! - [`analysis`]: alarms in, verdict out.
+//! - [`control`]: what people may do to a deployment (actors, actions, refusals).
 //! - [`events`]: the GitHub events Ferry puts on its bus, as the webhook publishes them.
 //! - [`ports`]: the small traits the handlers talk to; [`memory`] holds their in-memory fakes.
 //! - [`trigger`]: from a commit seen on a branch to one deploy execution, whoever saw it.
@@ -12,9 +14,11 @@
 
 pub mod analysis;
 pub mod arn;
+pub mod control;
 pub mod deployment;
 pub mod duration;
 pub mod events;
+pub mod lifecycle;
 pub mod manifest;
 pub mod memory;
 pub mod plan;

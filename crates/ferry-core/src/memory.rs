@@ -10,6 +10,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::deployment::{Deployment, cluster_name};
+use crate::lifecycle::Event;
 use crate::ports::*;
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -553,6 +554,23 @@ impl MemoryWorkflows {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// As Step Functions: a token answers its task once (`TaskTimedOut` after that).
+    fn refuse_answered(&self, token: &str) -> PortResult<()> {
+        let answered = locked(&self.successes)
+            .iter()
+            .any(|(known, _)| known == token)
+            || locked(&self.failures)
+                .iter()
+                .any(|(known, _, _)| known == token);
+        if answered {
+            Err(PortError::Conflict(format!(
+                "task {token} was already answered"
+            )))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 #[async_trait]
@@ -584,11 +602,13 @@ impl WorkflowControl for MemoryWorkflows {
     }
 
     async fn send_task_success(&self, token: &str, output: &Value) -> PortResult<()> {
+        self.refuse_answered(token)?;
         locked(&self.successes).push((token.to_string(), output.clone()));
         Ok(())
     }
 
     async fn send_task_failure(&self, token: &str, error: &str, cause: &str) -> PortResult<()> {
+        self.refuse_answered(token)?;
         locked(&self.failures).push((token.to_string(), error.to_string(), cause.to_string()));
         Ok(())
     }
@@ -902,10 +922,18 @@ impl EventPublisher for MemoryEvents {
 
 // ---------------------------------------------------------------------------------------------
 
+/// A notification as [`MemoryNotifier`] keeps it: the event, and how it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub deployment_id: String,
+    pub event: Event,
+    pub message: String,
+}
+
 /// A notifier that remembers every notification.
 #[derive(Default)]
 pub struct MemoryNotifier {
-    sent: Mutex<Vec<Notification>>,
+    sent: Mutex<Vec<Sent>>,
 }
 
 impl MemoryNotifier {
@@ -913,15 +941,27 @@ impl MemoryNotifier {
         Self::default()
     }
 
-    pub fn sent(&self) -> Vec<Notification> {
+    pub fn sent(&self) -> Vec<Sent> {
         locked(&self.sent).clone()
+    }
+
+    /// The names of the events notified, in order.
+    pub fn names(&self) -> Vec<String> {
+        locked(&self.sent)
+            .iter()
+            .map(|sent| sent.event.name().to_string())
+            .collect()
     }
 }
 
 #[async_trait]
 impl Notifier for MemoryNotifier {
-    async fn notify(&self, notification: &Notification) -> PortResult<()> {
-        locked(&self.sent).push(notification.clone());
+    async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
+        locked(&self.sent).push(Sent {
+            deployment_id: deployment.id.clone(),
+            event: event.clone(),
+            message: event.describe(deployment),
+        });
         Ok(())
     }
 }

@@ -37,8 +37,10 @@ pub struct StepSpec {
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
     Blue,
+    #[serde(rename = "blue-80")]
     Blue80,
     Split,
+    #[serde(rename = "green-80")]
     Green80,
     Green,
 }
@@ -75,6 +77,16 @@ impl Preset {
 
     pub fn from_name(name: &str) -> Option<Preset> {
         Preset::ALL.into_iter().find(|preset| preset.name() == name)
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn presets_are_written_as_their_names() {
+    for preset in Preset::ALL {
+        let written = serde_json::to_value(preset).unwrap();
+        assert_eq!(written, preset.name());
+        assert_eq!(serde_json::from_value::<Preset>(written).unwrap(), preset);
     }
 }
 

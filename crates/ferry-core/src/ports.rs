@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::deployment::Deployment;
+use crate::lifecycle::Event;
 
 /// What went wrong talking to the outside world, classified for retry decisions.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -640,32 +641,12 @@ pub trait SecretReader: Send + Sync {
 // ---------------------------------------------------------------------------------------------
 // Notifications
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum NotificationKind {
-    Started,
-    AwaitingApproval,
-    Shifted,
-    Succeeded,
-    RolledBack,
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Notification {
-    pub deployment_id: String,
-    pub service_key: String,
-    pub kind: NotificationKind,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
-}
-
-/// Tells people what is happening (Slack, later; a log line locally).
+/// Tells people what happened to a deployment: the event and the deployment it happened to,
+/// for the notifier to word (a Slack thread, a log line, the terminal). Handlers notify the
+/// events people act on: planned, awaiting approval, shifted, succeeded, rolled back, failed.
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    async fn notify(&self, notification: &Notification) -> PortResult<()>;
+    async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,8 +55,7 @@ pub async fn handle(
         }
         Some(cause) => {
             warn!(deployment = %deployment.id, %cause, "alarm ignored: rollback.onAlarm is false");
-            let now = deps.clock.now();
-            deployment.record_step(now, "alarm-ignored", step, cause);
+            deployment.alarm_ignored(deps.clock.now(), step, cause);
             save(deps, &mut deployment).await?;
         }
         None => match &analysis {

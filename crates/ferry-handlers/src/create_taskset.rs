@@ -4,7 +4,6 @@
 //! it already created instead of making a second one; the ECS adapter also sends a client token
 //! derived from it and, when an answer is lost, looks the task set up before trying again.
 
-use ferry_core::DeploymentStatus;
 use ferry_core::deployment::{FenceAction, TaskSetRef};
 use ferry_core::ports::{NewTaskSet, Placement};
 use serde::{Deserialize, Serialize};
@@ -78,19 +77,13 @@ pub async fn handle(
     };
 
     let now = deps.clock.now();
-    deployment.fence = None;
-    deployment.green = Some(TaskSetRef {
+    let green = TaskSetRef {
         id: task_set.id.clone(),
         arn: task_set.arn.clone(),
         task_definition_arn: task_set.task_definition_arn.clone(),
         target_group_arn: deployment.green_target_group.clone(),
-    });
-    deployment.status = DeploymentStatus::Provisioning;
-    deployment.record(
-        now,
-        "task-set-created",
-        format!("{} running {}", task_set.id, task_set.task_definition_arn),
-    );
+    };
+    deployment.green_created(now, green);
     save(deps, &mut deployment).await?;
     info!(deployment = %deployment.id, task_set = %task_set.id, "green task set created");
     Ok(CreateTaskSetOutput {

@@ -57,6 +57,13 @@ tokio::task_local! {
     static CURRENT_FUNCTION: &'static str;
 }
 
+/// Runs `work` as function `name` for [`current_function`]: what a host that is not
+/// [`dispatch`] (the `control` function's HTTP app) uses, so its AWS calls are recorded as
+/// that function's.
+pub async fn as_function<F: std::future::Future>(name: &'static str, work: F) -> F::Output {
+    CURRENT_FUNCTION.scope(name, work).await
+}
+
 /// The Ferry function the current task runs, when it was started through [`dispatch`].
 pub fn current_function() -> Option<&'static str> {
     CURRENT_FUNCTION.try_with(|name| *name).ok()

@@ -23,6 +23,11 @@ pub enum ErrorKind {
     AlarmBreached,
     /// A person rejected the deployment.
     Rejected,
+    /// A person asked for a rollback while the deployment waited.
+    Aborted,
+    /// A person approved (or ended early) a wait whose task was retried before the answer
+    /// reached it: the state machine goes on as if the new task had been answered.
+    Approved,
 }
 
 impl ErrorKind {
@@ -35,6 +40,8 @@ impl ErrorKind {
             ErrorKind::StabilizationTimeout => "StabilizationTimeout",
             ErrorKind::AlarmBreached => "AlarmBreached",
             ErrorKind::Rejected => "Rejected",
+            ErrorKind::Aborted => "Aborted",
+            ErrorKind::Approved => "Approved",
         }
     }
 }

@@ -6,8 +6,8 @@
 //! status Succeeded).
 
 use ferry_core::DeploymentStatus;
-use ferry_core::deployment::{Deployment, short_commit};
-use ferry_core::ports::{NotificationKind, TaskSetStatus};
+use ferry_core::deployment::Deployment;
+use ferry_core::ports::TaskSetStatus;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -89,16 +89,7 @@ pub async fn handle(deps: &Deps, input: FinalizeInput) -> Result<FinalizeOutput,
                     .map_err(port("making green the primary task set"))?;
             }
             if deployment.status != DeploymentStatus::Finalizing {
-                deployment.status = DeploymentStatus::Finalizing;
-                deployment.pending_token = None;
-                deployment.record(
-                    now,
-                    "promoted",
-                    format!(
-                        "{} is primary; blue kept for {}s",
-                        green.id, deployment.policy.keep_old_for_seconds
-                    ),
-                );
+                deployment.promoted(now);
                 save(deps, &mut deployment).await?;
             }
             info!(deployment = %deployment.id, "green is primary");
@@ -107,10 +98,7 @@ pub async fn handle(deps: &Deps, input: FinalizeInput) -> Result<FinalizeOutput,
             // From here on the deployment only rolls forward: a failure below must never send
             // traffic back to a blue that may be half gone.
             if !deployment.cleanup_started {
-                deployment.cleanup_started = true;
-                deployment.status = DeploymentStatus::CleaningUp;
-                deployment.pending_token = None;
-                deployment.record(now, "cleanup-started", "removing blue");
+                deployment.cleanup_started(now);
                 save(deps, &mut deployment).await?;
             }
             finish_blue_removal(deps, &mut deployment).await?;
@@ -135,26 +123,9 @@ pub(crate) async fn finish_blue_removal(
         .release_lock(&deployment.service_key(), &deployment.id)
         .await
         .map_err(port("releasing the service lock"))?;
-    let now = deps.clock.now();
-    deployment.record(now, "succeeded", "blue removed");
-    deployment.finish(now, DeploymentStatus::Succeeded, None);
-    deployment.reason = None;
+    let event = deployment.succeeded(deps.clock.now());
     save(deps, deployment).await?;
     info!(deployment = %deployment.id, "succeeded");
-    let running = deployment
-        .green
-        .as_ref()
-        .map_or("green", |green| green.task_definition_arn.as_str());
-    notify(
-        deps,
-        deployment,
-        NotificationKind::Succeeded,
-        format!(
-            "{} now runs {running} ({})",
-            deployment.service_key(),
-            short_commit(&deployment.source.commit)
-        ),
-    )
-    .await;
+    notify(deps, deployment, &event).await;
     Ok(())
 }

@@ -17,7 +17,7 @@
 //! | [`finalize`] | makes green primary; later removes blue, releases the lock |
 //! | [`rollback`] | all traffic to blue (verified), removes green, releases the lock |
 //! | [`alarm_watch`] | an alarm entered ALARM: fail the bake of every deployment it guards |
-//! | [`control`] | approve, reject, promote or roll back a running deployment by hand |
+//! | [`control`] | the typed actions people take (approve, reject, promote, roll back, move) |
 //! | [`pr_plan`] | a pull request's plan: one comment kept up to date, and the `ferry/plan` status |
 //! | [`poll`] | the pull model: tracked branches that moved become `push` events on the bus |
 //! | [`push_deploy`] | a `push` on the bus: one deploy execution per manifest the push touches |
@@ -43,6 +43,7 @@ pub mod pr_plan;
 pub mod push_deploy;
 mod record;
 pub mod rollback;
+pub mod schemas;
 pub mod shift_weights;
 mod support;
 mod traffic;
@@ -50,7 +51,8 @@ pub mod wait_stable;
 pub mod wait_token;
 
 pub use dispatch::{
-    FUNCTIONS, GITHUB_FUNCTIONS, call, current_function, dispatch, dispatch_with, function_name,
+    FUNCTIONS, GITHUB_FUNCTIONS, as_function, call, current_function, dispatch, dispatch_with,
+    function_name,
 };
 pub use error::{ErrorKind, HandlerError};
 pub use support::{LogNotifier, NoGitSource};

@@ -13,7 +13,7 @@ use ferry_core::deployment::{
 use ferry_core::manifest::{self, Manifest};
 use ferry_core::plan::Plan;
 use ferry_core::ports::{
-    AlarmStatus, NotificationKind, PortError, RouteRef, ServiceInfo, ServiceLock, TaskSetStatus,
+    AlarmStatus, PortError, RouteRef, ServiceInfo, ServiceLock, TaskSetStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,25 +24,39 @@ use crate::error::port;
 use crate::record::notify;
 use crate::{Deps, ErrorKind, HandlerError};
 
-/// What to deploy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What to deploy: the deploy workflow's input (`statemachines/deploy.asl.json`), published as
+/// `docs/schemas/deploy-input.schema.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(title = "Ferry deploy workflow input")]
 pub struct PlanInput {
     /// Set by the state machine to its execution name, so a retried `plan` finds its own
-    /// record instead of making a second one.
+    /// record instead of making a second one. Leave it out when starting an execution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,
+    /// The GitHub repository, `owner/name`, that holds the manifest.
     pub repository: String,
+    /// The commit to deploy: 40 hexadecimal digits.
+    #[schemars(regex(pattern = "^[0-9a-fA-F]{40}$"))]
     pub commit: String,
     /// Path of the manifest in the repository, e.g. `.ferry/web.yaml`.
     pub manifest_path: String,
+    /// The branch the commit is on (`${GIT_BRANCH}` in the task definition).
     #[serde(default)]
     pub branch: Option<String>,
+    /// Who made the change, as recorded and shown.
     #[serde(default)]
     pub author: Option<String>,
     /// Replaces the image of the manifest's container (`ferry deploy --image`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+}
+
+impl PlanInput {
+    /// The deploy workflow's input, as `ferry deploy` and push-deploy start it.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("a plan input is plain JSON")
+    }
 }
 
 /// What the state machine needs to drive the deployment.
@@ -149,6 +163,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             on_insufficient_data: manifest.rollback.on_insufficient_data,
             keep_old_for_seconds: manifest.rollback.keep_old_for_seconds,
             approvers: manifest.approval.approvers.clone(),
+            self_approval: manifest.approval.self_approval,
             approval_timeout_seconds: manifest.approval.timeout_seconds,
             on_approval_timeout: manifest.approval.on_timeout,
             slack_channel: manifest.slack_channel.clone(),
@@ -178,19 +193,10 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         finished_at: None,
         version: 0,
     };
-    deployment.record(
-        now,
-        "planned",
-        format!(
-            "{} at {} by {}",
-            input.manifest_path,
-            short_commit(&input.commit),
-            input.author.as_deref().unwrap_or("unknown")
-        ),
-    );
+    let planned = deployment.planned(now);
     for warning in slow_alarms(&deployment.plan, &alarms) {
         warn!(deployment = %id, %warning, "plan warning");
-        deployment.record(now, "warning", warning);
+        deployment.warned(now, warning);
     }
     let lock = ServiceLock {
         service_key: key.clone(),
@@ -202,19 +208,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         return Ok(output(&existing));
     }
     info!(deployment = %id, service = %key, steps = deployment.plan.steps.len(), "planned");
-    notify(
-        deps,
-        &deployment,
-        NotificationKind::Started,
-        format!(
-            "Deploying {} ({}) to {}: {} step(s)",
-            short_commit(&input.commit),
-            input.manifest_path,
-            key,
-            deployment.plan.steps.len()
-        ),
-    )
-    .await;
+    notify(deps, &deployment, &planned).await;
     Ok(output(&deployment))
 }
 

@@ -1,7 +1,7 @@
 //! Loading and saving the deployment record, shared by the handlers.
 
 use ferry_core::Deployment;
-use ferry_core::ports::{Notification, NotificationKind};
+use ferry_core::lifecycle::Event;
 use tracing::warn;
 
 use crate::error::port;
@@ -27,20 +27,8 @@ pub(crate) async fn save(deps: &Deps, deployment: &mut Deployment) -> Result<(),
 }
 
 /// Best effort: a notification that cannot be sent must not fail a deployment.
-pub(crate) async fn notify(
-    deps: &Deps,
-    deployment: &Deployment,
-    kind: NotificationKind,
-    message: String,
-) {
-    let notification = Notification {
-        deployment_id: deployment.id.clone(),
-        service_key: deployment.service_key(),
-        kind,
-        message,
-        channel: deployment.policy.slack_channel.clone(),
-    };
-    if let Err(error) = deps.notifier.notify(&notification).await {
+pub(crate) async fn notify(deps: &Deps, deployment: &Deployment, event: &Event) {
+    if let Err(error) = deps.notifier.notify(deployment, event).await {
         warn!(deployment = %deployment.id, %error, "notification not sent");
     }
 }

@@ -15,7 +15,7 @@
 
 use ferry_core::DeploymentStatus;
 use ferry_core::deployment::Deployment;
-use ferry_core::ports::{NotificationKind, PortError, ServiceInfo, TaskSetStatus};
+use ferry_core::ports::{PortError, ServiceInfo, TaskSetStatus};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -81,11 +81,7 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
         ))
     })?;
     if deployment.status != DeploymentStatus::RollingBack {
-        deployment.status = DeploymentStatus::RollingBack;
-        deployment.pending_token = None;
-        deployment.finished_at = None;
-        deployment.reason = Some(reason.clone());
-        deployment.record(deps.clock.now(), "rolling-back", reason.clone());
+        deployment.rolling_back(deps.clock.now(), &reason);
         save(deps, &mut deployment).await?;
     }
 
@@ -107,22 +103,14 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
         .release_lock(&deployment.service_key(), &deployment.id)
         .await
         .map_err(port("releasing the service lock"))?;
-    let now = deps.clock.now();
     let reason = deployment.reason.clone().unwrap_or(reason);
-    deployment.record(now, "rolled-back", "all traffic on blue, green removed");
-    deployment.finish(now, DeploymentStatus::RolledBack, Some(reason.clone()));
+    let event = deployment.rolled_back(deps.clock.now(), &reason);
     if let Err(error) = save(deps, &mut deployment).await {
         warn!(deployment = %deployment.id, %error, "rolled back but the record was not updated");
         return Err(error);
     }
     info!(deployment = %deployment.id, %reason, "rolled back");
-    notify(
-        deps,
-        &deployment,
-        NotificationKind::RolledBack,
-        format!("{} rolled back: {reason}", deployment.service_key()),
-    )
-    .await;
+    notify(deps, &deployment, &event).await;
     Ok(output(&deployment, reason))
 }
 
@@ -202,11 +190,7 @@ async fn roll_forward(
     mut deployment: Deployment,
     reason: String,
 ) -> Result<RollbackOutput, HandlerError> {
-    deployment.record(
-        deps.clock.now(),
-        "rolled-forward",
-        format!("blue's removal had begun when {reason}; finished it instead of rolling back"),
-    );
+    deployment.rolled_forward(deps.clock.now(), &reason);
     finalize::finish_blue_removal(deps, &mut deployment).await?;
     info!(deployment = %deployment.id, "rolled forward");
     Ok(output(&deployment, reason))
@@ -226,21 +210,14 @@ async fn give_up(
         "{reason}. Traffic: {}% on green. Recover with `ferry rollback {}`",
         deployment.green_weight, deployment.id
     );
-    deployment.record(now, "failed", message.clone());
-    deployment.finish(now, DeploymentStatus::Failed, Some(message.clone()));
+    let event = deployment.failed(now, &message);
     save(deps, &mut deployment).await?;
     deps.store
         .release_lock(&deployment.service_key(), &deployment.id)
         .await
         .map_err(port("releasing the service lock"))?;
     warn!(deployment = %deployment.id, %message, "deployment failed");
-    notify(
-        deps,
-        &deployment,
-        NotificationKind::Failed,
-        format!("{} failed: {message}", deployment.service_key()),
-    )
-    .await;
+    notify(deps, &deployment, &event).await;
     Ok(output(&deployment, message))
 }
 

@@ -171,8 +171,8 @@ async fn giving_up_records_failed_releases_the_lock_and_says_how_to_recover() {
             .contains("ferry rollback d1")
     );
     assert!(world.store.get_lock("shop/web").await.unwrap().is_none());
-    let kinds: Vec<_> = world.notifier.sent().into_iter().map(|n| n.kind).collect();
-    assert!(kinds.contains(&NotificationKind::Failed), "{kinds:?}");
+    let names = world.notifier.names();
+    assert!(names.contains(&"failed".to_string()), "{names:?}");
     assert_eq!(world.green_weight(), 10, "giving up changes nothing in AWS");
 
     // The documented recovery: `ferry rollback` runs the rollback again and finishes it.
@@ -623,12 +623,14 @@ async fn plan_warns_when_a_bake_is_shorter_than_an_alarm_can_react() {
     let warning = stored
         .history
         .iter()
-        .find(|entry| entry.event == "warning")
+        .find_map(|entry| match &entry.event {
+            ferry_core::deployment::Event::Warning { message } => Some(message.clone()),
+            _ => None,
+        })
         .expect("a warning in the history");
     assert!(
-        warning.detail.contains("alarm web-5xx needs 300s") && warning.detail.contains("bakes 60s"),
-        "{}",
-        warning.detail
+        warning.contains("alarm web-5xx needs 300s") && warning.contains("bakes 60s"),
+        "{warning}"
     );
 
     let quick = World::new(&manifest("canary: { weight: 10, bake: 5m }", ""));
@@ -639,8 +641,65 @@ async fn plan_warns_when_a_bake_is_shorter_than_an_alarm_can_react() {
             .await
             .history
             .iter()
-            .any(|entry| entry.event == "warning")
+            .any(|entry| entry.event.name() == "warning")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// An answer given while a wait's task was about to be retried is not lost
+
+#[tokio::test]
+async fn an_answer_to_a_task_that_was_then_retried_ends_the_retried_task() {
+    let someone = control::Actor {
+        identity: control::Identity::Local("carol".into()),
+        via: control::Channel::Cli,
+    };
+    for (action, error) in [
+        (control::Action::Approve, "Approved"),
+        (control::Action::Reject { reason: None }, "Rejected"),
+        (control::Action::Rollback { reason: None }, "Aborted"),
+    ] {
+        let world = World::new(&manifest(
+            "canary: { weight: 10, bake: 5m }",
+            "approval: { beforeTraffic: true }\n",
+        ));
+        provisioned(&world, "d1").await;
+        wait_token::approval(&world.deps, wait("d1", 0, "ap-1", WaitPurpose::Bake))
+            .await
+            .unwrap();
+        control::act(&world.deps, &someone, "d1", action.clone())
+            .await
+            .unwrap();
+        // The approval function's first attempt failed after storing its token: Step
+        // Functions retries the task with a new token, which must end with the same answer.
+        let retried = wait_token::approval(&world.deps, wait("d1", 0, "ap-2", WaitPurpose::Bake))
+            .await
+            .unwrap_err();
+        assert_eq!(retried.error_type(), error, "{action:?}");
+        assert_eq!(world.green_weight(), 0);
+    }
+
+    // The same for a bake that someone rolls back.
+    let world = World::new(&manifest("canary: { weight: 10, bake: 5m }", ""));
+    provisioned(&world, "d1").await;
+    shift_weights::handle(&world.deps, shift("d1", 0))
+        .await
+        .unwrap();
+    wait_token::bake(&world.deps, wait("d1", 0, "b-1", WaitPurpose::Bake))
+        .await
+        .unwrap();
+    control::act(
+        &world.deps,
+        &someone,
+        "d1",
+        control::Action::Rollback { reason: None },
+    )
+    .await
+    .unwrap();
+    let retried = wait_token::bake(&world.deps, wait("d1", 0, "b-2", WaitPurpose::Bake))
+        .await
+        .unwrap_err();
+    assert_eq!(retried.error_type(), "Aborted");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 use ferry_core::DeploymentStatus;
 use ferry_core::deployment::FenceAction;
-use ferry_core::ports::NotificationKind;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -82,37 +81,10 @@ pub async fn handle(deps: &Deps, input: ShiftInput) -> Result<ShiftOutput, Handl
     .await?;
     traffic::apply(deps, &deployment, step.weight).await?;
 
-    let now = deps.clock.now();
-    deployment.fence = None;
-    deployment.applied_step = Some(input.step);
-    deployment.green_weight = step.weight;
-    deployment.pending_token = None;
-    deployment.status = if deployment.plan.holds_at == Some(step.weight) && output.last_step {
-        DeploymentStatus::Holding { step: input.step }
-    } else {
-        DeploymentStatus::Shifting { step: input.step }
-    };
-    deployment.record_step(
-        now,
-        "shifted",
-        input.step,
-        format!("{}% to green", step.weight),
-    );
+    let event = deployment.shifted(deps.clock.now(), input.step, step.weight);
     save(deps, &mut deployment).await?;
     info!(deployment = %deployment.id, step = input.step, weight = step.weight, "shifted");
-    notify(
-        deps,
-        &deployment,
-        NotificationKind::Shifted,
-        format!(
-            "{}: {}% of traffic on green (step {} of {})",
-            deployment.service_key(),
-            step.weight,
-            input.step + 1,
-            deployment.plan.steps.len()
-        ),
-    )
-    .await;
+    notify(deps, &deployment, &event).await;
     Ok(output)
 }
 
@@ -164,10 +136,7 @@ async fn move_to(
     )
     .await?;
     traffic::apply(deps, &deployment, weight).await?;
-    let now = deps.clock.now();
-    deployment.fence = None;
-    deployment.green_weight = weight;
-    deployment.record_step(now, "moved", step, format!("{weight}% to green by hand"));
+    deployment.moved(deps.clock.now(), weight);
     save(deps, &mut deployment).await?;
     info!(deployment = %deployment.id, weight, "moved by hand");
     Ok(output)

@@ -1,7 +1,9 @@
 //! Small port implementations the handlers' hosts share.
 
 use async_trait::async_trait;
-use ferry_core::ports::{GitSource, Notification, Notifier, PortError, PortResult};
+use ferry_core::Deployment;
+use ferry_core::lifecycle::Event;
+use ferry_core::ports::{GitSource, Notifier, PortError, PortResult};
 use tracing::info;
 
 /// Notifications as structured log lines (until a Slack notifier is configured).
@@ -10,13 +12,13 @@ pub struct LogNotifier;
 
 #[async_trait]
 impl Notifier for LogNotifier {
-    async fn notify(&self, notification: &Notification) -> PortResult<()> {
+    async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
         info!(
-            deployment = %notification.deployment_id,
-            service = %notification.service_key,
-            kind = ?notification.kind,
+            deployment = %deployment.id,
+            service = %deployment.service_key(),
+            event = event.name(),
             "{}",
-            notification.message
+            event.describe(deployment)
         );
         Ok(())
     }

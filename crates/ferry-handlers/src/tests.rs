@@ -5,7 +5,7 @@ use ferry_core::ports::{AlarmState, DeploymentStore, PortError, TaskSetStatus};
 
 use crate::alarm_watch::{AlarmStateChange, AlarmStateValue};
 use crate::check_alarms::CheckAlarmsInput;
-use crate::control::{ControlInput, Decision};
+use crate::control::{Action, ActionError, Actor, Channel, Identity, Refusal};
 use crate::finalize::{FinalizeInput, Phase};
 use crate::rollback::RollbackInput;
 use crate::shift_weights::ShiftInput;
@@ -91,7 +91,7 @@ async fn a_canary_deployment_walks_every_step_and_ends_with_green_primary() {
     let events: Vec<&str> = record
         .history
         .iter()
-        .map(|entry| entry.event.as_str())
+        .map(|entry| entry.event.name())
         .collect();
     assert_eq!(
         events,
@@ -154,7 +154,7 @@ async fn every_handler_can_run_twice_without_doing_the_work_twice() {
         record
             .history
             .iter()
-            .filter(|entry| entry.event == "rolled-back")
+            .filter(|entry| entry.event.name() == "rolled-back")
             .count(),
         1
     );
@@ -561,23 +561,27 @@ async fn only_listed_approvers_may_approve() {
             .any(|n| n.message.contains("waits for approval"))
     );
 
-    let stranger = ControlInput {
-        deployment_id: "d1".into(),
-        decision: Decision::Approve,
-        by: Some("U999".into()),
-        reason: None,
+    let as_ = |who: &str| Actor {
+        identity: Identity::parse(who).unwrap(),
+        via: Channel::Slack,
     };
-    let error = control::handle(&world.deps, stranger).await.unwrap_err();
-    assert_eq!(error.error_type(), "Rejected");
+    let error = control::act(&world.deps, &as_("U999"), "d1", Action::Approve)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ActionError::Refused(Refusal::NotApprover { .. })),
+        "{error}"
+    );
     assert!(world.workflows.successes.lock().unwrap().is_empty());
+    let unchanged = world.store.get("d1").await.unwrap().unwrap();
+    assert_eq!(
+        unchanged.version, record.version,
+        "a refusal writes nothing"
+    );
 
-    let approver = ControlInput {
-        deployment_id: "d1".into(),
-        decision: Decision::Approve,
-        by: Some("U0123ABC".into()),
-        reason: None,
-    };
-    control::handle(&world.deps, approver).await.unwrap();
+    control::act(&world.deps, &as_("U0123ABC"), "d1", Action::Approve)
+        .await
+        .unwrap();
     assert_eq!(world.workflows.successes.lock().unwrap()[0].0, "ap");
 }
 

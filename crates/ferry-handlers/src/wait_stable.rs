@@ -36,31 +36,17 @@ pub async fn handle(deps: &Deps, input: DeploymentRef) -> Result<WaitStableOutpu
             HandlerError::non_retryable(format!("green task set {} no longer exists", green.id))
         })?;
 
-    let created_at = deployment
-        .history
-        .iter()
-        .rev()
-        .find(|entry| entry.event == "task-set-created")
-        .map_or(deployment.created_at, |entry| entry.at);
+    let created_at = deployment.green_created_at();
     let now = deps.clock.now();
     let waited_seconds = (now - created_at).whole_seconds();
     // STEADY_STATE alone is not enough on a task set that has just been created: ECS may not
     // have computed its desired count yet. Running must also have caught up.
     let stable = task_set.steady && task_set.running_count >= task_set.computed_desired_count;
     if stable {
-        if !deployment
-            .history
-            .iter()
-            .any(|entry| entry.event == "task-set-stable")
+        if deployment
+            .green_stable(now, task_set.running_count, task_set.computed_desired_count)
+            .is_some()
         {
-            deployment.record(
-                now,
-                "task-set-stable",
-                format!(
-                    "{} of {} tasks running after {waited_seconds}s",
-                    task_set.running_count, task_set.computed_desired_count
-                ),
-            );
             save(deps, &mut deployment).await?;
         }
         info!(deployment = %deployment.id, waited_seconds, "green is stable");

@@ -9,8 +9,8 @@
 
 use ferry_core::DeploymentStatus;
 use ferry_core::analysis::analyze;
-use ferry_core::deployment::{Deployment, PendingToken, TokenKind};
-use ferry_core::ports::NotificationKind;
+use ferry_core::control::Answer;
+use ferry_core::deployment::{Deployment, TokenKind};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -53,7 +53,8 @@ pub struct WaitTokenOutput {
 /// Stores an approval token and asks the approvers.
 pub async fn approval(deps: &Deps, input: WaitTokenInput) -> Result<WaitTokenOutput, HandlerError> {
     let mut deployment = load(deps, &input.deployment_id).await?;
-    let step = checked_step(&deployment, input.step)?;
+    checked_step(&deployment, input.step)?;
+    refuse_if_answered_before(&deployment, TokenKind::Approval, &input)?;
     if stored(&deployment, TokenKind::Approval, &input) {
         return Ok(waiting(&input));
     }
@@ -61,38 +62,10 @@ pub async fn approval(deps: &Deps, input: WaitTokenInput) -> Result<WaitTokenOut
     if deployment.traffic_moved() {
         refuse_if_alarm_fires(deps, &deployment).await?;
     }
-    let now = deps.clock.now();
-    deployment.pending_token = Some(PendingToken {
-        kind: TokenKind::Approval,
-        step: input.step,
-        token: input.task_token.clone(),
-        since: now,
-    });
-    deployment.status = DeploymentStatus::AwaitingApproval { step: input.step };
-    deployment.record_step(
-        now,
-        "awaiting-approval",
-        input.step,
-        format!("before {}% to green", step.weight),
-    );
+    let event =
+        deployment.awaiting_approval(deps.clock.now(), input.step, input.task_token.clone());
     save(deps, &mut deployment).await?;
-    let approvers = if deployment.policy.approvers.is_empty() {
-        "anyone with access".to_string()
-    } else {
-        deployment.policy.approvers.join(", ")
-    };
-    notify(
-        deps,
-        &deployment,
-        NotificationKind::AwaitingApproval,
-        format!(
-            "{} waits for approval before sending {}% to green (approvers: {approvers}): `ferry approve {}`",
-            deployment.service_key(),
-            step.weight,
-            deployment.id
-        ),
-    )
-    .await;
+    notify(deps, &deployment, &event).await;
     info!(deployment = %deployment.id, step = input.step, "awaiting approval");
     Ok(waiting(&input))
 }
@@ -117,36 +90,18 @@ pub async fn bake(deps: &Deps, input: WaitTokenInput) -> Result<WaitTokenOutput,
             TokenKind::KeepWarm
         }
     };
+    refuse_if_answered_before(&deployment, kind, &input)?;
     refuse_if_alarm_fires(deps, &deployment).await?;
     if stored(&deployment, kind, &input) {
         return Ok(waiting(&input));
     }
     let now = deps.clock.now();
-    deployment.pending_token = Some(PendingToken {
-        kind,
-        step: input.step,
-        token: input.task_token.clone(),
-        since: now,
-    });
-    match kind {
-        TokenKind::KeepWarm => {
-            let seconds = deployment.policy.keep_old_for_seconds;
-            deployment.record(
-                now,
-                "keeping-blue-warm",
-                format!("{seconds}s, alarms watched"),
-            );
-            save(deps, &mut deployment).await?;
-            info!(deployment = %deployment.id, seconds, "keeping blue warm");
-        }
-        _ => {
-            deployment.status = DeploymentStatus::Baking { step: input.step };
-            let bake_seconds = deployment.plan.steps[input.step].bake_seconds;
-            deployment.record_step(now, "baking", input.step, format!("{bake_seconds}s"));
-            save(deps, &mut deployment).await?;
-            info!(deployment = %deployment.id, step = input.step, bake_seconds, "baking");
-        }
-    }
+    let event = match kind {
+        TokenKind::KeepWarm => deployment.keeping_blue_warm(now, input.task_token.clone()),
+        _ => deployment.baking(now, input.step, input.task_token.clone()),
+    };
+    save(deps, &mut deployment).await?;
+    info!(deployment = %deployment.id, step = input.step, event = event.name(), "waiting");
     Ok(waiting(&input))
 }
 
@@ -177,6 +132,31 @@ fn checked_step(deployment: &Deployment, step: usize) -> Result<ferry_core::Step
     deployment.plan.steps.get(step).copied().ok_or_else(|| {
         HandlerError::non_retryable(format!("deployment {} has no step {step}", deployment.id))
     })
+}
+
+/// A person answered this wait while an earlier attempt of its task held it, and the task was
+/// retried (its Lambda failed after storing the token): the answer went to a token that no
+/// longer counts. It is not lost: the retried task ends with it, as the error the state machine
+/// handles for that answer (`Approved` goes on; `Rejected` and `Aborted` roll back).
+fn refuse_if_answered_before(
+    deployment: &Deployment,
+    kind: TokenKind,
+    input: &WaitTokenInput,
+) -> Result<(), HandlerError> {
+    let Some(token) = &deployment.pending_token else {
+        return Ok(());
+    };
+    let same_wait = token.kind == kind && (kind == TokenKind::KeepWarm || token.step == input.step);
+    let Some(answered) = token.answered.as_ref().filter(|_| same_wait) else {
+        return Ok(());
+    };
+    let error = match answered.answer {
+        Answer::Approved => ErrorKind::Approved,
+        Answer::Rejected => ErrorKind::Rejected,
+        Answer::Aborted => ErrorKind::Aborted,
+    };
+    info!(deployment = %deployment.id, answer = answered.answer.name(), "the wait was answered before its task was retried");
+    Err(HandlerError::new(error, answered.reason.clone()))
 }
 
 fn stored(deployment: &Deployment, kind: TokenKind, input: &WaitTokenInput) -> bool {

@@ -97,6 +97,21 @@ fn token_error(error: EngineError) -> PortError {
     }
 }
 
+/// A token this process never issued belongs to another local process's engine (`ferry deploy
+/// --local` in another terminal, `ferry serve`): the answer claimed on the record reaches it
+/// through that process's [`crate::AnswerRelay`], so here it is done.
+fn relayed(sent: Result<(), EngineError>) -> PortResult<()> {
+    match sent {
+        Err(EngineError::TaskDoesNotExist { .. }) => {
+            tracing::debug!(
+                "task token held by another local process; its relay delivers the answer"
+            );
+            Ok(())
+        }
+        other => other.map_err(token_error),
+    }
+}
+
 #[async_trait]
 impl WorkflowControl for EngineWorkflows {
     async fn start(
@@ -126,15 +141,11 @@ impl WorkflowControl for EngineWorkflows {
     }
 
     async fn send_task_success(&self, token: &str, output: &Value) -> PortResult<()> {
-        self.tokens
-            .send_task_success(token, output.clone())
-            .map_err(token_error)
+        relayed(self.tokens.send_task_success(token, output.clone()))
     }
 
     async fn send_task_failure(&self, token: &str, error: &str, cause: &str) -> PortResult<()> {
-        self.tokens
-            .send_task_failure(token, error, cause)
-            .map_err(token_error)
+        relayed(self.tokens.send_task_failure(token, error, cause))
     }
 }
 
@@ -199,5 +210,26 @@ impl LocalRuntime {
 
     pub fn tokens(&self) -> TaskTokens {
         self.deploy.tokens()
+    }
+
+    /// What AWS does around executions, done here while this process runs them: alarms
+    /// delivered to `alarm-watch` as EventBridge would, and answers given from other processes
+    /// delivered to this engine's waits. Stops when the returned value is dropped.
+    pub fn watch(&self, interval: std::time::Duration) -> Watching {
+        Watching(vec![
+            crate::AlarmWatcher::new(self.deps.clone(), interval).spawn(),
+            crate::AnswerRelay::new(self.deps.clone(), self.tokens(), interval).spawn(),
+        ])
+    }
+}
+
+/// The background tasks of [`LocalRuntime::watch`]; aborted on drop.
+pub struct Watching(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! GitHub webhook intake: what `webhook-intake` (behind a Lambda function URL) and
-//! `ferry serve` (`POST /webhooks/github`) do with a delivery.
+//! `ferry serve` (`POST /webhooks/github`) do with a delivery; both mount it through
+//! `ferry-http`.
 //!
 //! 1. refuse bodies over GitHub's 25 MB cap (413);
 //! 2. verify `X-Hub-Signature-256` in constant time over the raw body, before parsing anything
@@ -25,8 +26,6 @@ pub mod aws;
 pub mod fixtures;
 pub mod inspect;
 pub mod intake;
-#[cfg(feature = "lambda")]
-pub mod lambda;
 mod payload;
 pub mod relevance;
 pub mod secret;

@@ -109,8 +109,8 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
     condition = [
       for fn, doc in data.aws_iam_policy_document.function : fn
       if contains(flatten([for s in doc.statement : s.actions]), "states:StartExecution")
-    ] == ["alarm-watch", "push-deploy"]
-    error_message = "Only push-deploy (deployments) and alarm-watch (traffic rollbacks) may start executions."
+    ] == ["alarm-watch", "control", "push-deploy"]
+    error_message = "Only push-deploy (deployments), alarm-watch (traffic rollbacks) and control (promote, rollback, presets) may start executions."
   }
 
   assert {
@@ -128,6 +128,67 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
   assert {
     condition     = aws_lambda_function.function["alarm-watch"].environment[0].variables["FERRY_TRAFFIC_STATE_MACHINE_ARN"] == "arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-traffic"
     error_message = "alarm-watch must be told the traffic state machine (FERRY_TRAFFIC_STATE_MACHINE_ARN), as a static ARN."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["control"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "states:SendTaskSuccess", "states:SendTaskFailure", "states:StartExecution", "states:DescribeExecution",
+    ])
+    error_message = "control must only answer task tokens, start traffic executions and use the table (records, gsi1 and gsi2)."
+  }
+
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function["control"].statement : s.sid] == ["WriteOwnLogs", "XRayTraces", "DeploymentTable", "StatesSendTask", "StartTrafficExecutions"]
+    error_message = "control's statements: logs, X-Ray, the table, SendTask* and the traffic workflow."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function["control"].statement :
+      toset(s.resources) == toset(["*"]) && toset(s.actions) == toset(["states:SendTaskSuccess", "states:SendTaskFailure"])
+      if anytrue([for action in s.actions : startswith(action, "states:SendTask")])
+    ])
+    error_message = "control's SendTaskSuccess and SendTaskFailure are on \"*\" (a task token is not an ARN), in a statement of their own."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function["control"].statement :
+      toset(s.resources) == toset([
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-traffic",
+        "arn:aws:states:eu-west-1:123456789012:execution:ferry-traffic:*",
+      ])
+      if contains(s.actions, "states:StartExecution")
+    ])
+    error_message = "control may start and describe executions of the traffic state machine only, never deployments."
+  }
+
+  assert {
+    condition     = aws_lambda_function.function["control"].environment[0].variables["FERRY_TRAFFIC_STATE_MACHINE_ARN"] == "arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-traffic" && aws_lambda_function.function["control"].timeout == 30 && aws_lambda_function.function["control"].memory_size == 256
+    error_message = "control must be told the traffic state machine (FERRY_TRAFFIC_STATE_MACHINE_ARN), as a static ARN."
+  }
+
+  assert {
+    condition     = aws_lambda_function_url.control.authorization_type == "AWS_IAM" && aws_lambda_function_url.control.function_name == aws_lambda_function.function["control"].function_name
+    error_message = "The control URL must be AWS_IAM: AWS authenticates the caller, whose IAM principal is the actor checked against the approvers. NONE would let anyone on the internet act, as nobody."
+  }
+
+  assert {
+    condition = toset([
+      for s in data.aws_iam_policy_document.operators[0].statement :
+      "${join(",", s.actions)} ${join(",", s.resources)} ${one(s.condition).test} ${one(s.condition).variable}=${one(one(s.condition).values)}"
+      ]) == toset([
+      "lambda:InvokeFunctionUrl arn:aws:lambda:eu-west-1:123456789012:function:ferry-control StringEquals lambda:FunctionUrlAuthType=AWS_IAM",
+      "lambda:InvokeFunction arn:aws:lambda:eu-west-1:123456789012:function:ferry-control Bool lambda:InvokedViaFunctionUrl=true",
+    ])
+    error_message = "The operators policy allows exactly calling the control function through its AWS_IAM URL: InvokeFunctionUrl (auth type AWS_IAM) and InvokeFunction (via a function URL only)."
+  }
+
+  assert {
+    condition     = length(aws_iam_policy.operators) == 1 && aws_iam_policy.operators[0].name == "ferry-operators"
+    error_message = "create_operators_policy (default true) creates the \"<prefix>-operators\" policy."
   }
 
   assert {
@@ -300,8 +361,16 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
     condition = [
       for fn, doc in data.aws_iam_policy_document.function : fn
       if contains(flatten([for s in doc.statement : s.actions]), "states:SendTaskFailure")
-    ] == ["alarm-watch"]
-    error_message = "Only alarm-watch may fail task tokens."
+    ] == ["alarm-watch", "control"]
+    error_message = "Only alarm-watch (alarms) and control (people) may fail task tokens."
+  }
+
+  assert {
+    condition = [
+      for fn, doc in data.aws_iam_policy_document.function : fn
+      if contains(flatten([for s in doc.statement : s.actions]), "states:SendTaskSuccess")
+    ] == ["control"]
+    error_message = "Only control may succeed task tokens: people answer waits through it alone."
   }
 
   assert {
@@ -323,7 +392,7 @@ run "resources_are_scoped_to_what_the_variables_list" {
           for action in s.actions : contains([
             "ecs:RegisterTaskDefinition", "ecs:CreateTaskSet",
             "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
-            "xray:PutTraceSegments", "xray:PutTelemetryRecords", "states:SendTaskFailure",
+            "xray:PutTraceSegments", "xray:PutTelemetryRecords", "states:SendTaskFailure", "states:SendTaskSuccess",
             "cloudwatch:DescribeAlarms",
           ], action)
         ]) if contains(s.resources, "*")
@@ -484,5 +553,23 @@ run "public_url_concurrency_can_be_left_unreserved" {
   assert {
     condition     = alltrue([for fn, f in aws_lambda_function.function : coalesce(f.reserved_concurrent_executions, -1) == -1])
     error_message = "public_url_reserved_concurrency = null reserves nothing (accounts with a low concurrency quota)."
+  }
+}
+
+run "operators_policy_can_be_left_out" {
+  command = apply
+
+  variables {
+    create_operators_policy = false
+  }
+
+  assert {
+    condition     = length(aws_iam_policy.operators) == 0 && output.operators_policy_arn == null
+    error_message = "create_operators_policy = false creates no operators policy, and operators_policy_arn is null."
+  }
+
+  assert {
+    condition     = aws_lambda_function_url.control.authorization_type == "AWS_IAM"
+    error_message = "Without the operators policy the control URL stays AWS_IAM: callers need grants of their own."
   }
 }

@@ -22,6 +22,7 @@ pub use task_definition::{ContainerDefinition, TaskDefinition};
 
 use crate::analysis::OnInsufficientData;
 use crate::arn::{self, ResourceKind};
+use crate::control::Identity;
 use crate::deployment::OnTimeout;
 use crate::plan::{Plan, Preset, StepSpec, Strategy};
 use reader::{Fields, Reader, describe};
@@ -67,10 +68,14 @@ pub struct Traffic {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Approval {
     pub before_traffic: bool,
-    /// Slack user ids allowed to approve; empty means anyone who can reach the controls.
+    /// Who may approve, reject, promote or move traffic, written as identities (Slack user
+    /// ids, `github:LOGIN`, IAM ARNs; see [`crate::control::Identity`]); empty means anyone who
+    /// can reach the controls.
     pub approvers: Vec<String>,
     pub timeout_seconds: u64,
     pub on_timeout: OnTimeout,
+    /// Whether the commit's author may approve it (default true).
+    pub self_approval: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -385,6 +390,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             approvers: Vec::new(),
             timeout_seconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
             on_timeout: OnTimeout::Rollback,
+            self_approval: true,
         }),
     };
     let alarms = match top.get("alarms") {
@@ -917,21 +923,25 @@ fn approval(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Approval> 
     let fields = reader.mapping(
         node,
         "approval",
-        &["beforeTraffic", "approvers", "timeout", "onTimeout"],
+        &[
+            "beforeTraffic",
+            "approvers",
+            "timeout",
+            "onTimeout",
+            "selfApproval",
+        ],
     )?;
     let before_traffic = match fields.get("beforeTraffic") {
         Some(node) => reader.boolean(node, "approval.beforeTraffic"),
         None => Some(false),
     };
     let approvers = match fields.get("approvers") {
-        Some(node) => reader.string_list(node, "approval.approvers", "Slack user ids", |id| {
-            let valid = id.len() >= 3
-                && (id.starts_with('U') || id.starts_with('W'))
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-            (!valid).then(|| format!("expected a Slack user id like U0123ABC, found \"{id}\""))
-        }),
+        Some(node) => reader.string_list(
+            node,
+            "approval.approvers",
+            "identities (Slack user ids, github:LOGIN, IAM ARNs)",
+            |id| Identity::parse(id).err(),
+        ),
         None => Some(Vec::new()),
     };
     let timeout = match fields.get("timeout") {
@@ -966,11 +976,16 @@ fn approval(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Approval> 
         },
         None => Some(OnTimeout::Rollback),
     };
+    let self_approval = match fields.get("selfApproval") {
+        Some(node) => reader.boolean(node, "approval.selfApproval"),
+        None => Some(true),
+    };
     Some(Approval {
         before_traffic: before_traffic?,
         approvers: approvers?,
         timeout_seconds: timeout?,
         on_timeout: on_timeout?,
+        self_approval: self_approval?,
     })
 }
 

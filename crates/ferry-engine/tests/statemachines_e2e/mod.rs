@@ -15,7 +15,7 @@ use ferry_engine::{
     TaskFailure,
 };
 use ferry_handlers::alarm_watch::{self, AlarmStateChange, AlarmStateValue};
-use ferry_handlers::control::{self, ControlInput, Decision};
+use ferry_handlers::control::{self, Action, Actor, Channel, Identity};
 use serde_json::{Value, json};
 
 use world::*;
@@ -75,18 +75,15 @@ async fn assert_rolled_back(world: &World, id: &str, outcome: &ExecutionOutcome,
     assert_eq!(world.lock_holder().await, None, "lock released");
 }
 
-async fn approve_or_reject(world: &World, id: &str, decision: Decision, by: &str) -> String {
-    control::handle(
-        &world.deps,
-        ControlInput {
-            deployment_id: id.into(),
-            decision,
-            by: Some(by.into()),
-            reason: None,
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
+async fn act(world: &World, id: &str, action: Action, who: &str) -> String {
+    let actor = Actor {
+        identity: Identity::parse(who).unwrap(),
+        via: Channel::Cli,
+    };
+    control::act(&world.deps, &actor, id, action)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .describe()
 }
 
 async fn awaiting_approval(world: &World, id: &str) {
@@ -234,8 +231,8 @@ async fn an_approved_deployment_goes_on_to_green() {
     awaiting_approval(&world, "web-5").await;
     assert_eq!(world.green_weight(), 0, "no traffic before the approval");
     assert_eq!(
-        approve_or_reject(&world, "web-5", Decision::Approve, "U0ALICE").await,
-        "approved web-5 by U0ALICE"
+        act(&world, "web-5", Action::Approve, "U0ALICE").await,
+        "web-5: approved by U0ALICE via CLI"
     );
     let outcome = execution.wait().await;
     assert_eq!(output(&outcome)["outcome"], "succeeded");
@@ -247,6 +244,28 @@ async fn an_approved_deployment_goes_on_to_green() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_given_just_before_its_task_is_retried_still_counts() {
+    let world = World::with(
+        &manifest(
+            "canary: { weight: 10, bake: 1m }",
+            "approval: { beforeTraffic: true, timeout: 1h }\n",
+        ),
+        Behaviour {
+            approval_fails_after_the_answer: true,
+            ..Behaviour::default()
+        },
+        TIME_SCALE,
+    );
+    let execution = world.deploy.start("web-9", world.deploy_input()).unwrap();
+    awaiting_approval(&world, "web-9").await;
+    act(&world, "web-9", Action::Approve, "github:bob").await;
+    let outcome = execution.wait().await;
+    assert_eq!(output(&outcome)["outcome"], "succeeded");
+    assert_eq!(world.calls_of("approval").len(), 2, "the task was retried");
+    assert_eq!(world.green_weights_written(), [10, 100]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_deployment_rolls_back_without_sending_traffic_to_green() {
     let world = World::new(&manifest(
         "canary: { weight: 10, bake: 1m }",
@@ -254,9 +273,21 @@ async fn a_rejected_deployment_rolls_back_without_sending_traffic_to_green() {
     ));
     let execution = world.deploy.start("web-6", world.deploy_input()).unwrap();
     awaiting_approval(&world, "web-6").await;
-    approve_or_reject(&world, "web-6", Decision::Reject, "bob").await;
+    act(
+        &world,
+        "web-6",
+        Action::Reject { reason: None },
+        "github:bob",
+    )
+    .await;
     let outcome = execution.wait().await;
-    assert_rolled_back(&world, "web-6", &outcome, &["Rejected", "rejected by bob"]).await;
+    assert_rolled_back(
+        &world,
+        "web-6",
+        &outcome,
+        &["Rejected", "rejected by github:bob via CLI"],
+    )
+    .await;
     assert!(
         world
             .green_weights_written()
@@ -275,9 +306,21 @@ async fn an_aborted_deployment_rolls_back() {
     ));
     let execution = world.deploy.start("web-7", world.deploy_input()).unwrap();
     awaiting_approval(&world, "web-7").await;
-    approve_or_reject(&world, "web-7", Decision::Abort, "carol").await;
+    act(
+        &world,
+        "web-7",
+        Action::Rollback { reason: None },
+        "local:carol",
+    )
+    .await;
     let outcome = execution.wait().await;
-    assert_rolled_back(&world, "web-7", &outcome, &["Aborted", "aborted by carol"]).await;
+    assert_rolled_back(
+        &world,
+        "web-7",
+        &outcome,
+        &["Aborted", "rolled back by local:carol via CLI"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,6 +452,7 @@ async fn green_that_never_stabilises_is_rolled_back_by_the_poll_guard() {
     let behaviour = Behaviour {
         steady_on_poll: None,
         seconds_per_poll: 0,
+        ..Behaviour::default()
     };
     let world = World::with(&manifest("allAtOnce: {}", ""), behaviour, 0.0001);
     let outcome = world.deploy("web-14").await;
@@ -429,6 +473,7 @@ async fn green_that_does_not_stabilise_in_time_is_rolled_back_by_the_handler() {
     let behaviour = Behaviour {
         steady_on_poll: None,
         seconds_per_poll: 100,
+        ..Behaviour::default()
     };
     let world = World::with(&manifest("allAtOnce: {}", ""), behaviour, TIME_SCALE);
     let outcome = world.deploy("web-15").await;
@@ -448,6 +493,7 @@ async fn a_three_step_canary_takes_a_known_number_of_state_transitions() {
     let behaviour = Behaviour {
         steady_on_poll: Some(1),
         seconds_per_poll: 0,
+        ..Behaviour::default()
     };
     let world = World::with(&manifest(CANARY_STEPS, ""), behaviour, TIME_SCALE);
     let outcome = world.deploy("web-16").await;
@@ -584,6 +630,82 @@ async fn the_traffic_workflow_refuses_bad_input_with_a_clear_error() {
         );
     }
     assert!(world.alb.writes().is_empty());
+}
+
+// -------------------------------------------------------------------------------------------
+// the documented inputs (docs/schemas/examples): what a manual execution passes
+
+fn example(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/schemas/examples")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The example with the deployment id this test made.
+fn example_for(name: &str, deployment_id: &str) -> Value {
+    let mut input = example(name);
+    input["deploymentId"] = json!(deployment_id);
+    input
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_examples_start_each_workflow() {
+    let world = World::new(&manifest("preset: split", ""));
+    let held = world
+        .deploy
+        .start("web-30", example("deploy-input.json"))
+        .unwrap()
+        .wait()
+        .await;
+    assert_eq!(output(&held)["outcome"], "holding");
+    let moved = world
+        .traffic(
+            "web-30-preset",
+            example_for("traffic-preset.json", "web-30"),
+        )
+        .await;
+    assert_eq!(output(&moved)["weight"], 50);
+    let promoted = world
+        .traffic(
+            "web-30-promote",
+            example_for("traffic-promote.json", "web-30"),
+        )
+        .await;
+    assert_eq!(output(&promoted)["outcome"], "succeeded");
+
+    let world = World::new(&manifest("preset: green-80", ""));
+    world
+        .deploy
+        .start("web-31", example("deploy-input.json"))
+        .unwrap()
+        .wait()
+        .await;
+    let rolled_back = world
+        .traffic(
+            "web-31-rollback",
+            example_for("traffic-rollback.json", "web-31"),
+        )
+        .await;
+    assert_eq!(output(&rolled_back)["outcome"], "rolledBack");
+    assert!(
+        output(&rolled_back)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("5xx rising in the EU region")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_input_without_a_field_fails_at_plan_naming_it() {
+    let world = World::new(&manifest("allAtOnce: {}", ""));
+    let mut input = example("deploy-input.json");
+    input.as_object_mut().unwrap().remove("commit");
+    let outcome = world.deploy.start("web-32", input).unwrap().wait().await;
+    let (_, cause) = failure(&outcome);
+    assert!(cause.contains("missing field `commit`"), "{cause}");
+    assert!(world.alb.writes().is_empty());
+    assert!(world.task_sets().len() == 1, "nothing created");
 }
 
 // -------------------------------------------------------------------------------------------

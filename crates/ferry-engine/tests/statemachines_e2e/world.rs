@@ -114,6 +114,9 @@ pub struct Behaviour {
     /// Seconds the fake clock moves before each poll (the handler's stabilisation timeout
     /// reads it).
     pub seconds_per_poll: i64,
+    /// The first `approval` invocation stores its token, waits until a person answered, then
+    /// fails as a Lambda that timed out would: Step Functions retries the task with a new token.
+    pub approval_fails_after_the_answer: bool,
 }
 
 impl Default for Behaviour {
@@ -121,6 +124,7 @@ impl Default for Behaviour {
         Self {
             steady_on_poll: Some(2),
             seconds_per_poll: 0,
+            approval_fails_after_the_answer: false,
         }
     }
 }
@@ -139,11 +143,32 @@ struct Handlers {
 impl TaskDispatcher for Handlers {
     async fn invoke(&self, function: &str, payload: Value) -> Result<Value, TaskFailure> {
         let name = ferry_handlers::function_name(function).unwrap_or("unknown");
-        let polls = {
+        let (polls, approvals) = {
             let mut calls = self.calls.lock().unwrap();
             calls.push((name.to_string(), payload.clone()));
-            calls.iter().filter(|(n, _)| n == "wait-stable").count()
+            let count = |function: &str| calls.iter().filter(|(n, _)| n == function).count();
+            (count("wait-stable"), count("approval"))
         };
+        if name == "approval" && approvals == 1 && self.behaviour.approval_fails_after_the_answer {
+            let id = payload["deploymentId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            ferry_handlers::dispatch(&self.deps, function, payload)
+                .await
+                .map_err(|error| TaskFailure::new(error.error_type(), error.message))?;
+            for _ in 0..500 {
+                let record = self.deps.store.get(&id).await.ok().flatten();
+                if record.is_some_and(|record| record.answer().is_some()) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            return Err(TaskFailure::new(
+                "Sandbox.Timedout",
+                "Task timed out after 30.00 seconds",
+            ));
+        }
         if name == "wait-stable" {
             self.clock.advance(self.behaviour.seconds_per_poll);
             if self.behaviour.steady_on_poll.is_some_and(|n| polls >= n) {

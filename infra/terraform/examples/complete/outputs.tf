@@ -62,3 +62,13 @@ output "ferry_webhook_url" {
   description = "Payload URL of the GitHub webhook of the application repository."
   value       = module.ferry.webhook_url
 }
+
+output "ferry_control_url" {
+  description = "Ferry's control URL: export FERRY_CONTROL_URL with it for ferry approve, reject, promote, rollback and traffic."
+  value       = module.ferry.control_url
+}
+
+output "ferry_operators_policy_arn" {
+  description = "Attach this IAM policy to the people and roles who operate deployments."
+  value       = module.ferry.operators_policy_arn
+}

@@ -1,0 +1,185 @@
+//! The command line: one `Args` struct per subcommand, the flags several share defined once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ferry_core::plan::Preset;
+
+#[derive(Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Blue/green deployments for Amazon ECS, driven by Git"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check manifests (files, or directories searched for .ferry/*.yaml) and their task definitions.
+    Validate(ValidateArgs),
+    /// Show the step schedule a manifest would deploy with.
+    Plan(PlanArgs),
+    /// Deploy a manifest: locally on the engine (`--local`, AWS APIs at AWS_ENDPOINT_URL) or by
+    /// starting the deploy state machine on AWS. Exits 0 only when the deployment succeeded.
+    Deploy(DeployArgs),
+    /// Approve the approval a deployment waits for (you must be one of its approvers).
+    Approve(ActionArgs),
+    /// Reject a deployment waiting for approval: it rolls back.
+    Reject(ReasonArgs),
+    /// Promote a deployment that holds at a preset (all traffic to green, then finish), or
+    /// remove blue now while it is kept warm.
+    Promote(ActionArgs),
+    /// Roll a deployment back now: all traffic to blue, green removed. Also finishes a
+    /// deployment that failed or got stuck.
+    Rollback(ReasonArgs),
+    /// Move a deployment that holds at a preset to another traffic position.
+    Traffic(TrafficArgs),
+    /// Deployments in flight, or the latest of one service (CLUSTER/SERVICE).
+    Status(StatusArgs),
+    /// Run one handler in-process with an event file and print its output (like invoking the Lambda).
+    Invoke(InvokeArgs),
+    /// Serve POST /webhooks/github (GitHub webhooks) with the webhook-intake logic; with
+    /// AWS_ENDPOINT_URL set, pushes deploy on the local engine (FERRY_LOCAL_REPOSITORIES) and
+    /// the control API answers on loopback.
+    Serve(ServeArgs),
+}
+
+/// How a command prints what it found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Where a command acts: AWS (the default), or the local engine and emulator.
+#[derive(Args, Debug, Clone)]
+pub struct Mode {
+    /// Act on the local engine and emulator (AWS_ENDPOINT_URL) instead of AWS.
+    #[arg(long)]
+    pub local: bool,
+    /// Local mode: act as this identity, written as in `approvers` (U0123ABC, github:LOGIN, an
+    /// IAM ARN) or a local user name; default the operating-system user. Trusted: whoever runs
+    /// the local CLI owns the emulator. In AWS you are your IAM principal.
+    #[arg(long = "as", value_name = "ID")]
+    pub as_: Option<String>,
+    /// Local mode: multiply waits and bakes by this (0.01 runs a 5 m bake in 3 s).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+}
+
+impl Mode {
+    pub fn check_time_scale(&self) -> anyhow::Result<()> {
+        if self.time_scale.is_finite() && self.time_scale > 0.0 {
+            Ok(())
+        } else {
+            anyhow::bail!(
+                "--time-scale must be a positive number, found {}",
+                self.time_scale
+            )
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Manifest files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    pub manifest: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    pub manifest: PathBuf,
+    #[command(flatten)]
+    pub mode: Mode,
+    /// Deploy this image for the manifest's container instead of the task definition's.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Local mode: approve every approval unattended (as `--as`, checked against approvers).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// AWS mode: the repository (OWNER/NAME) the plan function reads the manifest from.
+    #[arg(long)]
+    pub repository: Option<String>,
+    /// AWS mode: the commit to deploy.
+    #[arg(long)]
+    pub commit: Option<String>,
+}
+
+/// A deployment and where to act on it.
+#[derive(Args, Debug)]
+pub struct ActionArgs {
+    /// The deployment id (`ferry status` lists them).
+    pub deployment: String,
+    #[command(flatten)]
+    pub mode: Mode,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ReasonArgs {
+    #[command(flatten)]
+    pub target: ActionArgs,
+    /// Why, recorded with the deployment and shown to others.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrafficArgs {
+    #[command(flatten)]
+    pub target: ActionArgs,
+    /// blue, blue-80, split, green-80 or green.
+    #[arg(long, value_parser = parse_preset)]
+    pub preset: Preset,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    pub service: Option<String>,
+    #[arg(long)]
+    pub cluster: Option<String>,
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The same as `--format json`.
+    #[arg(long, hide = true)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InvokeArgs {
+    pub function: String,
+    #[arg(long)]
+    pub event: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Local mode: multiply waits and bakes by this.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+}
+
+fn parse_preset(name: &str) -> Result<Preset, String> {
+    Preset::from_name(name)
+        .ok_or_else(|| "expected blue, blue-80, split, green-80 or green".to_string())
+}

@@ -1,0 +1,251 @@
+use serde_json::json;
+use time::macros::datetime;
+
+use super::*;
+use crate::deployment::PendingToken;
+
+fn deployment(status: DeploymentStatus, approvers: &[&str]) -> Deployment {
+    serde_json::from_value(json!({
+        "id": "d1", "service": "web", "cluster": "shop",
+        "source": {"repository": "acme/shop", "commit": "abc", "manifestPath": ".ferry/web.yaml", "author": "alice"},
+        "status": status,
+        "plan": {"steps": [{"weight": 10, "bakeSeconds": 60, "approve": true}, {"weight": 100, "bakeSeconds": 0, "approve": false}]},
+        "policy": {"alarms": [], "rollbackOnAlarm": true, "keepOldForSeconds": 0, "approvers": approvers,
+                   "approvalTimeoutSeconds": 3600, "onApprovalTimeout": "rollback"},
+        "traffic": {"listenerArn": "l"}, "blueTargetGroup": "b", "greenTargetGroup": "g",
+        "taskDefinition": {}, "containerName": "web", "containerPort": 80, "greenWeight": 0,
+        "history": [], "createdAt": "2026-11-22T10:00:00Z", "updatedAt": "2026-11-22T10:00:00Z",
+        "version": 0
+    }))
+    .unwrap()
+}
+
+fn waiting(kind: TokenKind, approvers: &[&str]) -> Deployment {
+    let status = match kind {
+        TokenKind::Approval => DeploymentStatus::AwaitingApproval { step: 0 },
+        TokenKind::Bake => DeploymentStatus::Baking { step: 0 },
+        TokenKind::KeepWarm => DeploymentStatus::Finalizing,
+    };
+    let mut deployment = deployment(status, approvers);
+    deployment.pending_token = Some(PendingToken {
+        kind,
+        step: 0,
+        token: "secret-token".into(),
+        since: datetime!(2026-11-22 10:00:00 UTC),
+        answered: None,
+    });
+    deployment
+}
+
+fn actor(identity: &str) -> Actor {
+    Actor {
+        identity: Identity::parse(identity).unwrap(),
+        via: Channel::Cli,
+    }
+}
+
+fn answered_by(deployment: &mut Deployment, who: &str, answer: Answer) {
+    deployment.pending_token.as_mut().unwrap().answered = Some(Answered {
+        answer,
+        by: actor(who),
+        at: datetime!(2026-11-22 10:01:00 UTC),
+        reason: String::new(),
+    });
+}
+
+#[test]
+fn identities_parse_as_the_manifest_writes_them_and_print_back() {
+    for text in [
+        "U0123ABC",
+        "W0123ABC",
+        "github:alice",
+        "local:alice",
+        "arn:aws:iam::123456789012:user/alice",
+        "arn:aws:iam::123456789012:role/path/deployers",
+        "arn:aws:sts::123456789012:assumed-role/deployers/alice",
+    ] {
+        assert_eq!(Identity::parse(text).unwrap().to_string(), text);
+    }
+    for bad in [
+        "alice",
+        "u0123abc",
+        "github:",
+        "github:-x",
+        "arn:aws:s3:::bucket",
+        "arn:aws:iam::12:user/a",
+        "arn:aws:sts::123456789012:assumed-role/deployers",
+    ] {
+        assert!(Identity::parse(bad).is_err(), "{bad} parsed");
+    }
+}
+
+#[test]
+fn a_role_arn_stands_for_its_sessions_and_github_logins_ignore_case() {
+    let role = Identity::parse("arn:aws:iam::123456789012:role/deployers").unwrap();
+    let session =
+        Identity::parse("arn:aws:sts::123456789012:assumed-role/deployers/alice").unwrap();
+    let other_account =
+        Identity::parse("arn:aws:sts::210987654321:assumed-role/deployers/alice").unwrap();
+    assert!(session.is(&role));
+    assert!(!other_account.is(&role));
+    assert!(!role.is(&session));
+    assert!(Identity::GitHub("Alice".into()).is(&Identity::GitHub("alice".into())));
+    assert!(!Identity::Local("alice".into()).is(&Identity::GitHub("alice".into())));
+}
+
+#[test]
+fn an_approver_approves_and_anyone_else_is_refused() {
+    let deployment = waiting(TokenKind::Approval, &["U0123ABC", "github:bob"]);
+    assert!(matches!(
+        decide(&deployment, &actor("U0123ABC"), &Action::Approve),
+        Ok(Effect::AnswerWait {
+            answer: Answer::Approved,
+            ..
+        })
+    ));
+    assert!(decide(&deployment, &actor("github:BOB"), &Action::Approve).is_ok());
+    let refusal = decide(&deployment, &actor("local:mallory"), &Action::Approve).unwrap_err();
+    assert_eq!(
+        refusal.to_string(),
+        "local:mallory is not an approver of shop/web (approvers: U0123ABC, github:bob)"
+    );
+    // Rejecting is an approver's call too; rolling back is anyone's.
+    assert!(matches!(
+        decide(
+            &deployment,
+            &actor("local:mallory"),
+            &Action::Reject { reason: None }
+        ),
+        Err(Refusal::NotApprover { .. })
+    ));
+    assert!(matches!(
+        decide(
+            &deployment,
+            &actor("local:mallory"),
+            &Action::Rollback { reason: None }
+        ),
+        Ok(Effect::AnswerWait {
+            answer: Answer::Aborted,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_second_answer_is_refused_but_the_same_answer_is_sent_again() {
+    let mut deployment = waiting(TokenKind::Approval, &[]);
+    answered_by(&mut deployment, "github:bob", Answer::Approved);
+    let refusal = decide(&deployment, &actor("github:carol"), &Action::Approve).unwrap_err();
+    assert_eq!(
+        refusal.to_string(),
+        "the wait of deployment d1 was already answered: approved by github:bob via CLI"
+    );
+    assert!(matches!(
+        decide(
+            &deployment,
+            &actor("github:bob"),
+            &Action::Reject { reason: None }
+        ),
+        Err(Refusal::AlreadyDecided { .. })
+    ));
+    assert!(decide(&deployment, &actor("github:bob"), &Action::Approve).is_ok());
+}
+
+#[test]
+fn a_rollback_after_the_wait_was_answered_goes_through_the_traffic_workflow() {
+    let mut deployment = waiting(TokenKind::Bake, &[]);
+    answered_by(&mut deployment, "github:bob", Answer::Aborted);
+    let Ok(Effect::StartTraffic(request)) = decide(
+        &deployment,
+        &actor("github:carol"),
+        &Action::Rollback { reason: None },
+    ) else {
+        panic!("expected the traffic workflow");
+    };
+    assert_eq!(request.action, TrafficAction::Rollback);
+    assert_eq!(
+        request.reason.as_deref(),
+        Some("rolled back by github:carol via CLI")
+    );
+}
+
+#[test]
+fn self_approval_is_refused_only_when_the_manifest_forbids_it() {
+    let mut deployment = waiting(TokenKind::Approval, &[]);
+    assert!(decide(&deployment, &actor("github:alice"), &Action::Approve).is_ok());
+    deployment.policy.self_approval = false;
+    assert!(matches!(
+        decide(&deployment, &actor("github:Alice"), &Action::Approve),
+        Err(Refusal::SelfApproval { .. })
+    ));
+    assert!(decide(&deployment, &actor("github:bob"), &Action::Approve).is_ok());
+}
+
+#[test]
+fn each_action_is_refused_where_it_does_not_apply() {
+    let baking = waiting(TokenKind::Bake, &[]);
+    let someone = actor("local:alice");
+    for action in [
+        Action::Approve,
+        Action::Promote,
+        Action::MoveTo {
+            preset: Preset::Split,
+        },
+    ] {
+        assert!(
+            matches!(
+                decide(&baking, &someone, &action),
+                Err(Refusal::NotAllowed { .. })
+            ),
+            "{action:?}"
+        );
+    }
+    let ended = deployment(DeploymentStatus::RolledBack, &[]);
+    let refusal = decide(&ended, &someone, &Action::Rollback { reason: None }).unwrap_err();
+    assert_eq!(
+        refusal.to_string(),
+        "cannot rollback deployment d1: it is rolled-back; there is nothing to roll back (deploy the previous commit to go back)"
+    );
+}
+
+#[test]
+fn a_held_deployment_moves_and_promotes_through_the_traffic_workflow() {
+    let held = deployment(DeploymentStatus::Holding { step: 0 }, &[]);
+    let someone = actor("local:alice");
+    let Ok(Effect::StartTraffic(request)) = decide(
+        &held,
+        &someone,
+        &Action::MoveTo {
+            preset: Preset::Green80,
+        },
+    ) else {
+        panic!("expected the traffic workflow");
+    };
+    assert_eq!(
+        request.to_json(),
+        json!({"deploymentId": "d1", "action": "preset", "weight": 80})
+    );
+    assert!(matches!(
+        decide(&held, &someone, &Action::Promote),
+        Ok(Effect::StartTraffic(TrafficRequest {
+            action: TrafficAction::Promote,
+            ..
+        }))
+    ));
+    let warm = waiting(TokenKind::KeepWarm, &[]);
+    assert!(matches!(
+        decide(&warm, &someone, &Action::Promote),
+        Ok(Effect::AnswerWait {
+            answer: Answer::Approved,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_token_never_shows_in_debug_output_or_the_redacted_record() {
+    let deployment = waiting(TokenKind::Approval, &[]);
+    assert!(!format!("{deployment:?}").contains("secret-token"));
+    let shown = serde_json::to_string(&deployment.redacted()).unwrap();
+    assert!(!shown.contains("secret-token"), "{shown}");
+}

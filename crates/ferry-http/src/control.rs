@@ -1,0 +1,182 @@
+//! The control API: the typed actions of `ferry_handlers::control` and the deployment records,
+//! as JSON over HTTP, for the CLI against AWS and for the web UI.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ferry_core::control::{Action, Actor, Refusal};
+use ferry_handlers::Deps;
+use ferry_handlers::control::{ActionError, act};
+use serde::Deserialize;
+use serde_json::json;
+use tracing::warn;
+
+use crate::auth::Authenticate;
+
+/// The control API's dependencies: the handler ports and how this mount authenticates.
+pub struct Control {
+    pub deps: Deps,
+    pub auth: Arc<dyn Authenticate>,
+}
+
+/// An action's body is small; anything bigger is not one.
+const MAX_ACTION_BYTES: usize = 16 * 1024;
+/// Records listed at most per request.
+const MAX_LIMIT: usize = 100;
+
+pub(crate) fn routes(control: Control) -> Router {
+    Router::new()
+        .route("/api/deployments", get(list))
+        .route("/api/deployments/{id}", get(show))
+        .route("/api/deployments/{id}/actions", post(take_action))
+        .with_state(Arc::new(control))
+}
+
+/// A refusal or failure as the API answers it: a status and `{"error": kind, "message"}`.
+fn problem(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "error": kind, "message": message.into() });
+    (status, axum::Json(body)).into_response()
+}
+
+/// The actor of a request, as the mount's [`Authenticate`] says; 401 otherwise.
+struct Authenticated(Actor);
+
+impl FromRequestParts<Arc<Control>> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        control: &Arc<Control>,
+    ) -> Result<Self, Self::Rejection> {
+        control
+            .auth
+            .authenticate(parts)
+            .map(Authenticated)
+            .map_err(|error| problem(StatusCode::UNAUTHORIZED, "unauthenticated", error.0))
+    }
+}
+
+async fn take_action(
+    State(control): State<Arc<Control>>,
+    Path(id): Path<String>,
+    Authenticated(actor): Authenticated,
+    request: Request,
+) -> Response {
+    let body = match axum::body::to_bytes(request.into_body(), MAX_ACTION_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid",
+                format!("an action is at most {MAX_ACTION_BYTES} bytes"),
+            );
+        }
+    };
+    let action: Action = match serde_json::from_slice(&body) {
+        Ok(action) => action,
+        Err(error) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!(
+                    "expected {{\"action\": \"approve\" | \"reject\" | \"promote\" | \"rollback\" | \"moveTo\", ...}}: {error}"
+                ),
+            );
+        }
+    };
+    // In AWS this is the `control` function: its AWS calls are that function's.
+    let outcome = ferry_handlers::as_function("control", act(&control.deps, &actor, &id, action));
+    match outcome.await {
+        Ok(outcome) => (StatusCode::OK, axum::Json(outcome)).into_response(),
+        Err(ActionError::Refused(refusal)) => refused(&refusal),
+        Err(ActionError::Failed(error)) => {
+            warn!(deployment = %id, %error, "action failed");
+            let status = if error.error_type() == "Retryable" {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            problem(status, error.error_type(), error.message)
+        }
+    }
+}
+
+/// The status of each refusal; the body is the refusal itself, typed, with its message.
+fn refused(refusal: &Refusal) -> Response {
+    let status = match refusal {
+        Refusal::NotFound { .. } => StatusCode::NOT_FOUND,
+        Refusal::NotApprover { .. } | Refusal::SelfApproval { .. } => StatusCode::FORBIDDEN,
+        Refusal::NotAllowed { .. } | Refusal::AlreadyDecided { .. } => StatusCode::CONFLICT,
+    };
+    let mut body = serde_json::to_value(refusal).unwrap_or_default();
+    body["message"] = json!(refusal.to_string());
+    (status, axum::Json(body)).into_response()
+}
+
+async fn show(
+    State(control): State<Arc<Control>>,
+    Path(id): Path<String>,
+    _reader: Authenticated,
+) -> Response {
+    match ferry_handlers::as_function("control", control.deps.store.get(&id)).await {
+        Ok(Some(deployment)) => axum::Json(deployment.redacted()).into_response(),
+        Ok(None) => refused(&Refusal::NotFound { deployment_id: id }),
+        Err(error) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Retryable",
+            format!("reading the deployment record: {error}"),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    /// `CLUSTER/SERVICE`: its latest deployments; without it, the deployments in flight.
+    service: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list(
+    State(control): State<Arc<Control>>,
+    Query(query): Query<ListQuery>,
+    _reader: Authenticated,
+) -> Response {
+    let limit = query.limit.unwrap_or(20).clamp(1, MAX_LIMIT);
+    let listed = match &query.service {
+        Some(service) if !service.contains('/') => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("service is written CLUSTER/SERVICE, found {service:?}"),
+            );
+        }
+        Some(service) => {
+            ferry_handlers::as_function(
+                "control",
+                control.deps.store.list_for_service(service, limit),
+            )
+            .await
+        }
+        None => ferry_handlers::as_function("control", control.deps.store.list_in_flight()).await,
+    };
+    match listed {
+        Ok(deployments) => {
+            let shown: Vec<_> = deployments
+                .iter()
+                .take(limit)
+                .map(ferry_core::Deployment::redacted)
+                .collect();
+            axum::Json(shown).into_response()
+        }
+        Err(error) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Retryable",
+            format!("listing deployments: {error}"),
+        ),
+    }
+}

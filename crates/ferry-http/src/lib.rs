@@ -1,0 +1,76 @@
+//! Ferry's one HTTP application. Every front end that speaks HTTP mounts this router with the
+//! parts it serves:
+//!
+//! | route | part | mounted by |
+//! | --- | --- | --- |
+//! | `POST /webhooks/github` (and `POST /`) | [`App::intake`] | `webhook-intake` (function URL, auth `NONE`), `ferry serve` |
+//! | `POST /api/deployments/{id}/actions` | [`App::control`] | `control` (function URL, auth `AWS_IAM`), `ferry serve --local` |
+//! | `GET /api/deployments[?service=CLUSTER/SERVICE]`, `GET /api/deployments/{id}` | [`App::control`] | the same |
+//! | `GET /healthz` | always | all |
+//!
+//! A part that is not configured is not routed at all: the public webhook URL cannot reach the
+//! control API. Who asks the control API is decided by the mount's [`Authenticate`] (the IAM
+//! principal AWS verified, or the trusted local user), never by the request body.
+//! [`lambda`] serves the router from a Lambda function URL.
+
+mod auth;
+mod control;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ferry_webhook::Intake;
+use ferry_webhook::inspect::MAX_BODY_BYTES;
+
+pub use auth::{Authenticate, AwsIam, AwsPrincipal, LocalTrusted, Unauthenticated};
+pub use control::Control;
+
+/// The parts a mount serves.
+#[derive(Default)]
+pub struct App {
+    /// GitHub webhooks.
+    pub intake: Option<Intake>,
+    /// The control API: actions and deployment records, as an authenticated actor.
+    pub control: Option<Control>,
+}
+
+/// The router for `app`.
+pub fn router(app: App) -> Router {
+    let mut router = Router::new().route("/healthz", get(|| async { "ok\n" }));
+    if let Some(intake) = app.intake {
+        router = router.merge(
+            Router::new()
+                .route("/webhooks/github", post(github_webhook))
+                // The webhook function's URL is given to GitHub as is: its root is the intake.
+                .route("/", post(github_webhook))
+                // One byte over GitHub's cap still reaches the intake, which answers 413 with a
+                // reason; anything bigger is cut off by axum with a plain 413.
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
+                .with_state(Arc::new(intake)),
+        );
+    }
+    if let Some(control) = app.control {
+        router = router.merge(control::routes(control));
+    }
+    router
+}
+
+async fn github_webhook(
+    State(intake): State<Arc<Intake>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let response = intake.handle(&headers, &body).await;
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(response.body)).into_response()
+}
+
+#[cfg(test)]
+mod tests;

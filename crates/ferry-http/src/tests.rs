@@ -1,0 +1,324 @@
+//! The router in-process (tower's `oneshot`), over in-memory ports.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::response::Response;
+use ferry_core::Deployment;
+use ferry_core::memory::*;
+use ferry_core::ports::{DeploymentStore, SystemClock};
+use ferry_handlers::{Deps, LogNotifier, NoGitSource, Settings};
+use ferry_webhook::fixtures::{PUSH_MAIN, compact, signed_headers};
+use ferry_webhook::inspect::MAX_BODY_BYTES;
+use ferry_webhook::{Intake, IntakeSettings, WebhookSecret};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::*;
+
+fn intake(events: Arc<MemoryEvents>) -> Intake {
+    Intake {
+        secret: WebhookSecret::fixed("serve-secret"),
+        deliveries: Arc::new(MemoryDeliveryLog::new()),
+        events,
+        archive: None,
+        clock: Arc::new(FakeClock::at(time::macros::datetime!(2026-11-22 10:15 UTC))),
+        settings: IntakeSettings::default(),
+    }
+}
+
+fn webhook_only(events: Arc<MemoryEvents>) -> Router {
+    router(App {
+        intake: Some(intake(events)),
+        control: None,
+    })
+}
+
+fn post(path: &str, body: Vec<u8>, headers: HeaderMap) -> Request<Body> {
+    let mut request = Request::post(path).body(Body::from(body)).unwrap();
+    *request.headers_mut() = headers;
+    request
+}
+
+async fn json_of(response: Response) -> Value {
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn a_signed_push_is_accepted_and_published_at_the_path_and_at_the_root() {
+    let events = Arc::new(MemoryEvents::new());
+    for (path, delivery) in [("/webhooks/github", "d-1"), ("/", "d-2")] {
+        let body = compact(PUSH_MAIN).into_bytes();
+        let headers = signed_headers("serve-secret", "push", delivery, "application/json", &body);
+        let response = webhook_only(events.clone())
+            .oneshot(post(path, body, headers))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{path}");
+        assert_eq!(json_of(response).await["status"], "accepted");
+    }
+    assert_eq!(events.published().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unsigned_request_is_refused_with_401_and_publishes_nothing() {
+    let events = Arc::new(MemoryEvents::new());
+    let body = compact(PUSH_MAIN).into_bytes();
+    let mut headers = signed_headers("serve-secret", "push", "d-1", "application/json", &body);
+    headers.remove("x-hub-signature-256");
+    let response = webhook_only(events.clone())
+        .oneshot(post("/webhooks/github", body, headers))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        json_of(response).await["reason"]
+            .as_str()
+            .unwrap()
+            .contains("X-Hub-Signature-256")
+    );
+    assert!(events.published().is_empty());
+}
+
+#[tokio::test]
+async fn only_post_is_routed_health_answers_and_the_webhook_mount_has_no_control_api() {
+    let app = webhook_only(Arc::new(MemoryEvents::new()));
+    let get = app
+        .clone()
+        .oneshot(
+            Request::get("/webhooks/github")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let health = app
+        .clone()
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let control = app
+        .oneshot(post(
+            "/api/deployments/d1/actions",
+            br#"{"action":"approve"}"#.to_vec(),
+            HeaderMap::new(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(control.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_body_over_25_megabytes_is_refused_with_413() {
+    let body = vec![b' '; MAX_BODY_BYTES + 1];
+    let headers = signed_headers("serve-secret", "push", "d-1", "application/json", &body);
+    let response = webhook_only(Arc::new(MemoryEvents::new()))
+        .oneshot(post("/webhooks/github", body, headers))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json_of(response).await["status"], "refused");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The control API
+
+struct ControlWorld {
+    store: Arc<MemoryStore>,
+    workflows: Arc<MemoryWorkflows>,
+    deps: Deps,
+}
+
+/// One deployment, `d1`, waiting for an approval that only `arn:…:role/deployers` may give.
+async fn control_world() -> ControlWorld {
+    let store = Arc::new(MemoryStore::new());
+    let workflows = Arc::new(MemoryWorkflows::new());
+    let deps = Deps {
+        ecs: Arc::new(MemoryEcs::new()),
+        traffic: Arc::new(MemoryAlb::new()),
+        alarms: Arc::new(MemoryAlarms::new()),
+        store: store.clone(),
+        workflows: workflows.clone(),
+        git: Arc::new(NoGitSource),
+        notifier: Arc::new(LogNotifier),
+        clock: Arc::new(SystemClock),
+        settings: Settings::default(),
+    };
+    let deployment: Deployment = serde_json::from_value(json!({
+        "id": "d1", "service": "web", "cluster": "shop",
+        "source": {"repository": "acme/shop", "commit": "abc", "manifestPath": ".ferry/web.yaml"},
+        "status": {"state": "awaitingApproval", "step": 0},
+        "plan": {"steps": [{"weight": 100, "bakeSeconds": 0, "approve": true}]},
+        "policy": {"alarms": [], "rollbackOnAlarm": true, "keepOldForSeconds": 0,
+                   "approvers": ["arn:aws:iam::123456789012:role/deployers"],
+                   "approvalTimeoutSeconds": 3600, "onApprovalTimeout": "rollback"},
+        "traffic": {"listenerArn": "l"}, "blueTargetGroup": "b", "greenTargetGroup": "g",
+        "taskDefinition": {}, "containerName": "web", "containerPort": 80, "greenWeight": 0,
+        "pendingToken": {"kind": "approval", "step": 0, "token": "secret-token", "since": "2026-11-22T10:00:00Z"},
+        "history": [], "createdAt": "2026-11-22T10:00:00Z", "updatedAt": "2026-11-22T10:00:00Z",
+        "version": 0
+    }))
+    .unwrap();
+    store.create(&deployment).await.unwrap();
+    ControlWorld {
+        store,
+        workflows,
+        deps,
+    }
+}
+
+fn iam_app(world: &ControlWorld) -> Router {
+    router(App {
+        intake: None,
+        control: Some(Control {
+            deps: world.deps.clone(),
+            auth: Arc::new(AwsIam),
+        }),
+    })
+}
+
+fn action(body: &str, principal: Option<&str>) -> Request<Body> {
+    let mut request = Request::post("/api/deployments/d1/actions")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    if let Some(arn) = principal {
+        request
+            .extensions_mut()
+            .insert(AwsPrincipal(arn.to_string()));
+    }
+    request
+}
+
+const ALICE: &str = "arn:aws:sts::123456789012:assumed-role/deployers/alice";
+const MALLORY: &str = "arn:aws:iam::123456789012:user/mallory";
+
+#[tokio::test]
+async fn an_approver_authenticated_by_iam_approves_once() {
+    let world = control_world().await;
+    let app = iam_app(&world);
+    let response = app
+        .clone()
+        .oneshot(action(r#"{"action":"approve"}"#, Some(ALICE)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let outcome = json_of(response).await;
+    assert_eq!(outcome["outcome"], "answered");
+    assert_eq!(outcome["answer"], "approved");
+    let sent = world.workflows.successes.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1["answeredBy"], ALICE);
+
+    // Someone else answering afterwards: refused, nothing sent.
+    let again = app
+        .oneshot(action(
+            r#"{"action":"reject"}"#,
+            Some(ALICE.replace("alice", "bob").as_str()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(json_of(again).await["refusal"], "alreadyDecided");
+    assert!(world.workflows.failures.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_non_approver_and_an_unsigned_caller_change_nothing() {
+    let world = control_world().await;
+    let app = iam_app(&world);
+    let before = world.store.get("d1").await.unwrap().unwrap();
+    let refused = app
+        .clone()
+        .oneshot(action(r#"{"action":"approve"}"#, Some(MALLORY)))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body = json_of(refused).await;
+    assert_eq!(body["refusal"], "notApprover");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not an approver")
+    );
+
+    // A claimed identity in the body or a header is not an identity.
+    let mut unsigned = action(
+        r#"{"action":"approve","by":"arn:aws:iam::123456789012:role/deployers"}"#,
+        None,
+    );
+    unsigned
+        .headers_mut()
+        .insert("x-ferry-as", ALICE.parse().unwrap());
+    let response = app.clone().oneshot(unsigned).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let bad = app
+        .oneshot(action(r#"{"action":"approve-all"}"#, Some(ALICE)))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(world.store.get("d1").await.unwrap().unwrap(), before);
+    assert!(world.workflows.successes.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn records_are_shown_without_their_task_token() {
+    let world = control_world().await;
+    let app = iam_app(&world);
+    for path in ["/api/deployments/d1", "/api/deployments"] {
+        let mut request = Request::get(path).body(Body::empty()).unwrap();
+        request
+            .extensions_mut()
+            .insert(AwsPrincipal(MALLORY.into()));
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let text = json_of(response).await.to_string();
+        assert!(text.contains("\"d1\""), "{text}");
+        assert!(!text.contains("secret-token"), "{text}");
+    }
+    let missing = {
+        let mut request = Request::get("/api/deployments/nope")
+            .body(Body::empty())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(AwsPrincipal(MALLORY.into()));
+        app.oneshot(request).await.unwrap()
+    };
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_local_mount_trusts_its_header_and_defaults_to_its_user() {
+    let world = control_world().await;
+    let app = router(App {
+        intake: None,
+        control: Some(Control {
+            deps: world.deps.clone(),
+            auth: Arc::new(LocalTrusted {
+                default_user: "mallory".into(),
+            }),
+        }),
+    });
+    let refused = app
+        .clone()
+        .oneshot(action(r#"{"action":"approve"}"#, None))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let mut as_alice = action(r#"{"action":"approve"}"#, None);
+    as_alice.headers_mut().insert(
+        "x-ferry-as",
+        "arn:aws:iam::123456789012:role/deployers".parse().unwrap(),
+    );
+    let response = app.oneshot(as_alice).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
