@@ -9,7 +9,9 @@ Checks, each reported as passed, failed or skipped (with the reason):
                variable has a description and a type, every output a description
   statemachines  every templatefile() of a statemachines/*.asl.json binds every
                ${...} placeholder of that file, and uses every name it binds;
-               binding <fn>_function_arn points at local.function_arns["<fn>"]
+               binding <fn>_function_arn points at local.function_arns["<fn>"].
+               A call in a resource with for_each = local.<map> that reads
+               each.value.<attr> (sfn.tf's workflow) is checked once per entry
   functions    the functions in local.functions equal the directories under
                functions/ that have a Cargo.toml; their permission keys exist
   rules        every file() of an EventBridge pattern is valid JSON, and every
@@ -277,6 +279,106 @@ TEMPLATEFILE_CALL = re.compile(r'templatefile\(\s*"((?:[^"\\]|\\.)*)"\s*,\s*([^)
 PLACEHOLDER = re.compile(r"(?<!\$)\$\{\s*([^}]*?)\s*\}")
 DIRECTIVE = re.compile(r"(?<!%)%\{")
 FUNCTION_ARN_BINDING = re.compile(r'^\$\{local\.function_arns\["([^"]+)"\]\}$')
+# each.key / each.value.<attr> in an expression, and as an interpolation in a string.
+EACH_REF = re.compile(r"\beach\.(key|value\.([A-Za-z_][A-Za-z0-9_]*))\b")
+EACH_INTERPOLATION = re.compile(r"\$\{\s*each\.(key|value\.([A-Za-z_][A-Za-z0-9_]*))\s*\}")
+
+
+def block_bodies(doc: dict) -> list[tuple[str, dict]]:
+    """(label, body) of each top-level block of a parsed file: resources and data
+    sources labelled type.name (data.type.name), every other block ''."""
+    found: list[tuple[str, dict]] = []
+    for kind, blocks in doc.items():
+        for block in blocks if isinstance(blocks, list) else []:
+            if not isinstance(block, dict):
+                continue
+            if kind not in ("resource", "data"):
+                found.append(("", block))
+                continue
+            for rtype, named in block.items():
+                if rtype.startswith("__") or not isinstance(named, dict):
+                    continue
+                for name, body in named.items():
+                    if not name.startswith("__") and isinstance(body, dict):
+                        prefix = "data." if kind == "data" else ""
+                        found.append((f"{prefix}{unquote(rtype)}.{unquote(name)}", body))
+    return found
+
+
+def for_each_entries(module: Module, body: dict) -> dict[str, dict] | None:
+    """The entries of a block's `for_each = local.<name>`, when that local is a map
+    literal of objects; None otherwise."""
+    ref = re.fullmatch(r"\$\{local\.([A-Za-z_][A-Za-z0-9_-]*)\}", str(body.get("for_each", "")))
+    value = module.locals.get(ref.group(1)) if ref else None
+    if not isinstance(value, dict):
+        return None
+    entries = {str(unquote(k)): v for k, v in value.items() if not k.startswith("__")}
+    return entries if all(isinstance(v, dict) for v in entries.values()) else None
+
+
+def each_value(key: str, entry: dict, ref: re.Match) -> str | None:
+    """What each.key / each.value.<attr> stands for in one entry, as HCL source text
+    (a quoted literal keeps its quotes, an expression loses its ${ }); None if absent."""
+    if ref.group(1) == "key":
+        return f'"{key}"'
+    value = entry.get(ref.group(2))
+    if not isinstance(value, str):
+        return None
+    expr = re.fullmatch(r"\$\{(.*)\}", value, re.S)
+    return expr.group(1) if expr else value
+
+
+def expand_each(key: str, entry: dict, raw_path: str, vars_expr: str) -> tuple[str, str, set[str]]:
+    """A templatefile() call's path and vars with each.key / each.value.<attr> replaced
+    by one for_each entry's values, and the references the entry lacks."""
+    missing: set[str] = set()
+
+    def in_path(ref: re.Match) -> str:  # an interpolation inside the path string
+        value = each_value(key, entry, ref)
+        if value is None:
+            missing.add(ref.group(0))
+            return ref.group(0)
+        return str(unquote(value)) if value.startswith('"') else "${" + value + "}"
+
+    def in_expr(ref: re.Match) -> str:
+        value = each_value(key, entry, ref)
+        if value is None:
+            missing.add(ref.group(0))
+            return ref.group(0)
+        return value
+
+    return EACH_INTERPOLATION.sub(in_path, raw_path), EACH_REF.sub(in_expr, vars_expr), missing
+
+
+def templatefile_calls(module: Module, problems: list[str]) -> list[tuple[Path, str, str, str]]:
+    """(file, label, path template, vars expression) of every templatefile() call of
+    a module. A call in a resource with `for_each = local.<map>` that reads each.key
+    or each.value.<attr> stands for one call per entry of the map, with those
+    references replaced by the entry's values (label: type.name["key"])."""
+    calls: list[tuple[Path, str, str, str]] = []
+    for path, doc in module.files.items():
+        for label, body in block_bodies(doc):
+            for text in walk_strings(body):
+                for match in TEMPLATEFILE_CALL.finditer(text):
+                    raw_path, vars_expr = match.group(1), match.group(2)
+                    if not EACH_REF.search(raw_path + " " + vars_expr):
+                        calls.append((path, label, raw_path, vars_expr))
+                        continue
+                    entries = for_each_entries(module, body) if label else None
+                    if entries is None:
+                        problems.append(
+                            f"{rel(path)}: {label or 'templatefile()'}: templatefile() reads each.*, but for_each "
+                            "is not a local map literal of objects (for_each = local.<name>)"
+                        )
+                        continue
+                    for key, entry in entries.items():
+                        expanded_path, expanded_vars, missing = expand_each(key, entry, raw_path, vars_expr)
+                        where = f'{label}["{key}"]'
+                        if missing:
+                            problems.append(f"{rel(path)}: {where}: the for_each entry has no {', '.join(sorted(missing))}")
+                            continue
+                        calls.append((path, where, expanded_path, expanded_vars))
+    return calls
 
 
 def asl_placeholders(path: Path) -> tuple[set[str], list[str]]:
@@ -315,48 +417,45 @@ def check_statemachines(report: Report, modules: dict[Path, Module]) -> None:
     loaded: set[Path] = set()
     calls = 0
     for module in modules.values():
-        for path, doc in module.files.items():
-            for text in walk_strings(doc):
-                for match in TEMPLATEFILE_CALL.finditer(text):
-                    raw_path, vars_expr = match.group(1), match.group(2)
-                    resolved = module.resolve_path(raw_path)
-                    if resolved is None:
-                        problems.append(f"{rel(path)}: cannot resolve templatefile path {raw_path!r}")
-                        continue
-                    target = Path(os.path.normpath(resolved))
-                    if target.parent != STATEMACHINES:
-                        continue  # not a state machine
-                    calls += 1
-                    where = f"{rel(path)}: templatefile({rel(target)})"
-                    if not target.exists():
-                        problems.append(f"{where}: the file does not exist")
-                        continue
-                    loaded.add(target)
-                    local_ref = re.fullmatch(r"local\.([A-Za-z_][A-Za-z0-9_-]*)", vars_expr)
-                    if not local_ref or local_ref.group(1) not in module.locals:
-                        problems.append(f"{where}: bind the placeholders through a local map (local.<name>), found {vars_expr!r}")
-                        continue
-                    bindings = module.locals[local_ref.group(1)]
-                    if not isinstance(bindings, dict):
-                        problems.append(f"{where}: local.{local_ref.group(1)} is not a map literal")
-                        continue
-                    bound = {unquote(k): v for k, v in bindings.items() if not k.startswith("__")}
-                    used, file_problems = asl_placeholders(target)
-                    problems.extend(file_problems)
-                    for name in sorted(used - bound.keys()):
-                        problems.append(f"{where}: placeholder ${{{name}}} is not bound in local.{local_ref.group(1)}")
-                    for name in sorted(bound.keys() - used):
-                        problems.append(f"{where}: local.{local_ref.group(1)} binds {name}, which the file never uses")
-                    functions = {unquote(k) for k in module.locals.get("functions", {}) if not k.startswith("__")}
-                    for name, value in sorted(bound.items()):
-                        if not name.endswith("_function_arn"):
-                            continue
-                        expected = name[: -len("_function_arn")].replace("_", "-")
-                        found = FUNCTION_ARN_BINDING.match(str(value))
-                        if not found or found.group(1) != expected:
-                            problems.append(f'{where}: {name} must be local.function_arns["{expected}"], found {value}')
-                        elif functions and expected not in functions:
-                            problems.append(f"{where}: {name} names function {expected!r}, which local.functions lacks")
+        for path, label, raw_path, vars_expr in templatefile_calls(module, problems):
+            resolved = module.resolve_path(raw_path)
+            if resolved is None:
+                problems.append(f"{rel(path)}: {label + ': ' if label else ''}cannot resolve templatefile path {raw_path!r}")
+                continue
+            target = Path(os.path.normpath(resolved))
+            if target.parent != STATEMACHINES:
+                continue  # not a state machine
+            calls += 1
+            where = f"{rel(path)}: {label + ': ' if label else ''}templatefile({rel(target)})"
+            if not target.exists():
+                problems.append(f"{where}: the file does not exist")
+                continue
+            loaded.add(target)
+            local_ref = re.fullmatch(r"local\.([A-Za-z_][A-Za-z0-9_-]*)", vars_expr)
+            if not local_ref or local_ref.group(1) not in module.locals:
+                problems.append(f"{where}: bind the placeholders through a local map (local.<name>), found {vars_expr!r}")
+                continue
+            bindings = module.locals[local_ref.group(1)]
+            if not isinstance(bindings, dict):
+                problems.append(f"{where}: local.{local_ref.group(1)} is not a map literal")
+                continue
+            bound = {unquote(k): v for k, v in bindings.items() if not k.startswith("__")}
+            used, file_problems = asl_placeholders(target)
+            problems.extend(file_problems)
+            for name in sorted(used - bound.keys()):
+                problems.append(f"{where}: placeholder ${{{name}}} is not bound in local.{local_ref.group(1)}")
+            for name in sorted(bound.keys() - used):
+                problems.append(f"{where}: local.{local_ref.group(1)} binds {name}, which the file never uses")
+            functions = {unquote(k) for k in module.locals.get("functions", {}) if not k.startswith("__")}
+            for name, value in sorted(bound.items()):
+                if not name.endswith("_function_arn"):
+                    continue
+                expected = name[: -len("_function_arn")].replace("_", "-")
+                found = FUNCTION_ARN_BINDING.match(str(value))
+                if not found or found.group(1) != expected:
+                    problems.append(f'{where}: {name} must be local.function_arns["{expected}"], found {value}')
+                elif functions and expected not in functions:
+                    problems.append(f"{where}: {name} names function {expected!r}, which local.functions lacks")
     if calls == 0:
         problems.append(f"no templatefile() under {rel(TF_ROOT)} loads a file from {rel(STATEMACHINES)}/")
     for asl in asl_files:
@@ -715,23 +814,21 @@ def stub_statemachines(target: Path, modules: dict[Path, Module]) -> None:
     if root is None:
         return
     target.mkdir(parents=True, exist_ok=True)
-    for path, doc in root.files.items():
-        for text in walk_strings(doc):
-            for match in TEMPLATEFILE_CALL.finditer(text):
-                resolved = root.resolve_path(match.group(1))
-                local_ref = re.fullmatch(r"local\.([A-Za-z_][A-Za-z0-9_-]*)", match.group(2))
-                if resolved is None or local_ref is None:
-                    continue
-                name = Path(resolved).name
-                if (target / name).exists():
-                    continue
-                bindings = root.locals.get(local_ref.group(1), {})
-                keys = [unquote(k) for k in bindings if not k.startswith("__")] if isinstance(bindings, dict) else []
-                states = {
-                    f"S{i}": {"Type": "Pass", "Result": f"${{{key}}}", "Next": f"S{i + 1}"} for i, key in enumerate(keys)
-                }
-                states[f"S{len(keys)}"] = {"Type": "Succeed"}
-                (target / name).write_text(json.dumps({"Comment": "stub", "StartAt": "S0", "States": states}))
+    for _, _, raw_path, vars_expr in templatefile_calls(root, []):
+        resolved = root.resolve_path(raw_path)
+        local_ref = re.fullmatch(r"local\.([A-Za-z_][A-Za-z0-9_-]*)", vars_expr)
+        if resolved is None or local_ref is None:
+            continue
+        name = Path(resolved).name
+        if (target / name).exists():
+            continue
+        bindings = root.locals.get(local_ref.group(1), {})
+        keys = [unquote(k) for k in bindings if not k.startswith("__")] if isinstance(bindings, dict) else []
+        states = {
+            f"S{i}": {"Type": "Pass", "Result": f"${{{key}}}", "Next": f"S{i + 1}"} for i, key in enumerate(keys)
+        }
+        states[f"S{len(keys)}"] = {"Type": "Succeed"}
+        (target / name).write_text(json.dumps({"Comment": "stub", "StartAt": "S0", "States": states}))
 
 
 def check_terraform(report: Report, modules: dict[Path, Module]) -> None:

@@ -124,7 +124,7 @@ resource "aws_cloudwatch_event_target" "github_pull_request_plan" {
   rule           = aws_cloudwatch_event_rule.github_pull_request.name
   event_bus_name = aws_cloudwatch_event_rule.github_pull_request.event_bus_name
   target_id      = "plan"
-  arn            = aws_sfn_state_machine.plan.arn
+  arn            = aws_sfn_state_machine.workflow["plan"].arn
   role_arn       = aws_iam_role.events_start_plan.arn
 
   # The execution input is the event's detail (repository, number, headSha, ...).

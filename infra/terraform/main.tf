@@ -1,5 +1,6 @@
-# Ferry control plane: one Lambda per handler, two Standard state machines,
-# an EventBridge bus and rules, a DynamoDB table and the GitHub secrets.
+# Ferry control plane: one Lambda per handler, three Standard state machines
+# (deploy, traffic, plan), an EventBridge bus and rules, a DynamoDB table and
+# the GitHub secrets.
 # Every file here holds one concern; this one holds the facts they share.
 
 data "aws_caller_identity" "current" {}

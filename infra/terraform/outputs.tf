@@ -20,21 +20,17 @@ output "event_bus_arn" {
 
 output "deploy_state_machine_arn" {
   description = "ARN of the deploy workflow (start it by hand with aws stepfunctions start-execution)."
-  value       = aws_sfn_state_machine.deploy.arn
+  value       = aws_sfn_state_machine.workflow["deploy"].arn
 }
 
 output "traffic_state_machine_arn" {
   description = "ARN of the traffic workflow (preset shift, promote, rollback)."
-  value       = aws_sfn_state_machine.traffic.arn
+  value       = aws_sfn_state_machine.workflow["traffic"].arn
 }
 
 output "state_machine_arns" {
   description = "State machine ARNs by workflow name."
-  value = {
-    deploy  = aws_sfn_state_machine.deploy.arn
-    traffic = aws_sfn_state_machine.traffic.arn
-    plan    = aws_sfn_state_machine.plan.arn
-  }
+  value       = { for key, machine in aws_sfn_state_machine.workflow : key => machine.arn }
 }
 
 output "function_names" {

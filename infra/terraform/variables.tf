@@ -3,7 +3,7 @@
 # ---------------------------------------------------------------------------
 
 variable "name_prefix" {
-  description = "Prefix of every named resource: functions are \"<prefix>-<function>\", state machines \"<prefix>-deploy\" and \"<prefix>-traffic\"."
+  description = "Prefix of every named resource: functions are \"<prefix>-<function>\", state machines \"<prefix>-deploy\", \"<prefix>-traffic\" and \"<prefix>-plan\"."
   type        = string
   default     = "ferry"
 

@@ -473,6 +473,31 @@ run "each_state_machine_may_invoke_only_its_own_functions" {
   }
 }
 
+run "every_workflow_is_standard_with_its_own_role_logs_and_tracing" {
+  command = apply
+
+  assert {
+    condition     = keys(aws_sfn_state_machine.workflow) == ["deploy", "plan", "traffic"] && keys(output.state_machine_arns) == ["deploy", "plan", "traffic"]
+    error_message = "aws_sfn_state_machine.workflow holds the deploy, traffic and plan machines, and state_machine_arns lists each."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, sm in aws_sfn_state_machine.workflow :
+      sm.name == "ferry-${key}" && sm.type == "STANDARD" && sm.role_arn == aws_iam_role.state_machine[key].arn
+    ])
+    error_message = "Each workflow is a Standard state machine named <prefix>-<key>, run by its own role."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, sm in aws_sfn_state_machine.workflow :
+      sm.logging_configuration[0].level == "ALL" && sm.logging_configuration[0].include_execution_data == true && sm.logging_configuration[0].log_destination == "${aws_cloudwatch_log_group.state_machine[key].arn}:*" && sm.tracing_configuration[0].enabled == true
+    ])
+    error_message = "Each workflow logs at level ALL (with execution data, by default) to its own log group and is traced with X-Ray."
+  }
+}
+
 run "empty_scoping_lists_grant_nothing_instead_of_everything" {
   command = apply
 
