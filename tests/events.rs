@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ferry_handlers::{ErrorKind, FUNCTIONS};
+use ferry_handlers::{ErrorKind, FUNCTIONS, Invoked};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -32,7 +32,9 @@ fn directories(folder: &Path) -> BTreeSet<String> {
 
 /// Functions behind a Lambda function URL rather than `dispatch`: their samples are HTTP
 /// requests, checked by their own test modules (`webhook.rs`, `control.rs`), not here.
-const HTTP_FUNCTIONS: &[&str] = &["control", "webhook-intake"];
+fn is_http_function(name: &str) -> bool {
+    ferry_handlers::function(name).is_some_and(|function| function.invoked == Invoked::Http)
+}
 
 /// Every `events/<function>/<case>.json` of a dispatched function, as (function, case file,
 /// parsed JSON).
@@ -40,7 +42,7 @@ fn sample_events() -> Vec<(String, PathBuf, Value)> {
     let events = repository_root().join("events");
     let mut found = Vec::new();
     for function in directories(&events) {
-        if HTTP_FUNCTIONS.contains(&function.as_str()) {
+        if is_http_function(&function) {
             continue;
         }
         let mut files: Vec<PathBuf> = std::fs::read_dir(events.join(&function))
@@ -66,7 +68,9 @@ fn sample_events() -> Vec<(String, PathBuf, Value)> {
 
 /// GitHub ports with nothing in them.
 fn empty_github() -> ferry_handlers::GithubDeps {
-    use ferry_core::memory::{MemoryBranches, MemoryEvents, MemoryPollState, MemoryPullRequests};
+    use ferry_testing::memory::{
+        MemoryBranches, MemoryEvents, MemoryPollState, MemoryPullRequests,
+    };
     ferry_handlers::GithubDeps {
         pulls: Arc::new(MemoryPullRequests::new()),
         branches: Arc::new(MemoryBranches::new()),
@@ -179,14 +183,13 @@ fn every_function_has_sample_events_and_every_sample_folder_is_a_function() {
     let events = directories(&root.join("events"));
     let declared: BTreeSet<String> = FUNCTIONS
         .iter()
-        .chain(HTTP_FUNCTIONS)
-        .map(|name| name.to_string())
+        .map(|function| function.name.to_string())
         .collect();
 
     assert_eq!(events, functions, "events/ and functions/ differ");
     assert_eq!(
         declared, functions,
-        "ferry_handlers::FUNCTIONS (with the HTTP functions) and functions/ differ"
+        "ferry_handlers::FUNCTIONS and functions/ differ"
     );
     for function in &events {
         let cases = std::fs::read_dir(root.join("events").join(function))
@@ -199,7 +202,7 @@ fn every_function_has_sample_events_and_every_sample_folder_is_a_function() {
 #[test]
 fn every_sample_event_parses_into_its_functions_input_type() {
     let samples = sample_events();
-    assert!(samples.len() >= FUNCTIONS.len());
+    assert!(samples.len() >= ferry_handlers::event_functions().count());
     for (function, path, value) in &samples {
         parse_as_the_function_does(function, path, value);
     }
@@ -208,14 +211,13 @@ fn every_sample_event_parses_into_its_functions_input_type() {
 #[tokio::test]
 async fn every_sample_event_reaches_its_handler_and_fails_only_on_business_grounds() {
     for (function, path, value) in sample_events() {
-        let deps = memory_deps();
+        let mut deps = memory_deps();
         let shown = path.display();
         if function == "pr-plan" || function == "poller" {
             // The GitHub functions, against an empty in-memory GitHub: nothing to plan, and
             // the tracked branches do not exist.
-            let github = empty_github();
-            let result =
-                ferry_handlers::dispatch_with(&deps, Some(&github), &function, value).await;
+            deps.github = Some(Arc::new(empty_github()));
+            let result = ferry_handlers::dispatch(&deps, &function, value).await;
             if let Err(error) = &result {
                 assert!(
                     !error.message.starts_with("invalid input for"),

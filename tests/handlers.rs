@@ -16,7 +16,6 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use ferry_aws::AlbRouter;
 use ferry_core::DeploymentStatus;
-use ferry_core::memory::{MemoryGit, MemoryNotifier, MemoryWorkflows};
 use ferry_core::ports::{
     PortResult, RouteRef, Split, SystemClock, TargetGroupWeight, TaskSetDeployer, TrafficRouter,
 };
@@ -30,6 +29,7 @@ use ferry_handlers::{
     DeploymentRef, Deps, ErrorKind, HandlerError, Settings, check_alarms, create_taskset, finalize,
     plan, rollback, shift_weights, wait_stable, wait_token,
 };
+use ferry_testing::memory::{MemoryGit, MemoryNotifier, MemoryWorkflows};
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -98,9 +98,9 @@ impl Harness {
             inner: clients.aws.router(),
             writes: Mutex::new(Vec::new()),
         });
-        let settings = ferry_aws::Settings {
+        let settings = ferry_aws::Resources {
             table: env.table.clone(),
-            ..ferry_aws::Settings::default()
+            ..ferry_aws::Resources::default()
         };
         let deps = Deps {
             ecs: Arc::new(clients.aws.task_sets()),
@@ -117,6 +117,7 @@ impl Harness {
                 verify_delay: Duration::from_millis(20),
                 fence_lease: Duration::from_millis(200),
             },
+            github: None,
         };
         let commit = uuid::Uuid::new_v4().simple().to_string() + "00000000";
         Harness {

@@ -804,7 +804,7 @@ pub fn deployment_record(
 /// Handler ports with nothing in them (in-memory fakes), for tests that replace the one or two
 /// under test.
 pub fn memory_deps() -> ferry_handlers::Deps {
-    use ferry_core::memory::{
+    use ferry_testing::memory::{
         MemoryAlarms, MemoryAlb, MemoryEcs, MemoryGit, MemoryNotifier, MemoryStore, MemoryWorkflows,
     };
     ferry_handlers::Deps {
@@ -817,5 +817,6 @@ pub fn memory_deps() -> ferry_handlers::Deps {
         notifier: Arc::new(MemoryNotifier::new()),
         clock: Arc::new(ferry_core::ports::SystemClock),
         settings: ferry_handlers::Settings::default(),
+        github: None,
     }
 }

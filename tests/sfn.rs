@@ -112,10 +112,10 @@ async fn task_tokens_are_completed_with_success_or_failure() {
 async fn a_push_starts_one_deploy_execution_per_touched_manifest_and_never_two() {
     use std::sync::Arc;
 
-    use ferry_core::memory::MemoryGit;
     use ferry_core::trigger::deployment_execution_name;
     use ferry_handlers::Deps;
     use ferry_handlers::push_deploy::{self, PushInput};
+    use ferry_testing::memory::MemoryGit;
 
     let (workflows, state_machine) = workflows().await;
     let sample = |name: &str| -> PushInput {

@@ -72,9 +72,9 @@ fn runs() -> usize {
 async fn faulty_deps(harness: &Harness, plan: Arc<FaultPlan>) -> ferry_handlers::Deps {
     let sdk = sdk_config_with_faults(plan).await;
     let aws = ferry_aws::AwsClients::new(&sdk);
-    let settings = ferry_aws::Settings {
+    let settings = ferry_aws::Resources {
         table: harness.env.table.clone(),
-        ..ferry_aws::Settings::default()
+        ..ferry_aws::Resources::default()
     };
     let mut deps = harness.deps.clone();
     deps.ecs = Arc::new(aws.task_sets());

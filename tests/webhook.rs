@@ -19,9 +19,9 @@ use ferry_aws::{
     DynamoDeliveryLog, EventBridgePublisher, S3Archive, ensure_bucket, ensure_event_bus,
     ensure_table,
 };
-use ferry_core::memory::{MemoryDeliveryLog, MemoryEvents};
 use ferry_core::ports::{BusEvent, SystemClock};
 use ferry_local::{EventPattern, LocalRepository, LocalRouter, LocalRuntime, RuleFiles};
+use ferry_testing::memory::{MemoryDeliveryLog, MemoryEvents};
 use ferry_webhook::fixtures::{self, compact, signed_headers};
 use ferry_webhook::{Intake, IntakeSettings, WebhookResponse, WebhookSecret};
 use serde_json::{Value, json};

@@ -56,18 +56,19 @@ impl AwsClients {
         CloudWatchAlarms::new(self.cloudwatch.clone())
     }
 
-    pub fn store(&self, settings: &Settings) -> DynamoStore {
-        DynamoStore::new(self.dynamodb.clone(), settings.table.clone())
+    pub fn store(&self, resources: &Resources) -> DynamoStore {
+        DynamoStore::new(self.dynamodb.clone(), resources.table.clone())
     }
 
-    pub fn workflows(&self, settings: &Settings) -> StepFunctions {
-        StepFunctions::new(self.sfn.clone(), settings.state_machines.clone())
+    pub fn workflows(&self, resources: &Resources) -> StepFunctions {
+        StepFunctions::new(self.sfn.clone(), resources.state_machines.clone())
     }
 }
 
-/// Ferry's own settings, read from the environment.
+/// The names of the AWS resources Ferry uses (its table, bus and state machines), read from the
+/// environment once per host. (The handlers' tunables are `ferry_handlers::Resources`.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub struct Resources {
     /// `FERRY_TABLE`, default `ferry`.
     pub table: String,
     /// `FERRY_EVENT_BUS`, default `ferry`.
@@ -77,7 +78,7 @@ pub struct Settings {
     pub state_machines: StateMachines,
 }
 
-impl Default for Settings {
+impl Default for Resources {
     fn default() -> Self {
         Self {
             table: "ferry".into(),
@@ -87,12 +88,12 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
+impl Resources {
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Like [`Settings::from_env`] with any source of variables, so tests need not touch the
+    /// Like [`Resources::from_env`] with any source of variables, so tests need not touch the
     /// process environment. Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
@@ -115,19 +116,19 @@ mod tests {
 
     #[test]
     fn settings_default_to_ferry_and_read_state_machine_arns() {
-        let settings = Settings::from_lookup(|name| match name {
+        let resources = Resources::from_lookup(|name| match name {
             "FERRY_DEPLOY_STATE_MACHINE_ARN" => {
                 Some("arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-deploy".into())
             }
             "FERRY_EVENT_BUS" => Some("".into()),
             _ => None,
         });
-        assert_eq!(settings.table, "ferry");
-        assert_eq!(settings.event_bus, "ferry");
+        assert_eq!(resources.table, "ferry");
+        assert_eq!(resources.event_bus, "ferry");
         assert_eq!(
-            settings.state_machines.deploy.as_deref(),
+            resources.state_machines.deploy.as_deref(),
             Some("arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-deploy")
         );
-        assert_eq!(settings.state_machines.plan, None);
+        assert_eq!(resources.state_machines.plan, None);
     }
 }

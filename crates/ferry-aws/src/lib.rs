@@ -35,7 +35,7 @@ pub mod secretsmanager;
 pub mod sfn;
 
 pub use cloudwatch::CloudWatchAlarms;
-pub use config::{AwsClients, Settings, load_sdk_config};
+pub use config::{AwsClients, Resources, load_sdk_config};
 pub use deliveries::DynamoDeliveryLog;
 pub use dynamodb::{DynamoStore, ensure_table};
 pub use ecs::EcsTaskSets;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use ferry_aws::{AwsClients, Settings as AwsSettings, ensure_table};
+use ferry_aws::{AwsClients, Resources, ensure_table};
 use ferry_core::Deployment;
 use ferry_core::lifecycle::Event;
 use ferry_core::ports::{Notifier, PortResult, SystemClock};
@@ -31,18 +31,18 @@ pub async fn deps(local: bool) -> anyhow::Result<Deps> {
 /// [`deps`] on a configuration already loaded.
 pub async fn deps_with(config: &aws_config::SdkConfig, local: bool) -> anyhow::Result<Deps> {
     let clients = AwsClients::new(config);
-    let settings = AwsSettings::from_env();
+    let resources = Resources::from_env();
     if local {
-        ensure_table(&clients.dynamodb, &settings.table)
+        ensure_table(&clients.dynamodb, &resources.table)
             .await
-            .with_context(|| format!("creating the table {} in the emulator", settings.table))?;
+            .with_context(|| format!("creating the table {} in the emulator", resources.table))?;
     }
     Ok(Deps {
         ecs: Arc::new(clients.task_sets()),
         traffic: Arc::new(clients.router()),
         alarms: Arc::new(clients.alarms()),
-        store: Arc::new(clients.store(&settings)),
-        workflows: Arc::new(clients.workflows(&settings)),
+        store: Arc::new(clients.store(&resources)),
+        workflows: Arc::new(clients.workflows(&resources)),
         git: if local {
             Arc::new(LocalRepository::worktree())
         } else {
@@ -51,5 +51,6 @@ pub async fn deps_with(config: &aws_config::SdkConfig, local: bool) -> anyhow::R
         notifier: Arc::new(TerminalNotifier),
         clock: Arc::new(SystemClock),
         settings: Settings::default(),
+        github: None,
     })
 }

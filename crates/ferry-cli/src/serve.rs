@@ -31,7 +31,7 @@ fn env(name: &str) -> Option<String> {
 
 pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = ferry_aws::load_sdk_config().await;
-    let settings = ferry_aws::Settings::from_env();
+    let resources = ferry_aws::Resources::from_env();
     let local = env("AWS_ENDPOINT_URL").is_some();
     let mut background = Vec::new();
     let mut watching = None;
@@ -39,9 +39,9 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
     // In AWS the intake publishes to EventBridge itself; locally it also routes.
     let events = if local {
         let eventbridge = aws_sdk_eventbridge::Client::new(&config);
-        ensure_event_bus(&eventbridge, &settings.event_bus)
+        ensure_event_bus(&eventbridge, &resources.event_bus)
             .await
-            .with_context(|| format!("creating the event bus {}", settings.event_bus))?;
+            .with_context(|| format!("creating the event bus {}", resources.event_bus))?;
         if let Some(bucket) = payload_bucket(&env) {
             ensure_bucket(&aws_sdk_s3::Client::new(&config), &bucket)
                 .await
@@ -49,7 +49,7 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         let bus: Arc<dyn EventPublisher> = Arc::new(EventBridgePublisher::new(
             eventbridge,
-            settings.event_bus.clone(),
+            resources.event_bus.clone(),
         ));
         let repositories =
             parse_repository_map(&env("FERRY_LOCAL_REPOSITORIES").unwrap_or_default())

@@ -7,7 +7,8 @@
 //! - [`analysis`]: alarms in, verdict out.
 //! - [`control`]: what people may do to a deployment (actors, actions, refusals).
 //! - [`events`]: the GitHub events Ferry puts on its bus, as the webhook publishes them.
-//! - [`ports`]: the small traits the handlers talk to; [`memory`] holds their in-memory fakes.
+//! - [`ports`]: the small traits the handlers talk to (their in-memory fakes are in the
+//!   `ferry-testing` crate).
 //! - [`trigger`]: from a commit seen on a branch to one deploy execution, whoever saw it.
 //!
 //! This crate must never depend on an AWS crate: adapters live in `ferry-aws`.
@@ -20,7 +21,6 @@ pub mod duration;
 pub mod events;
 pub mod lifecycle;
 pub mod manifest;
-pub mod memory;
 pub mod plan;
 pub mod ports;
 pub mod trigger;

@@ -1,5 +1,7 @@
-//! The capabilities handlers need, one small trait each. Real adapters live in `ferry-aws` (and
-//! `ferry-git`, `ferry-engine` for local mode); in-memory fakes in [`crate::memory`].
+//! The capabilities handlers need, one small trait each. Real adapters live in `ferry-aws`
+//! (AWS), `ferry-github` (Git and pull requests on GitHub) and `ferry-local` (a local Git
+//! checkout, and the local engine's workflows); in-memory fakes in the
+//! `ferry-testing` crate.
 //!
 //! Every method is safe to call again after a timeout: adapters must make repeats harmless
 //! (deleting a task set that is gone is `Ok`, setting weights that are already set is `Ok`).

@@ -8,6 +8,5 @@ mod processing;
 mod refusals;
 mod retries;
 mod statemachines;
-mod statemachines_e2e;
 mod states;
 mod tasks;

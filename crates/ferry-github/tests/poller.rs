@@ -3,14 +3,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use ferry_core::memory::{
-    MemoryAlarms, MemoryAlb, MemoryEcs, MemoryEvents, MemoryGit, MemoryNotifier, MemoryPollState,
-    MemoryPullRequests, MemoryStore, MemoryWorkflows,
-};
 use ferry_core::ports::SystemClock;
 use ferry_github::{Credentials, GitHub};
 use ferry_handlers::poll::{self, PollInput, PollOutcome};
 use ferry_handlers::{Deps, GithubDeps, Settings};
+use ferry_testing::memory::{
+    MemoryAlarms, MemoryAlb, MemoryEcs, MemoryEvents, MemoryGit, MemoryNotifier, MemoryPollState,
+    MemoryPullRequests, MemoryStore, MemoryWorkflows,
+};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -60,6 +60,7 @@ fn deps() -> Deps {
         notifier: Arc::new(MemoryNotifier::new()),
         clock: Arc::new(SystemClock),
         settings: Settings::default(),
+        github: None,
     }
 }
 

@@ -5,51 +5,214 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Deps, GithubDeps, HandlerError};
+use crate::{Deps, HandlerError};
 
-/// Every function Ferry deploys, by its directory name under `functions/`.
-pub const FUNCTIONS: &[&str] = &[
-    "plan",
-    "create-taskset",
-    "wait-stable",
-    "approval",
-    "bake",
-    "shift-weights",
-    "check-alarms",
-    "finalize",
-    "rollback",
-    "alarm-watch",
-    "pr-plan",
-    "poller",
-    "push-deploy",
+/// What a function's host builds for it at cold start, beyond the AWS ports every function has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// The AWS ports only.
+    Aws,
+    /// Git read from GitHub (`Deps::git`).
+    Git,
+    /// GitHub's pull requests, branches, and the poller's memory and bus (`Deps::github`).
+    GitHub,
+}
+
+/// How a function is invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invoked {
+    /// With a JSON event, by Step Functions or EventBridge: [`dispatch`] runs it, here and in
+    /// Lambda alike.
+    Event,
+    /// Through a Lambda function URL: the function serves `ferry-http`'s router
+    /// (`control`, `webhook-intake`); [`dispatch`] does not run it.
+    Http,
+}
+
+type Run = for<'a> fn(
+    &'a Deps,
+    Value,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Value, HandlerError>> + Send + 'a>,
+>;
+
+/// One of Ferry's Lambda functions: its name (the directory under `functions/`, the key in
+/// Terraform's `local.functions`), what it needs, and how to run it.
+pub struct Function {
+    pub name: &'static str,
+    pub needs: Needs,
+    pub invoked: Invoked,
+    run: Option<Run>,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("name", &self.name)
+            .field("needs", &self.needs)
+            .field("invoked", &self.invoked)
+            .finish()
+    }
+}
+
+/// A function [`dispatch`] runs: its event decoded into the handler's input by [`call`].
+macro_rules! event_function {
+    ($name:literal, $needs:expr, |$deps:ident, $input:ident| $body:expr) => {
+        Function {
+            name: $name,
+            needs: $needs,
+            invoked: Invoked::Event,
+            run: Some(|$deps, payload| {
+                Box::pin(async move { call($name, payload, |$input| async move { $body }).await })
+            }),
+        }
+    };
+    ($name:literal, $needs:expr, detail, |$deps:ident, $input:ident| $body:expr) => {
+        Function {
+            name: $name,
+            needs: $needs,
+            invoked: Invoked::Event,
+            run: Some(|$deps, payload| {
+                Box::pin(async move {
+                    call($name, event_detail(payload), |$input| async move { $body }).await
+                })
+            }),
+        }
+    };
+}
+
+/// Each function on its own: a Lambda binary names its own (`functions::PLAN`), so the linker
+/// keeps only that handler in it.
+pub mod functions {
+    use super::*;
+
+    pub static PLAN: Function =
+        event_function!("plan", Needs::Git, |deps, input| crate::plan::handle(
+            deps, input
+        )
+        .await);
+    pub static CREATE_TASKSET: Function =
+        event_function!("create-taskset", Needs::Aws, |deps, input| {
+            crate::create_taskset::handle(deps, input).await
+        });
+    pub static WAIT_STABLE: Function = event_function!("wait-stable", Needs::Aws, |deps, input| {
+        crate::wait_stable::handle(deps, input).await
+    });
+    pub static APPROVAL: Function = event_function!("approval", Needs::Aws, |deps, input| {
+        crate::wait_token::approval(deps, input).await
+    });
+    pub static BAKE: Function =
+        event_function!("bake", Needs::Aws, |deps, input| crate::wait_token::bake(
+            deps, input
+        )
+        .await);
+    pub static SHIFT_WEIGHTS: Function =
+        event_function!("shift-weights", Needs::Aws, |deps, input| {
+            crate::shift_weights::handle(deps, input).await
+        });
+    pub static CHECK_ALARMS: Function =
+        event_function!("check-alarms", Needs::Aws, |deps, input| {
+            crate::check_alarms::handle(deps, input).await
+        });
+    pub static FINALIZE: Function = event_function!("finalize", Needs::Aws, |deps, input| {
+        crate::finalize::handle(deps, input).await
+    });
+    pub static ROLLBACK: Function = event_function!("rollback", Needs::Aws, |deps, input| {
+        crate::rollback::handle(deps, input).await
+    });
+    /// The whole EventBridge event arrives; the handler wants its detail.
+    pub static ALARM_WATCH: Function =
+        event_function!("alarm-watch", Needs::Aws, detail, |deps, input| {
+            crate::alarm_watch::handle(deps, input).await
+        });
+    pub static PR_PLAN: Function =
+        event_function!("pr-plan", Needs::GitHub, detail, |deps, input| {
+            crate::pr_plan::handle(deps, deps.github()?, input).await
+        });
+    pub static POLLER: Function = event_function!("poller", Needs::GitHub, |deps, input| {
+        crate::poll::handle(deps, deps.github()?, input).await
+    });
+    pub static PUSH_DEPLOY: Function =
+        event_function!("push-deploy", Needs::Git, detail, |deps, input| {
+            crate::push_deploy::handle(deps, input).await
+        });
+    pub static CONTROL: Function = Function {
+        name: "control",
+        needs: Needs::Aws,
+        invoked: Invoked::Http,
+        run: None,
+    };
+    pub static WEBHOOK_INTAKE: Function = Function {
+        name: "webhook-intake",
+        needs: Needs::Aws,
+        invoked: Invoked::Http,
+        run: None,
+    };
+}
+
+/// Every function Ferry deploys. A new function is a static in [`functions`] and an entry here,
+/// a module with its handler, a one-line `functions/<name>/src/main.rs` and an entry in
+/// Terraform's `local.functions`.
+pub static FUNCTIONS: &[&Function] = &[
+    &functions::PLAN,
+    &functions::CREATE_TASKSET,
+    &functions::WAIT_STABLE,
+    &functions::APPROVAL,
+    &functions::BAKE,
+    &functions::SHIFT_WEIGHTS,
+    &functions::CHECK_ALARMS,
+    &functions::FINALIZE,
+    &functions::ROLLBACK,
+    &functions::ALARM_WATCH,
+    &functions::PR_PLAN,
+    &functions::POLLER,
+    &functions::PUSH_DEPLOY,
+    &functions::CONTROL,
+    &functions::WEBHOOK_INTAKE,
 ];
 
-/// The functions that also need [`GithubDeps`] (see [`dispatch_with`]).
-pub const GITHUB_FUNCTIONS: &[&str] = &["pr-plan", "poller"];
+/// The function named `name` (a Lambda ARN, a deployed name like `ferry-plan`, or `plan`).
+pub fn function(name: &str) -> Option<&'static Function> {
+    let name = function_name(name)?;
+    FUNCTIONS
+        .iter()
+        .copied()
+        .find(|function| function.name == name)
+}
+
+/// The names of the functions [`dispatch`] runs.
+pub fn event_functions() -> impl Iterator<Item = &'static str> {
+    FUNCTIONS
+        .iter()
+        .filter(|function| function.invoked == Invoked::Event)
+        .map(|function| function.name)
+}
 
 /// Runs `function` with `payload`. A function name may be given as a Lambda ARN or as the
 /// deployed name (`ferry-plan`); the last `:`/`-`-separated part that names a function wins.
+/// A function that talks to GitHub refuses, `NonRetryable`, on a host whose `deps` have no
+/// GitHub ports.
 pub async fn dispatch(deps: &Deps, function: &str, payload: Value) -> Result<Value, HandlerError> {
-    dispatch_with(deps, None, function, payload).await
+    match self::function(function).filter(|found| found.run.is_some()) {
+        Some(found) => found.invoke(deps, payload).await,
+        None => Err(HandlerError::non_retryable(format!(
+            "no function named {function}; Ferry's functions are {}",
+            event_functions().collect::<Vec<_>>().join(", ")
+        ))),
+    }
 }
 
-/// [`dispatch`] for a host that can also reach GitHub: `pr-plan` and `poller` need `github`, and
-/// without it refuse with a `NonRetryable` error that says so.
-pub async fn dispatch_with(
-    deps: &Deps,
-    github: Option<&GithubDeps>,
-    function: &str,
-    payload: Value,
-) -> Result<Value, HandlerError> {
-    let name = function_name(function).ok_or_else(|| {
-        HandlerError::non_retryable(format!(
-            "no function named {function}; Ferry's functions are {}",
-            FUNCTIONS.join(", ")
-        ))
-    })?;
-    CURRENT_FUNCTION
-        .scope(name, dispatch_named(deps, github, name, payload))
-        .await
+impl Function {
+    /// Runs this function's handler on `payload`, decoded as [`call`] does.
+    pub async fn invoke(&'static self, deps: &Deps, payload: Value) -> Result<Value, HandlerError> {
+        let Some(run) = self.run else {
+            return Err(HandlerError::non_retryable(format!(
+                "{} is served over HTTP (ferry-http), not invoked with an event",
+                self.name
+            )));
+        };
+        CURRENT_FUNCTION.scope(self.name, run(deps, payload)).await
+    }
 }
 
 tokio::task_local! {
@@ -69,86 +232,6 @@ pub fn current_function() -> Option<&'static str> {
     CURRENT_FUNCTION.try_with(|name| *name).ok()
 }
 
-async fn dispatch_named(
-    deps: &Deps,
-    github: Option<&GithubDeps>,
-    name: &'static str,
-    payload: Value,
-) -> Result<Value, HandlerError> {
-    match name {
-        "plan" => call(name, payload, |input| crate::plan::handle(deps, input)).await,
-        "create-taskset" => {
-            call(name, payload, |input| {
-                crate::create_taskset::handle(deps, input)
-            })
-            .await
-        }
-        "wait-stable" => {
-            call(name, payload, |input| {
-                crate::wait_stable::handle(deps, input)
-            })
-            .await
-        }
-        "approval" => {
-            call(name, payload, |input| {
-                crate::wait_token::approval(deps, input)
-            })
-            .await
-        }
-        "bake" => call(name, payload, |input| crate::wait_token::bake(deps, input)).await,
-        "shift-weights" => {
-            call(name, payload, |input| {
-                crate::shift_weights::handle(deps, input)
-            })
-            .await
-        }
-        "check-alarms" => {
-            call(name, payload, |input| {
-                crate::check_alarms::handle(deps, input)
-            })
-            .await
-        }
-        "finalize" => call(name, payload, |input| crate::finalize::handle(deps, input)).await,
-        "rollback" => call(name, payload, |input| crate::rollback::handle(deps, input)).await,
-        "alarm-watch" => {
-            // The function receives the whole EventBridge event; the handler wants its detail.
-            let detail = match payload.get("detail") {
-                Some(detail) => detail.clone(),
-                None => payload,
-            };
-            call(name, detail, |input| {
-                crate::alarm_watch::handle(deps, input)
-            })
-            .await
-        }
-        "push-deploy" => {
-            call(name, event_detail(payload), |input| {
-                crate::push_deploy::handle(deps, input)
-            })
-            .await
-        }
-        name if GITHUB_FUNCTIONS.contains(&name) => {
-            let github = github.ok_or_else(|| {
-                HandlerError::non_retryable(format!(
-                    "{name} talks to GitHub, and this host has no GitHub connection (configure FERRY_GITHUB_CREDENTIALS_SECRET_ARN, or GITHUB_TOKEN locally)"
-                ))
-            })?;
-            if name == "pr-plan" {
-                call(name, event_detail(payload), |input| {
-                    crate::pr_plan::handle(deps, github, input)
-                })
-                .await
-            } else {
-                call(name, payload, |input| {
-                    crate::poll::handle(deps, github, input)
-                })
-                .await
-            }
-        }
-        _ => unreachable!("function_name only returns known names"),
-    }
-}
-
 /// Functions started by an EventBridge rule take the event's detail (the rule's input
 /// transformer), or the whole event.
 fn event_detail(payload: Value) -> Value {
@@ -163,7 +246,7 @@ pub fn function_name(function: &str) -> Option<&'static str> {
     let last = function.rsplit(':').next().unwrap_or(function);
     FUNCTIONS
         .iter()
-        .copied()
+        .map(|function| function.name)
         .filter(|name| last == *name || last.ends_with(&format!("-{name}")))
         .max_by_key(|name| name.len())
 }
@@ -226,7 +309,8 @@ mod tests {
         assert_eq!(function_name("ferry-pr-plan"), Some("pr-plan"));
         assert_eq!(function_name("ferry-poller"), Some("poller"));
         assert_eq!(function_name("ferry-push-deploy"), Some("push-deploy"));
-        assert!(GITHUB_FUNCTIONS.iter().all(|name| FUNCTIONS.contains(name)));
+        assert_eq!(function("ferry-control").unwrap().invoked, Invoked::Http);
+        assert_eq!(function("pr-plan").unwrap().needs, Needs::GitHub);
     }
 
     #[tokio::test]
@@ -244,5 +328,22 @@ mod tests {
             .await
             .unwrap_err();
         assert!(unknown.message.starts_with("no function named deploy"));
+        let served_over_http = dispatch(&world.deps, "control", serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(
+            served_over_http
+                .message
+                .starts_with("no function named control")
+        );
+        let no_github = dispatch(&world.deps, "poller", serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(no_github.error_type(), "NonRetryable");
+        assert!(
+            no_github.message.contains("no GitHub connection"),
+            "{}",
+            no_github.message
+        );
     }
 }

@@ -51,8 +51,8 @@ pub mod wait_stable;
 pub mod wait_token;
 
 pub use dispatch::{
-    FUNCTIONS, GITHUB_FUNCTIONS, as_function, call, current_function, dispatch, dispatch_with,
-    function_name,
+    FUNCTIONS, Function, Invoked, Needs, as_function, call, current_function, dispatch,
+    event_functions, function, function_name, functions,
 };
 pub use error::{ErrorKind, HandlerError};
 pub use support::{LogNotifier, NoGitSource};
@@ -102,11 +102,24 @@ pub struct Deps {
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
+    /// The GitHub ports of the functions that need them (`pr-plan`, `poller`); `None` elsewhere,
+    /// so the deployment functions' cold starts and permissions stay small.
+    pub github: Option<Arc<GithubDeps>>,
 }
 
-/// The ports of the functions that talk to GitHub (`pr-plan`, `poller`), beside [`Deps`]: only
-/// those functions build them (credentials from Secrets Manager, an API client), so the
-/// deployment functions' cold starts and permissions stay as they are.
+impl Deps {
+    /// The GitHub ports, or a `NonRetryable` error naming what to configure.
+    pub fn github(&self) -> Result<&GithubDeps, HandlerError> {
+        self.github.as_deref().ok_or_else(|| {
+            HandlerError::non_retryable(
+                "this host has no GitHub connection (configure FERRY_GITHUB_CREDENTIALS_SECRET_ARN, or GITHUB_TOKEN locally)",
+            )
+        })
+    }
+}
+
+/// The ports of the functions that talk to GitHub (`pr-plan`, `poller`), in [`Deps::github`]:
+/// only those functions build them (credentials from Secrets Manager, an API client).
 #[derive(Clone)]
 pub struct GithubDeps {
     pub pulls: Arc<dyn PullRequests>,

@@ -257,8 +257,10 @@ pub fn push_detail(
 mod tests {
     use std::sync::Arc;
 
-    use ferry_core::memory::{MemoryBranches, MemoryEvents, MemoryPollState, MemoryPullRequests};
     use ferry_core::trigger::deployment_execution_name;
+    use ferry_testing::memory::{
+        MemoryBranches, MemoryEvents, MemoryPollState, MemoryPullRequests,
+    };
 
     use super::*;
     use crate::testing::World;

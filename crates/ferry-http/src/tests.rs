@@ -6,9 +6,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::Response;
 use ferry_core::Deployment;
-use ferry_core::memory::*;
 use ferry_core::ports::{DeploymentStore, SystemClock};
 use ferry_handlers::{Deps, LogNotifier, NoGitSource, Settings};
+use ferry_testing::memory::*;
 use ferry_webhook::fixtures::{PUSH_MAIN, compact, signed_headers};
 use ferry_webhook::inspect::MAX_BODY_BYTES;
 use ferry_webhook::{Intake, IntakeSettings, WebhookSecret};
@@ -149,6 +149,7 @@ async fn control_world() -> ControlWorld {
         notifier: Arc::new(LogNotifier),
         clock: Arc::new(SystemClock),
         settings: Settings::default(),
+        github: None,
     };
     let deployment: Deployment = serde_json::from_value(json!({
         "id": "d1", "service": "web", "cluster": "shop",

@@ -10,20 +10,16 @@
 //! | `FERRY_POLL_REPOSITORIES` | `owner/name@branch,...` the poller watches |
 //! | `FERRY_TABLE`, `FERRY_EVENT_BUS` | the poller's memory and where it publishes |
 
-use std::future::Future;
 use std::sync::Arc;
 
 use ferry_aws::{
-    AwsClients, DynamoPollState, EventBridgePublisher, SecretsManagerReader,
-    Settings as AwsSettings,
+    AwsClients, DynamoPollState, EventBridgePublisher, Resources, SecretsManagerReader,
 };
 use ferry_core::ports::SecretReader;
 use ferry_github::{Credentials, DEFAULT_API_URL, GitHub};
-use ferry_handlers::{Deps, GithubDeps, HandlerError, poll};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use ferry_handlers::{Deps, GithubDeps, poll};
 
-use crate::{deps_from, init_tracing, sdk_config};
+use crate::{deps_from, sdk_config};
 
 /// The GitHub client the environment describes.
 pub async fn github_client(config: &aws_config::SdkConfig) -> Result<GitHub, String> {
@@ -51,72 +47,41 @@ pub async fn git_deps() -> Result<Deps, String> {
     let github = github_client(&config).await?;
     Ok(deps_reading_git(
         &AwsClients::new(&config),
-        &AwsSettings::from_env(),
+        &Resources::from_env(),
         &github,
     ))
 }
 
 /// [`deps_from`] with Git read from `github`.
-fn deps_reading_git(clients: &AwsClients, settings: &AwsSettings, github: &GitHub) -> Deps {
+fn deps_reading_git(clients: &AwsClients, resources: &Resources, github: &GitHub) -> Deps {
     Deps {
         git: Arc::new(github.source()),
-        ..deps_from(clients, settings)
+        ..deps_from(clients, resources)
     }
 }
 
-/// [`crate::run`] for a function that reads Git (`plan`, `push-deploy`). Without GitHub
-/// credentials the cold start fails with the reason.
-pub async fn run_with_git<I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
-where
-    I: DeserializeOwned + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(Deps, I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, HandlerError>> + Send + 'static,
-{
-    init_tracing();
-    let deps = git_deps().await?;
-    crate::serve(deps, handler).await
-}
-
-/// [`Deps`] with Git read from GitHub, and the [`GithubDeps`].
-pub async fn github_deps() -> Result<(Deps, GithubDeps), String> {
+/// [`Deps`] with Git read from GitHub and the [`GithubDeps`] (`pr-plan`, `poller`).
+pub async fn github_deps() -> Result<Deps, String> {
     let config = sdk_config().await;
     let github = github_client(&config).await?;
-    let settings = AwsSettings::from_env();
+    let resources = Resources::from_env();
     let tracked =
         poll::parse_tracked_list(&std::env::var("FERRY_POLL_REPOSITORIES").unwrap_or_default())
             .map_err(|error| format!("FERRY_POLL_REPOSITORIES: {error}"))?;
     let clients = AwsClients::new(&config);
-    let deps = deps_reading_git(&clients, &settings, &github);
-    let ports = GithubDeps {
+    let mut deps = deps_reading_git(&clients, &resources, &github);
+    deps.github = Some(Arc::new(GithubDeps {
         pulls: Arc::new(github.pull_requests()),
         branches: Arc::new(github.source()),
         poll_state: Arc::new(DynamoPollState::new(
             clients.dynamodb.clone(),
-            settings.table.clone(),
+            resources.table.clone(),
         )),
         events: Arc::new(EventBridgePublisher::from_config(
             &config,
-            settings.event_bus.clone(),
+            resources.event_bus.clone(),
         )),
         tracked,
-    };
-    Ok((deps, ports))
-}
-
-/// [`crate::run`] for a function that also talks to GitHub. A configuration error (no
-/// credentials, a malformed `FERRY_POLL_REPOSITORIES`) fails the cold start with its reason.
-pub async fn run_github<I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
-where
-    I: DeserializeOwned + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(Deps, GithubDeps, I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, HandlerError>> + Send + 'static,
-{
-    init_tracing();
-    let (deps, github) = github_deps().await?;
-    crate::serve(deps, move |deps, input| {
-        handler(deps, github.clone(), input)
-    })
-    .await
+    }));
+    Ok(deps)
 }

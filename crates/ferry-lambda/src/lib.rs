@@ -1,13 +1,13 @@
-//! The runtime glue every Ferry Lambda binary shares, so that a function's `main.rs` is three
-//! lines: set up tracing, build the clients once per cold start, hand the handler to
-//! `lambda_runtime`.
+//! The runtime glue every Ferry Lambda binary shares, so that a function's `main.rs` is one
+//! line, `ferry_lambda::run_function("<name>")`: set up tracing, build the ports the function
+//! needs ([`ferry_handlers::Needs`]) once per cold start, and hand each event to
+//! [`ferry_handlers::dispatch`], as the local engine does.
 //!
 //! Handler errors reach Step Functions as a [`Diagnostic`] whose `error_type` is the stable
 //! name (`Retryable`, `AlarmBreached`, ...) that the state machines' `Retry`/`Catch` match.
 
 pub mod github;
 
-use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -19,14 +19,14 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use ferry_aws::{AwsClients, Settings as AwsSettings};
+use ferry_aws::{AwsClients, Resources};
 use ferry_core::ports::SystemClock;
-use ferry_handlers::{Deps, HandlerError, LogNotifier, NoGitSource, Settings};
+use ferry_handlers::{
+    Deps, Function, HandlerError, Invoked, LogNotifier, Needs, NoGitSource, Settings,
+};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-pub use github::{run_github, run_with_git};
+pub use github::{git_deps, github_deps};
 
 /// A handler error on its way to the Lambda Runtime API.
 #[derive(Debug)]
@@ -64,23 +64,24 @@ pub fn init_tracing() {
 pub async fn aws_deps() -> Deps {
     deps_from(
         &AwsClients::new(&sdk_config().await),
-        &AwsSettings::from_env(),
+        &Resources::from_env(),
     )
 }
 
 /// [`aws_deps`] on clients already built (a function that needs them for more ports builds
 /// them once).
-pub fn deps_from(clients: &AwsClients, settings: &AwsSettings) -> Deps {
+pub fn deps_from(clients: &AwsClients, resources: &Resources) -> Deps {
     Deps {
         ecs: Arc::new(clients.task_sets()),
         traffic: Arc::new(clients.router()),
         alarms: Arc::new(clients.alarms()),
-        store: Arc::new(clients.store(settings)),
-        workflows: Arc::new(clients.workflows(settings)),
+        store: Arc::new(clients.store(resources)),
+        workflows: Arc::new(clients.workflows(resources)),
         git: Arc::new(NoGitSource),
         notifier: Arc::new(LogNotifier),
         clock: Arc::new(SystemClock),
         settings: Settings::default(),
+        github: None,
     }
 }
 
@@ -146,50 +147,33 @@ impl HttpClient for LazyTlsClient {
     }
 }
 
-/// Runs `handler` under the Lambda runtime with ports built once, before the first event.
-pub async fn run<I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
-where
-    I: DeserializeOwned + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(Deps, I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, HandlerError>> + Send + 'static,
-{
+/// Serves `function` (one of `ferry_handlers::functions`) under the Lambda runtime, with the
+/// ports it needs built once, before the first event; each event runs as
+/// [`ferry_handlers::dispatch`] would run it. A configuration error (no GitHub credentials, a
+/// malformed `FERRY_POLL_REPOSITORIES`) fails the cold start with its reason. Naming the static
+/// (not looking it up by name) lets the linker keep only this function's handler.
+pub async fn run_function(function: &'static Function) -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    serve(aws_deps().await, handler).await
-}
-
-/// Hands `handler` to `lambda_runtime` with `deps` built. The event is decoded and the
-/// handler run by [`ferry_handlers::call`], as the local engine does: a bad input is
-/// `NonRetryable` (not the runtime's own deserialisation error) and a panic is `NonRetryable`.
-async fn serve<I, O, F, Fut>(deps: Deps, handler: F) -> Result<(), lambda_runtime::Error>
-where
-    I: DeserializeOwned + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(Deps, I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, HandlerError>> + Send + 'static,
-{
-    let handler = &handler;
+    if function.invoked != Invoked::Event {
+        return Err(format!(
+            "{} is served over HTTP, not with run_function",
+            function.name
+        )
+        .into());
+    }
+    let deps = match function.needs {
+        Needs::Aws => aws_deps().await,
+        Needs::Git => git_deps().await?,
+        Needs::GitHub => github_deps().await?,
+    };
     let deps = &deps;
-    let name = function_label();
-    let name = name.as_str();
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            ferry_handlers::call(name, event.payload, |input| handler(deps.clone(), input))
+            function
+                .invoke(deps, event.payload)
                 .await
                 .map_err(LambdaError)
         },
     ))
     .await
-}
-
-/// The handler's name for error messages: Ferry's name of the deployed function.
-fn function_label() -> String {
-    let deployed = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
-    ferry_handlers::function_name(&deployed)
-        .map(str::to_string)
-        .unwrap_or(if deployed.is_empty() {
-            "the handler".to_string()
-        } else {
-            deployed
-        })
 }

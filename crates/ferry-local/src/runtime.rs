@@ -8,7 +8,7 @@ use ferry_core::ports::{ExecutionRef, PortError, PortResult, Workflow, WorkflowC
 use ferry_engine::{
     EngineError, EngineOptions, Execution, Executor, TaskDispatcher, TaskFailure, TaskTokens,
 };
-use ferry_handlers::{Deps, FUNCTIONS, dispatch};
+use ferry_handlers::{Deps, dispatch, event_functions};
 use serde_json::Value;
 
 const REGION: &str = "local";
@@ -28,8 +28,7 @@ impl StateMachineFiles {
 
     /// Every `${x_function_arn}` bound to the local ARN of function `x`.
     pub fn bindings() -> BTreeMap<String, String> {
-        FUNCTIONS
-            .iter()
+        event_functions()
             .map(|name| {
                 (
                     format!("{}_function_arn", name.replace('-', "_")),

@@ -13,8 +13,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use ferry_aws::{
-    DynamoDeliveryLog, EventBridgePublisher, S3Archive, SecretsManagerReader,
-    Settings as AwsSettings,
+    DynamoDeliveryLog, EventBridgePublisher, Resources, S3Archive, SecretsManagerReader,
 };
 use ferry_core::ports::{EventPublisher, SystemClock};
 
@@ -46,7 +45,7 @@ pub fn intake(
     lookup: impl Fn(&str) -> Option<String>,
     events: Option<Arc<dyn EventPublisher>>,
 ) -> Result<Intake, String> {
-    let settings = AwsSettings::from_lookup(&lookup);
+    let resources = Resources::from_lookup(&lookup);
     let secret = secret_from_lookup(config, &lookup).ok_or_else(|| {
         "no webhook secret: set FERRY_GITHUB_WEBHOOK_SECRET_ARN to the Secrets Manager secret \
          (in AWS), or FERRY_GITHUB_WEBHOOK_SECRET to the secret itself (locally)"
@@ -55,12 +54,12 @@ pub fn intake(
     let events = events.unwrap_or_else(|| {
         Arc::new(EventBridgePublisher::from_config(
             config,
-            settings.event_bus.clone(),
+            resources.event_bus.clone(),
         ))
     });
     Ok(Intake {
         secret,
-        deliveries: Arc::new(DynamoDeliveryLog::from_config(config, settings.table)),
+        deliveries: Arc::new(DynamoDeliveryLog::from_config(config, resources.table)),
         events,
         archive: payload_bucket(&lookup).map(|bucket| {
             Arc::new(S3Archive::from_config(config, bucket))

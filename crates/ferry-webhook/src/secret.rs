@@ -115,7 +115,7 @@ impl WebhookSecret {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferry_core::memory::MemorySecrets;
+    use ferry_testing::memory::MemorySecrets;
 
     #[tokio::test]
     async fn a_stored_secret_is_read_once_and_trimmed() {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_core::events::{PullRequestDetail, WebhookPushDetail};
-use ferry_core::memory::{FakeClock, MemoryArchive, MemoryDeliveryLog, MemoryEvents};
 use ferry_core::ports::{BusEvent, EventPublisher, PortError, PortResult};
+use ferry_testing::memory::{FakeClock, MemoryArchive, MemoryDeliveryLog, MemoryEvents};
 use http::HeaderMap;
 use time::macros::datetime;
 
@@ -542,7 +542,7 @@ async fn a_delivery_recorded_too_late_to_publish_is_forgotten() {
 
 #[tokio::test]
 async fn a_mismatch_right_after_reading_the_secret_does_not_ask_the_store_again() {
-    let store = Arc::new(ferry_core::memory::MemorySecrets::new());
+    let store = Arc::new(ferry_testing::memory::MemorySecrets::new());
     store.put("webhook", "old");
     let mut world = world();
     world.intake.secret = WebhookSecret::stored(store.clone(), "webhook");
@@ -560,7 +560,7 @@ async fn a_mismatch_right_after_reading_the_secret_does_not_ask_the_store_again(
 
 #[tokio::test]
 async fn a_missing_secret_is_a_server_error_not_an_open_door() {
-    let store = Arc::new(ferry_core::memory::MemorySecrets::new());
+    let store = Arc::new(ferry_testing::memory::MemorySecrets::new());
     let mut world = world();
     world.intake.secret = WebhookSecret::stored(store, "nowhere");
     let (headers, body) = signed("push", fixtures::PUSH_MAIN);

@@ -1,7 +1,6 @@
 //! `check-alarms`: the verdict after a bake.
-use ferry_handlers::check_alarms;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ferry_lambda::run(|deps, input| async move { check_alarms::handle(&deps, input).await }).await
+    ferry_lambda::run_function(&ferry_handlers::functions::CHECK_ALARMS).await
 }

@@ -1,7 +1,6 @@
 //! `create-taskset`: register the task definition and start green on the idle target group.
-use ferry_handlers::create_taskset;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ferry_lambda::run(|deps, input| async move { create_taskset::handle(&deps, input).await }).await
+    ferry_lambda::run_function(&ferry_handlers::functions::CREATE_TASKSET).await
 }

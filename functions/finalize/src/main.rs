@@ -1,7 +1,6 @@
 //! `finalize`: green becomes primary; after `keepOldFor`, blue is removed.
-use ferry_handlers::finalize;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ferry_lambda::run(|deps, input| async move { finalize::handle(&deps, input).await }).await
+    ferry_lambda::run_function(&ferry_handlers::functions::FINALIZE).await
 }

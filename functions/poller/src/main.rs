@@ -1,10 +1,6 @@
 //! `poller`: on a schedule, tracked branches that moved become `push` events on Ferry's bus.
-use ferry_handlers::poll;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ferry_lambda::run_github(|deps, github, input| async move {
-        poll::handle(&deps, &github, input).await
-    })
-    .await
+    ferry_lambda::run_function(&ferry_handlers::functions::POLLER).await
 }

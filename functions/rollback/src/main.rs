@@ -1,7 +1,6 @@
 //! `rollback`: all traffic back to blue (verified), green removed, lock released.
-use ferry_handlers::rollback;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ferry_lambda::run(|deps, input| async move { rollback::handle(&deps, input).await }).await
+    ferry_lambda::run_function(&ferry_handlers::functions::ROLLBACK).await
 }

@@ -1,7 +1,6 @@
 //! `wait-stable`: is green stable yet?
-use ferry_handlers::wait_stable;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ferry_lambda::run(|deps, input| async move { wait_stable::handle(&deps, input).await }).await
+    ferry_lambda::run_function(&ferry_handlers::functions::WAIT_STABLE).await
 }

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use ferry_core::memory::{
+use ferry_core::ports::{CommentOutcome, CommitState};
+use ferry_testing::memory::{
     MemoryBranches, MemoryEvents, MemoryGit, MemoryPollState, MemoryPullRequests,
 };
-use ferry_core::ports::{CommentOutcome, CommitState};
 
 use super::*;
 use crate::testing::{BLUE_TG, GREEN_TG, LISTENER, REPO, World, manifest};

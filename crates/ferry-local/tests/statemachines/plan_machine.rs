@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ferry_core::memory::{
-    MemoryBranches, MemoryEvents, MemoryGit, MemoryPollState, MemoryPullRequests,
-};
 use ferry_core::ports::CommitState;
 use ferry_engine::{EngineOptions, ExecutionStatus, Executor, TaskDispatcher, TaskFailure};
 use ferry_handlers::{Deps, GithubDeps};
+use ferry_testing::memory::{
+    MemoryBranches, MemoryEvents, MemoryGit, MemoryPollState, MemoryPullRequests,
+};
 use serde_json::{Value, json};
 
 use super::world::{self, COMMIT, MANIFEST_PATH, REPO, TIME_SCALE, World};
@@ -19,8 +19,8 @@ const HEAD: &str = "9e4d1c7b2a8f3e6d5c4b3a291807f6e5d4c3b2a1";
 /// Task states call the handlers with GitHub ports; the first `rate_limited` calls fail the way
 /// a rate-limited GitHub makes `pr-plan` fail.
 struct GithubHandlers {
+    /// With the GitHub ports (`Deps::github`).
     deps: Deps,
-    github: GithubDeps,
     rate_limited: AtomicUsize,
     calls: AtomicUsize,
 }
@@ -41,7 +41,7 @@ impl TaskDispatcher for GithubHandlers {
                 "writing the plan comment: temporary failure: GitHub rate limit (HTTP 429); retry after 60 seconds",
             ));
         }
-        ferry_handlers::dispatch_with(&self.deps, Some(&self.github), function, payload)
+        ferry_handlers::dispatch(&self.deps, function, payload)
             .await
             .map_err(|error| TaskFailure::new(error.error_type(), error.message))
     }
@@ -62,18 +62,18 @@ fn plan_world(rate_limited: usize) -> PlanWorld {
     }
     git.put(REPO, COMMIT, "ecs/web.json", r#"{"family": "web", "containerDefinitions": [{"name": "web", "image": "shop/web:${GIT_SHA}", "memory": 256, "portMappings": [{"containerPort": 8080}]}]}"#);
     git.put(REPO, HEAD, "ecs/web.json", r#"{"family": "web", "containerDefinitions": [{"name": "web", "image": "shop/web:${GIT_SHA}", "memory": 512, "portMappings": [{"containerPort": 8080}]}]}"#);
+    let pulls = Arc::new(MemoryPullRequests::new());
     let mut deps = base.deps.clone();
     deps.git = git;
-    let pulls = Arc::new(MemoryPullRequests::new());
+    deps.github = Some(Arc::new(GithubDeps {
+        pulls: pulls.clone(),
+        branches: Arc::new(MemoryBranches::new()),
+        poll_state: Arc::new(MemoryPollState::new()),
+        events: Arc::new(MemoryEvents::new()),
+        tracked: Vec::new(),
+    }));
     let handlers = Arc::new(GithubHandlers {
         deps,
-        github: GithubDeps {
-            pulls: pulls.clone(),
-            branches: Arc::new(MemoryBranches::new()),
-            poll_state: Arc::new(MemoryPollState::new()),
-            events: Arc::new(MemoryEvents::new()),
-            tracked: Vec::new(),
-        },
         rate_limited: AtomicUsize::new(rate_limited),
         calls: AtomicUsize::new(0),
     });

@@ -1,5 +1,5 @@
 //! A world for running `statemachines/*.asl.json` end to end: the real handlers over the
-//! in-memory fakes of `ferry_core::memory`, one ECS service ready for blue/green, and the
+//! in-memory fakes of `ferry_testing::memory`, one ECS service ready for blue/green, and the
 //! engine's task tokens behind the handlers' `WorkflowControl` port.
 
 use std::collections::BTreeMap;
@@ -8,37 +8,28 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_core::Deployment;
-use ferry_core::memory::*;
 use ferry_core::ports::*;
 use ferry_engine::{
     EngineError, EngineOptions, ExecutionOutcome, Executor, TaskDispatcher, TaskFailure, TaskTokens,
 };
-use ferry_handlers::{Deps, FUNCTIONS, Settings};
+use ferry_handlers::{Deps, Settings, event_functions};
+use ferry_testing::memory::*;
 use serde_json::{Value, json};
-use time::macros::datetime;
 
-pub const REPO: &str = "acme/shop";
-pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
-pub const MANIFEST_PATH: &str = ".ferry/web.yaml";
-pub const CLUSTER: &str = "shop";
-pub const SERVICE: &str = "web";
-pub const BLUE_ID: &str = "ecs-svc/blue";
-pub const LISTENER: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
-pub const BLUE_TG: &str =
-    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09";
-pub const GREEN_TG: &str =
-    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/a8d4b3e1f2c7d6e5";
-
-const TASK_DEFINITION: &str = r#"{"family": "web", "containerDefinitions": [{"name": "web", "image": "shop/web:${GIT_SHA}", "memory": 256, "portMappings": [{"containerPort": 8080}]}]}"#;
+pub use ferry_testing::world::{
+    BLUE_ID, BLUE_TG, CLUSTER, COMMIT, Fakes, GREEN_TG, MANIFEST_PATH, REPO, SERVICE, route,
+};
 
 /// 1000× faster than real time: a 5-minute bake takes 0.3 s, a 15-second poll 15 ms.
 pub const TIME_SCALE: f64 = 0.001;
 
 /// A manifest for the seeded service: `strategy` is the YAML under `strategy:`, `extra` more
 /// top-level lines (approval, rollback, ...).
+/// Blue is kept warm for a minute, so the keep-warm wait is short at the time scale.
 pub fn manifest(strategy: &str, extra: &str) -> String {
-    format!(
-        "service: {SERVICE}\ncluster: {CLUSTER}\ntaskDefinition: ../ecs/web.json\ncontainer: {{ name: web, port: 8080 }}\ntraffic:\n  listener: {LISTENER}\n  targetGroups: [{BLUE_TG}, {GREEN_TG}]\nstrategy:\n  {strategy}\nalarms: [web-5xx]\nrollback: {{ keepOldFor: 1m }}\n{extra}"
+    ferry_testing::world::manifest(
+        strategy,
+        &format!("rollback: {{ keepOldFor: 1m }}\n{extra}"),
     )
 }
 
@@ -57,8 +48,7 @@ pub fn function_arn(function: &str) -> String {
 
 /// `${<function with - replaced by _>_function_arn}` for every Ferry function.
 pub fn bindings() -> BTreeMap<String, String> {
-    FUNCTIONS
-        .iter()
+    event_functions()
         .map(|name| {
             (
                 format!("{}_function_arn", name.replace('-', "_")),
@@ -198,16 +188,16 @@ impl World {
     }
 
     pub fn with(manifest_text: &str, behaviour: Behaviour, time_scale: f64) -> World {
-        let ecs = Arc::new(MemoryEcs::new());
-        let alb = Arc::new(MemoryAlb::new());
-        let alarms = Arc::new(MemoryAlarms::new());
-        let store = Arc::new(MemoryStore::new());
-        let git = Arc::new(MemoryGit::new());
-        let clock = Arc::new(FakeClock::at(datetime!(2026-11-22 10:00:00 UTC)));
+        let Fakes {
+            ecs,
+            alb,
+            alarms,
+            store,
+            git,
+            clock,
+            ..
+        } = Fakes::new(manifest_text);
         let tokens = TaskTokens::new();
-        seed(&ecs, &alb, &alarms);
-        git.put(REPO, COMMIT, MANIFEST_PATH, manifest_text);
-        git.put(REPO, COMMIT, "ecs/web.json", TASK_DEFINITION);
         let deps = Deps {
             ecs: ecs.clone(),
             traffic: alb.clone(),
@@ -223,6 +213,7 @@ impl World {
                 verify_delay: Duration::from_millis(1),
                 fence_lease: Duration::from_millis(20),
             },
+            github: None,
         };
         let calls = Arc::new(Mutex::new(Vec::new()));
         let dispatcher = Arc::new(Handlers {
@@ -381,65 +372,4 @@ fn weight_of(weights: &[TargetGroupWeight], target_group: &str) -> u32 {
         .filter(|entry| entry.target_group_arn == target_group)
         .map(|entry| entry.weight)
         .sum()
-}
-
-pub fn route() -> RouteRef {
-    RouteRef {
-        listener_arn: LISTENER.into(),
-        rule_arn: None,
-    }
-}
-
-/// The service `web` in cluster `shop`, with the EXTERNAL deployment controller and blue as
-/// its primary task set on the blue target group, which takes all traffic; alarm web-5xx OK.
-fn seed(ecs: &MemoryEcs, alb: &MemoryAlb, alarms: &MemoryAlarms) {
-    ecs.put_service(
-        CLUSTER,
-        ServiceInfo {
-            arn: "arn:aws:ecs:eu-west-1:123456789012:service/shop/web".into(),
-            name: SERVICE.into(),
-            cluster_arn: "arn:aws:ecs:eu-west-1:123456789012:cluster/shop".into(),
-            status: "ACTIVE".into(),
-            deployment_controller: "EXTERNAL".into(),
-            desired_count: 2,
-            task_sets: vec![TaskSetInfo {
-                id: BLUE_ID.into(),
-                arn: "arn:aws:ecs:eu-west-1:123456789012:task-set/shop/web/ecs-svc/blue".into(),
-                external_id: None,
-                status: TaskSetStatus::Primary,
-                task_definition_arn: "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1"
-                    .into(),
-                target_group_arns: vec![BLUE_TG.into()],
-                steady: true,
-                scale_percent: 100.0,
-                computed_desired_count: 2,
-                running_count: 2,
-                pending_count: 0,
-                placement: Placement {
-                    network: Some(NetworkConfig {
-                        subnets: vec!["subnet-1".into()],
-                        security_groups: vec!["sg-1".into()],
-                        assign_public_ip: false,
-                    }),
-                    launch_type: Some("FARGATE".into()),
-                    capacity_providers: vec![],
-                    platform_version: None,
-                },
-            }],
-        },
-    );
-    alb.put_route(
-        route(),
-        vec![
-            TargetGroupWeight {
-                target_group_arn: BLUE_TG.into(),
-                weight: 100,
-            },
-            TargetGroupWeight {
-                target_group_arn: GREEN_TG.into(),
-                weight: 0,
-            },
-        ],
-    );
-    alarms.set("web-5xx", AlarmState::Ok, "fine");
 }

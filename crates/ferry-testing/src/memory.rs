@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::deployment::{Deployment, cluster_name};
-use crate::lifecycle::Event;
-use crate::ports::*;
+use ferry_core::deployment::{Deployment, cluster_name};
+use ferry_core::lifecycle::Event;
+use ferry_core::ports::*;
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panicking test thread must not cascade into every other assertion.
