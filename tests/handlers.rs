@@ -281,7 +281,16 @@ impl Harness {
 
     /// The deploy workflow's input for this harness's commit.
     pub fn deploy_input(&self, author: &str) -> serde_json::Value {
-        serde_json::json!({"repository": REPOSITORY, "commit": self.commit, "manifestPath": MANIFEST_PATH, "author": author})
+        ferry_handlers::plan::PlanInput {
+            deployment_id: None,
+            repository: REPOSITORY.into(),
+            commit: self.commit.clone(),
+            manifest_path: MANIFEST_PATH.into(),
+            branch: None,
+            author: Some(author.into()),
+            image: None,
+        }
+        .to_json()
     }
 
     /// Polls the record every 20 ms until it satisfies `ready`, for at most `timeout`. Read

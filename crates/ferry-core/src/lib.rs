@@ -9,6 +9,7 @@
 //! - [`events`]: the GitHub events Ferry puts on its bus, as the webhook publishes them.
 //! - [`ports`]: the small traits the handlers talk to (their in-memory fakes are in the
 //!   `ferry-testing` crate).
+//! - [`signing`]: HMAC-SHA256 request signatures (GitHub's and Slack's), checked in constant time.
 //! - [`trigger`]: from a commit seen on a branch to one deploy execution, whoever saw it.
 //!
 //! This crate must never depend on an AWS crate: adapters live in `ferry-aws`.
@@ -23,6 +24,7 @@ pub mod lifecycle;
 pub mod manifest;
 pub mod plan;
 pub mod ports;
+pub mod signing;
 pub mod trigger;
 
 pub use deployment::{Deployment, DeploymentStatus};

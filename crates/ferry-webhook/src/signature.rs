@@ -1,11 +1,8 @@
 //! `X-Hub-Signature-256`: `sha256=` and the hex HMAC-SHA256 of the raw body under the webhook
-//! secret. Verified in constant time (`Mac::verify_slice`) over the bytes exactly as received,
-//! before anything is parsed.
+//! secret. Verified in constant time (`ferry_core::signing`, shared with Slack's scheme) over
+//! the bytes exactly as received, before anything is parsed.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
+use ferry_core::signing;
 
 /// Why a signature was refused. Every case answers 401.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -24,27 +21,7 @@ pub enum SignatureError {
 
 /// The header value GitHub would send for `body` under `secret`.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let mut header = String::with_capacity(7 + 64);
-    header.push_str("sha256=");
-    for byte in digest.iter() {
-        header.push(char::from(HEX[usize::from(byte >> 4)]));
-        header.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    header
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
+    format!("sha256={}", signing::sign_hex(secret, &[body]))
 }
 
 /// Checks `header` (the `X-Hub-Signature-256` value, if any) against `body`.
@@ -54,19 +31,11 @@ pub fn verify(secret: &[u8], header: Option<&[u8]>, body: &[u8]) -> Result<(), S
         .trim_ascii()
         .strip_prefix(b"sha256=")
         .ok_or(SignatureError::Malformed)?;
-    if hex.len() != 64 {
-        return Err(SignatureError::Malformed);
+    match signing::verify_hex(secret, &[body], hex) {
+        Some(true) => Ok(()),
+        Some(false) => Err(SignatureError::Mismatch),
+        None => Err(SignatureError::Malformed),
     }
-    let mut expected = [0u8; 32];
-    for (byte, pair) in expected.iter_mut().zip(hex.chunks_exact(2)) {
-        let high = hex_value(pair[0]).ok_or(SignatureError::Malformed)?;
-        let low = hex_value(pair[1]).ok_or(SignatureError::Malformed)?;
-        *byte = (high << 4) | low;
-    }
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(body);
-    mac.verify_slice(&expected)
-        .map_err(|_| SignatureError::Mismatch)
 }
 
 #[cfg(test)]

@@ -15,7 +15,9 @@ use ferry_engine::{
     TaskFailure,
 };
 use ferry_handlers::alarm_watch::{self, AlarmStateChange, AlarmStateValue};
-use ferry_handlers::control::{self, Action, Actor, Channel, Identity};
+use ferry_handlers::control::{
+    self, Action, Actor, Channel, Identity, TrafficAction, TrafficRequest,
+};
 use serde_json::{Value, json};
 
 use world::*;
@@ -517,6 +519,17 @@ async fn a_three_step_canary_takes_a_known_number_of_state_transitions() {
 // -------------------------------------------------------------------------------------------
 // traffic
 
+/// The traffic workflow's input, as every front end builds it.
+fn traffic(deployment_id: &str, action: TrafficAction, weight: Option<u8>) -> Value {
+    TrafficRequest {
+        deployment_id: deployment_id.into(),
+        action,
+        weight,
+        reason: None,
+    }
+    .to_json()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_preset_is_moved_by_hand_then_promoted_to_green() {
     let world = World::new(&manifest("preset: split", ""));
@@ -536,7 +549,7 @@ async fn a_held_preset_is_moved_by_hand_then_promoted_to_green() {
     let moved = world
         .traffic(
             "web-20-preset",
-            json!({"deploymentId": "web-20", "action": "preset", "weight": 80}),
+            traffic("web-20", TrafficAction::Preset, Some(80)),
         )
         .await;
     assert_eq!(
@@ -548,7 +561,7 @@ async fn a_held_preset_is_moved_by_hand_then_promoted_to_green() {
     let promoted = world
         .traffic(
             "web-20-promote",
-            json!({"deploymentId": "web-20", "action": "promote"}),
+            traffic("web-20", TrafficAction::Promote, None),
         )
         .await;
     assert_eq!(
@@ -577,7 +590,7 @@ async fn a_held_preset_is_rolled_back_by_hand() {
     let outcome = world
         .traffic(
             "web-21-rollback",
-            json!({"deploymentId": "web-21", "action": "rollback"}),
+            traffic("web-21", TrafficAction::Rollback, None),
         )
         .await;
     let result = output(&outcome);

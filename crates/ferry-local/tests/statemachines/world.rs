@@ -14,7 +14,7 @@ use ferry_engine::{
 };
 use ferry_handlers::{Deps, Settings, event_functions};
 use ferry_testing::memory::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub use ferry_testing::world::{
     BLUE_ID, BLUE_TG, CLUSTER, COMMIT, Fakes, GREEN_TG, MANIFEST_PATH, REPO, SERVICE, route,
@@ -249,13 +249,16 @@ impl World {
     /// The deploy workflow's input: the plan handler's `PlanInput`, without a deployment id
     /// (the workflow names the deployment after its execution).
     pub fn deploy_input(&self) -> Value {
-        json!({
-            "repository": REPO,
-            "commit": COMMIT,
-            "manifestPath": MANIFEST_PATH,
-            "branch": "main",
-            "author": "alice",
-        })
+        ferry_handlers::plan::PlanInput {
+            deployment_id: None,
+            repository: REPO.into(),
+            commit: COMMIT.into(),
+            manifest_path: MANIFEST_PATH.into(),
+            branch: Some("main".into()),
+            author: Some("alice".into()),
+            image: None,
+        }
+        .to_json()
     }
 
     /// Runs the deploy workflow to its end as execution (and deployment) `id`.
