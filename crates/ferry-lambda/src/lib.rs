@@ -8,6 +8,8 @@
 
 pub mod github;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -150,9 +152,26 @@ impl HttpClient for LazyTlsClient {
 /// Serves `function` (one of `ferry_handlers::functions`) under the Lambda runtime, with the
 /// ports it needs built once, before the first event; each event runs as
 /// [`ferry_handlers::dispatch`] would run it. A configuration error (no GitHub credentials, a
-/// malformed `FERRY_POLL_REPOSITORIES`) fails the cold start with its reason. Naming the static
-/// (not looking it up by name) lets the linker keep only this function's handler.
-pub async fn run_function(function: &'static Function) -> Result<(), lambda_runtime::Error> {
+/// malformed `FERRY_POLL_REPOSITORIES`) fails the cold start with its reason.
+///
+/// Inlined into `main`, where `function` is a known static: the choice of ports below folds
+/// away, so a function that needs only AWS does not link the GitHub client, and naming the
+/// static (not looking it up by name) keeps only this function's handler.
+#[inline(always)]
+pub fn run_function(
+    function: &'static Function,
+) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>>>> {
+    match function.needs {
+        Needs::Aws => Box::pin(serve(function, async { Ok(aws_deps().await) })),
+        Needs::Git => Box::pin(serve(function, git_deps())),
+        Needs::GitHub => Box::pin(serve(function, github_deps())),
+    }
+}
+
+async fn serve(
+    function: &'static Function,
+    deps: impl Future<Output = Result<Deps, String>>,
+) -> Result<(), lambda_runtime::Error> {
     init_tracing();
     if function.invoked != Invoked::Event {
         return Err(format!(
@@ -161,11 +180,7 @@ pub async fn run_function(function: &'static Function) -> Result<(), lambda_runt
         )
         .into());
     }
-    let deps = match function.needs {
-        Needs::Aws => aws_deps().await,
-        Needs::Git => git_deps().await?,
-        Needs::GitHub => github_deps().await?,
-    };
+    let deps = deps.await?;
     let deps = &deps;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
