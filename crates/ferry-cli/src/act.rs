@@ -25,9 +25,10 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     if !mode.local {
         if mode.as_.is_some() {
-            anyhow::bail!(
-                "--as works with --local only: in AWS Ferry knows you by your IAM principal"
-            );
+            return Err(crate::ConfigError(
+                "--as works with --local only: in AWS Ferry knows you by your IAM principal".into(),
+            )
+            .into());
         }
         let outcome = crate::remote::act(deployment, &action).await?;
         return Ok(print(outcome, format));

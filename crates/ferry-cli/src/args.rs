@@ -12,6 +12,10 @@ use ferry_core::plan::Preset;
     about = "Blue/green deployments for Amazon ECS, driven by Git"
 )]
 pub struct Cli {
+    /// Show what Ferry does (-v), and what its libraries and the AWS SDK do (-vv). RUST_LOG,
+    /// when set, decides instead.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -76,10 +80,11 @@ impl Mode {
         if self.time_scale.is_finite() && self.time_scale > 0.0 {
             Ok(())
         } else {
-            anyhow::bail!(
+            Err(crate::ConfigError(format!(
                 "--time-scale must be a positive number, found {}",
                 self.time_scale
-            )
+            ))
+            .into())
         }
     }
 }

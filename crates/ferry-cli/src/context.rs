@@ -25,7 +25,21 @@ impl Notifier for TerminalNotifier {
 /// Ports against the AWS endpoint in the environment. In local mode the table is created when
 /// missing (in AWS, Terraform creates it) and Git is read from the working tree.
 pub async fn deps(local: bool) -> anyhow::Result<Deps> {
+    if local {
+        require_emulator()?;
+    }
     deps_with(&ferry_aws::load_sdk_config().await, local).await
+}
+
+/// Local mode talks to the AWS emulator at `AWS_ENDPOINT_URL`, never to AWS.
+pub fn require_emulator() -> anyhow::Result<()> {
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if !url.trim().is_empty() => Ok(()),
+        _ => Err(crate::ConfigError(
+            "--local needs AWS_ENDPOINT_URL, the AWS emulator's address: start one with `python3 -m moto.server -H 127.0.0.1 -p 5000` and `export AWS_ENDPOINT_URL=http://127.0.0.1:5000` (make demo shows a whole sandbox)".into(),
+        )
+        .into()),
+    }
 }
 
 /// [`deps`] on a configuration already loaded.

@@ -130,14 +130,16 @@ async fn start_on_aws(
     manifest: &manifest::Manifest,
 ) -> anyhow::Result<ExitCode> {
     let (Some(repository), Some(commit)) = (&options.repository, &options.commit) else {
-        anyhow::bail!(
-            "on AWS the plan function reads the manifest from the repository: pass --repository OWNER/NAME and --commit SHA (or use --local)"
-        );
+        return Err(crate::ConfigError(
+            "on AWS the plan function reads the manifest from the repository: pass --repository OWNER/NAME and --commit SHA (or use --local)".into(),
+        )
+        .into());
     };
     if !ferry_core::deployment::is_commit_id(commit) {
-        anyhow::bail!(
+        return Err(crate::ConfigError(format!(
             "--commit must be a full commit id (40 hexadecimal digits), found {commit:?}: use `git rev-parse HEAD`"
-        );
+        ))
+        .into());
     }
     let deps = crate::context::deps(false).await?;
     let name = new_deployment_id(&manifest.service, time::OffsetDateTime::now_utc(), commit);

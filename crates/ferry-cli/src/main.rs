@@ -20,23 +20,74 @@ mod validate;
 pub use args::Format;
 use args::{Cli, Command};
 
-fn init_tracing() {
-    // Quiet by default: the commands print what a person needs; RUST_LOG=info shows the rest.
+/// Ferry's own crates, for the verbosity filters.
+const FERRY_CRATES: &[&str] = &[
+    "ferry_cli",
+    "ferry_core",
+    "ferry_handlers",
+    "ferry_local",
+    "ferry_engine",
+    "ferry_aws",
+    "ferry_http",
+    "ferry_webhook",
+    "ferry_github",
+];
+
+/// Quiet by default: the commands print what a person needs, and only Ferry's own warnings
+/// reach stderr; `-v` adds what Ferry does, `-vv` what its libraries and the SDK do. RUST_LOG
+/// overrides. Colour only on a terminal, never with NO_COLOR.
+fn init_tracing(verbose: u8) {
+    use std::io::IsTerminal;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let others = match verbose {
+        0 => "off",
+        1 => "warn",
+        _ => "info",
+    };
+    let default = std::iter::once(others.to_string())
+        .chain(FERRY_CRATES.iter().map(|name| format!("{name}={level}")))
+        .collect::<Vec<_>>()
+        .join(",");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
 }
 
+/// A closed pipe (`ferry plan … | head`) ends the program as it ends `cat` or `git`, instead
+/// of a panic in `println!`: Rust ignores SIGPIPE by default, so put back its default action.
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// A usage or configuration problem (exit status 2), as opposed to a failed deployment or
+/// check (1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
 fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
+    let verbose = cli.verbose;
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args.paths),
         Command::Plan(args) => plan::run(&args.manifest, args.format),
         command => {
-            init_tracing();
+            init_tracing(verbose);
             match tokio::runtime::Runtime::new() {
                 Ok(runtime) => runtime.block_on(run_async(command)),
                 Err(error) => Err(error.into()),
@@ -47,7 +98,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            if error.downcast_ref::<ConfigError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

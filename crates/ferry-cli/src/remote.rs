@@ -69,10 +69,11 @@ fn control_url() -> anyhow::Result<String> {
     std::env::var(CONTROL_URL)
         .ok()
         .filter(|url| !url.trim().is_empty())
-        .with_context(|| {
-            format!(
-                "{CONTROL_URL} is not set: set it to the control_url output of Ferry's Terraform module (docs/install.md), or use --local"
-            )
+        .ok_or_else(|| {
+            crate::ConfigError(format!(
+                "{CONTROL_URL} is not set: set it to the control_url output of Ferry's Terraform module (`export {CONTROL_URL}=$(terraform output -raw control_url)`, docs/install.md), or use --local"
+            ))
+            .into()
         })
 }
 

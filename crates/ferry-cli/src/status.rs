@@ -21,7 +21,12 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         Some(service) if service.contains('/') => Some(service.to_string()),
         Some(service) => match cluster {
             Some(cluster) => Some(service_key(cluster, service)),
-            None => anyhow::bail!("name the service as CLUSTER/SERVICE or pass --cluster"),
+            None => {
+                return Err(crate::ConfigError(
+                    "name the service as CLUSTER/SERVICE or pass --cluster".into(),
+                )
+                .into());
+            }
         },
         None => None,
     };

@@ -238,6 +238,65 @@ fn a_rollback_outcome_is_printed_and_as_is_refused_outside_local_mode() {
     assert_eq!(text(&output.stdout).trim(), "rolling back web-1");
 
     let output = ferry_against(&url, &["approve", "web-1", "--as", "U0123ABC"]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2), "a usage error");
     assert!(text(&output.stderr).contains("--as works with --local only"));
+}
+
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::process::Stdio;
+    // Many lines, so the writes outlast the pipe's buffer once the reader is gone.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["validate", ".", ".", ".", ".", ".", ".", ".", ".", ".", "."])
+        .current_dir(examples())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ferry runs");
+    drop(child.stdout.take()); // `| head -0`
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "{stderr}");
+}
+
+#[test]
+fn local_mode_without_the_emulator_is_one_line_that_says_what_to_do_and_exits_2() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["rollback", "web-1", "--local"])
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("ferry runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: --local needs AWS_ENDPOINT_URL")
+            && stderr.contains("export AWS_ENDPOINT_URL="),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_the_control_url_an_aws_action_says_where_it_comes_from() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["approve", "web-1"])
+        .env_remove("FERRY_CONTROL_URL")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("ferry runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "no library noise: {stderr}");
+    assert!(
+        stderr.contains("terraform output -raw control_url"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour codes into a pipe: {stderr}"
+    );
 }
