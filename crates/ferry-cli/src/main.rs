@@ -10,6 +10,7 @@ mod act;
 mod args;
 mod context;
 mod deploy;
+mod explain;
 mod invoke;
 mod plan;
 mod remote;
@@ -97,8 +98,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            if error.downcast_ref::<ConfigError>().is_some() {
+            let (message, configuration) = explain::explain(&error);
+            eprintln!("error: {message}");
+            if configuration {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE

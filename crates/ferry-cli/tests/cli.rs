@@ -300,3 +300,53 @@ fn without_the_control_url_an_aws_action_says_where_it_comes_from() {
         "no colour codes into a pipe: {stderr}"
     );
 }
+
+#[test]
+fn an_endpoint_that_does_not_answer_is_named_in_one_line() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["status"])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("RUST_LOG")
+        .env_remove("FERRY_CONTROL_URL")
+        .output()
+        .expect("ferry runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: nothing answers at AWS_ENDPOINT_URL={endpoint}"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_credentials_names_where_the_sdk_looks() {
+    let home = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["status"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("ferry runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: no AWS credentials: set AWS_PROFILE"),
+        "{stderr}"
+    );
+}
