@@ -8,7 +8,8 @@ stdin; terminal 2 answers it:
    `ferry approve ID --local --as github:bob` lets the deployment continue to success; a second
    `ferry reject` is refused as already decided;
 2. a second deployment is approved, then rolled back from terminal 2 while it bakes with
-   `ferry rollback ID --local`: terminal 1 ends non-zero and the record says rolled back.
+   `ferry rollback ID --local`: terminal 1 ends non-zero and the record says rolled back, and
+   `ferry status ID --watch` in a third terminal printed each event and exited 1.
 
 Uses the demo's emulator environment (scripts/demo.py). Exits non-zero when anything differs.
 """
@@ -98,6 +99,9 @@ def main():
         record = wait_for(env, lambda r: r["id"] != deployment and r["status"]["state"] == "awaitingApproval",
                           "the second approval")
         baking = record["id"]
+        # A third terminal follows it: `ferry status ID --watch` prints each event until it ends.
+        watcher = subprocess.Popen([str(demo.FERRY), "status", baking, "--watch"], cwd=repo, env=env_vars,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         ferry(env_vars, repo, "approve", baking, "--local", "--as", "github:bob")
         wait_for(env, lambda r: r["id"] == baking and r["status"]["state"] == "baking", "the second bake")
         code, output = ferry(env_vars, repo, "rollback", baking, "--local", "--reason", "looks wrong")
@@ -105,6 +109,10 @@ def main():
             problems.append(f"the rollback failed: {output}")
         second_output, _ = second.communicate(timeout=120)
         demo.log("terminal 1 printed:\n" + second_output.rstrip())
+        watched, _ = watcher.communicate(timeout=60)
+        demo.log("terminal 3 (ferry status --watch) printed:\n" + watched.rstrip())
+        if watcher.returncode != 1 or "rolled back: Aborted: looks wrong" not in watched:
+            problems.append(f"ferry status --watch exited {watcher.returncode} and printed {watched!r}")
         final = {r["id"]: r for r in demo.deployments(env)}
         if second.returncode == 0:
             problems.append("the rolled-back deployment exited 0")

@@ -8,8 +8,15 @@ use ferry_core::plan::Preset;
 #[derive(Parser)]
 #[command(
     name = "ferry",
-    version,
-    about = "Blue/green deployments for Amazon ECS, driven by Git"
+    version = env!("FERRY_VERSION"),
+    about = "Blue/green deployments for Amazon ECS, driven by Git",
+    after_help = "Examples:
+  ferry validate .                                  check every manifest under .ferry/
+  ferry plan .ferry/web.yaml                        the steps a deployment would take
+  ferry deploy .ferry/web.yaml --local              deploy on the local engine (AWS_ENDPOINT_URL)
+  ferry status                                      deployments in flight
+  ferry approve ID                                  approve as your IAM principal (FERRY_CONTROL_URL)
+  ferry rollback ID --reason \"5xx rising\"           all traffic back to blue now"
 )]
 pub struct Cli {
     /// Show what Ferry does (-v), and what its libraries and the AWS SDK do (-vv). RUST_LOG,
@@ -41,10 +48,13 @@ pub enum Command {
     Rollback(ReasonArgs),
     /// Move a deployment that holds at a preset to another traffic position.
     Traffic(TrafficArgs),
-    /// Deployments in flight, or the latest of one service (CLUSTER/SERVICE).
+    /// Deployments in flight, the latest of one service (CLUSTER/SERVICE), or one deployment's
+    /// timeline (ID, `--watch` to follow it).
     Status(StatusArgs),
     /// Run one handler in-process with an event file and print its output (like invoking the Lambda).
     Invoke(InvokeArgs),
+    /// Print a shell completion script: `ferry completions bash > /etc/bash_completion.d/ferry`.
+    Completions(CompletionsArgs),
     /// Serve POST /webhooks/github (GitHub webhooks) with the webhook-intake logic; with
     /// AWS_ENDPOINT_URL set, pushes deploy on the local engine (FERRY_LOCAL_REPOSITORIES) and
     /// the control API answers on loopback.
@@ -153,7 +163,12 @@ pub struct TrafficArgs {
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
+    /// CLUSTER/SERVICE for its latest deployments, or a deployment id for its timeline.
     pub service: Option<String>,
+    /// With a deployment id: follow it, printing each event, until it ends (exit 0 when it
+    /// succeeded or holds, 1 otherwise).
+    #[arg(long)]
+    pub watch: bool,
     #[arg(long)]
     pub cluster: Option<String>,
     #[arg(long, default_value_t = 10)]
@@ -170,6 +185,12 @@ pub struct InvokeArgs {
     pub function: String,
     #[arg(long)]
     pub event: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]

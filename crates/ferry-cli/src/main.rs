@@ -87,6 +87,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args.paths),
         Command::Plan(args) => plan::run(&args.manifest, args.format),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(args.shell, &mut command, "ferry", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         command => {
             init_tracing(verbose);
             match tokio::runtime::Runtime::new() {
@@ -142,6 +148,8 @@ async fn run_async(command: Command) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(args).await,
         Command::Invoke(args) => invoke::run(&args.function, &args.event).await,
         Command::Serve(args) => serve::run(args).await,
-        Command::Validate(_) | Command::Plan(_) => unreachable!("handled synchronously"),
+        Command::Validate(_) | Command::Plan(_) | Command::Completions(_) => {
+            unreachable!("handled synchronously")
+        }
     }
 }

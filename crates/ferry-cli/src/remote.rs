@@ -60,6 +60,30 @@ pub async fn deployments(service: Option<&str>, limit: usize) -> anyhow::Result<
     serde_json::from_slice(&bytes).context("the control URL's list of deployments")
 }
 
+/// One deployment's record, through the control API; `None` when it does not exist.
+pub async fn deployment(id: &str) -> anyhow::Result<Option<Deployment>> {
+    let base = control_url()?;
+    let url = format!(
+        "{}/api/deployments/{}",
+        base.trim_end_matches('/'),
+        encode(id)
+    );
+    let (status, bytes) = send("GET", &url, &[]).await?;
+    match status {
+        200 => Ok(Some(
+            serde_json::from_slice(&bytes).context("the control URL's deployment record")?,
+        )),
+        404 => Ok(None),
+        _ => {
+            let failure = answer(status, &bytes).err().map(|error| error.to_string());
+            anyhow::bail!(
+                "{}",
+                failure.unwrap_or_else(|| format!("the control URL answered {status}"))
+            )
+        }
+    }
+}
+
 /// Whether the control URL is configured (AWS mode goes through it when it is).
 pub fn configured() -> bool {
     std::env::var(CONTROL_URL).is_ok_and(|url| !url.trim().is_empty())

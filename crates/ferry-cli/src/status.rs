@@ -21,15 +21,17 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         Some(service) if service.contains('/') => Some(service.to_string()),
         Some(service) => match cluster {
             Some(cluster) => Some(service_key(cluster, service)),
-            None => {
-                return Err(crate::ConfigError(
-                    "name the service as CLUSTER/SERVICE or pass --cluster".into(),
-                )
-                .into());
-            }
+            // Not a service: a deployment id.
+            None => return one(service, args.watch, json, through_control).await,
         },
         None => None,
     };
+    if args.watch {
+        return Err(crate::ConfigError(
+            "--watch follows one deployment: `ferry status ID --watch`".into(),
+        )
+        .into());
+    }
     let deployments = if through_control {
         crate::remote::deployments(key.as_deref(), limit).await?
     } else {
@@ -54,6 +56,67 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{}", render(&deployments));
     Ok(ExitCode::SUCCESS)
+}
+
+/// One deployment: its record, its timeline, and with `watch` each new event until it ends.
+async fn one(id: &str, watch: bool, json: bool, through_control: bool) -> anyhow::Result<ExitCode> {
+    let fetch = || async {
+        let found = if through_control {
+            crate::remote::deployment(id).await?
+        } else {
+            crate::context::deps(false).await?.store.get(id).await?
+        };
+        found.ok_or_else(|| {
+            anyhow::Error::new(crate::ConfigError(format!(
+                "deployment {id} does not exist (`ferry status` lists those in flight, `ferry status CLUSTER/SERVICE` a service's)"
+            )))
+        })
+    };
+    let mut deployment = fetch().await?;
+    if json && !watch {
+        println!("{}", serde_json::to_string_pretty(&deployment.redacted())?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !json {
+        println!("{}", render(std::slice::from_ref(&deployment)));
+    }
+    let mut shown = 0;
+    loop {
+        for entry in &deployment.history[shown.min(deployment.history.len())..] {
+            if json {
+                let line = serde_json::json!({
+                    "deploymentId": deployment.id,
+                    "at": entry.at.format(&time::format_description::well_known::Rfc3339)?,
+                    "greenWeight": entry.green_weight,
+                    "event": entry.event.name(),
+                    "message": entry.event.describe(&deployment),
+                });
+                println!("{line}");
+            } else {
+                let at = entry.at.format(time::macros::format_description!(
+                    "[hour]:[minute]:[second]"
+                ))?;
+                println!("  {at}  {}", entry.event.describe(&deployment));
+            }
+        }
+        shown = deployment.history.len();
+        let ended = deployment.status.is_terminal()
+            || matches!(
+                deployment.status,
+                ferry_core::DeploymentStatus::Holding { .. }
+            );
+        if !watch || ended {
+            let good = !deployment.status.is_terminal()
+                || deployment.status == ferry_core::DeploymentStatus::Succeeded;
+            return Ok(if good || !watch {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        deployment = fetch().await?;
+    }
 }
 
 async fn read_table(key: Option<&str>, limit: usize) -> anyhow::Result<Vec<Deployment>> {

@@ -350,3 +350,16 @@ fn no_credentials_names_where_the_sdk_looks() {
         "{stderr}"
     );
 }
+
+#[test]
+fn completions_and_a_version_with_the_commit() {
+    let output = ferry(&["completions", "bash"]);
+    assert!(output.status.success());
+    let script = text(&output.stdout);
+    assert!(
+        script.contains("_ferry()") && script.contains("rollback"),
+        "{script}"
+    );
+    let version = text(&ferry(&["--version"]).stdout);
+    assert!(version.starts_with("ferry 0.1.0"), "{version}");
+}

@@ -158,7 +158,21 @@ impl Event {
                 },
                 deployment.id
             ),
-            Event::Answered { reason, .. } => format!("{service}: {reason}"),
+            Event::Answered {
+                answer, by, reason, ..
+            } => {
+                // Default reasons already name the person ("approved by …"); a given one does not.
+                let said = match answer {
+                    Answer::Approved => "approved by",
+                    Answer::Rejected => "rejected by",
+                    Answer::Aborted => "rolled back by",
+                };
+                if reason.starts_with(said) || reason.starts_with("blue removed early by") {
+                    format!("{service}: {reason}")
+                } else {
+                    format!("{service}: {said} {by}: {reason}")
+                }
+            }
             Event::Shifted { step, weight, of } => format!(
                 "{service}: {weight}% of traffic on green (step {} of {of})",
                 step + 1
