@@ -36,7 +36,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
-FERRY = ROOT / "target" / "debug" / "ferry"
+# Where cargo put the binary: CARGO_TARGET_DIR when set (a shared target directory), else target/.
+FERRY = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve() / "debug" / "ferry"
 REGION = "eu-west-1"
 TIME_SCALE = "0.01"  # a 2 m bake takes 1.2 s
 WEBHOOK_SECRET = "demo-webhook-secret"
