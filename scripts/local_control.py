@@ -14,6 +14,7 @@ stdin; terminal 2 answers it:
 Uses the demo's emulator environment (scripts/demo.py). Exits non-zero when anything differs.
 """
 
+import json
 import logging
 import subprocess
 import sys
@@ -53,8 +54,8 @@ def ferry(env_vars, repo, *args):
     return result.returncode, output
 
 
-def deploy(env_vars, repo):
-    command = [str(demo.FERRY), "deploy", ".ferry/web.yaml", "--local", "--time-scale", TIME_SCALE]
+def deploy(env_vars, repo, *extra):
+    command = [str(demo.FERRY), "deploy", ".ferry/web.yaml", "--local", "--time-scale", TIME_SCALE, *extra]
     demo.log("terminal 1 $ " + " ".join(command[1:]))
     return subprocess.Popen(command, cwd=repo, env=env_vars, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -95,7 +96,8 @@ def main():
         if "answer from another terminal" not in first_output:
             problems.append("terminal 1 did not say how to answer from elsewhere")
 
-        second = deploy(env_vars, repo)
+        # For scripts: one JSON event per line on stdout.
+        second = deploy(env_vars, repo, "--format", "json")
         record = wait_for(env, lambda r: r["id"] != deployment and r["status"]["state"] == "awaitingApproval",
                           "the second approval")
         baking = record["id"]
@@ -109,6 +111,12 @@ def main():
             problems.append(f"the rollback failed: {output}")
         second_output, _ = second.communicate(timeout=120)
         demo.log("terminal 1 printed:\n" + second_output.rstrip())
+        events = [json.loads(line) for line in second_output.splitlines() if line.startswith("{")]
+        names = [event["event"] for event in events]
+        expected = ["planned", "task-set-created", "task-set-stable", "awaiting-approval", "answered",
+                    "shifted", "baking", "answered", "rolling-back", "rolled-back", "ended"]
+        if names != expected or events[-1].get("outcome") != "RolledBack":
+            problems.append(f"--format json printed events {names}, ending {events[-1] if events else None}")
         watched, _ = watcher.communicate(timeout=60)
         demo.log("terminal 3 (ferry status --watch) printed:\n" + watched.rstrip())
         if watcher.returncode != 1 or "rolled back: Aborted: looks wrong" not in watched:

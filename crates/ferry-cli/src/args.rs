@@ -124,6 +124,10 @@ pub struct DeployArgs {
     /// Local mode: approve every approval unattended (as `--as`, checked against approvers).
     #[arg(long)]
     pub auto_approve: bool,
+    /// Local mode: `json` prints each lifecycle event as one JSON object per line (for scripts
+    /// and CI), then how the deployment ended.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// AWS mode: the repository (OWNER/NAME) the plan function reads the manifest from.
     #[arg(long)]
     pub repository: Option<String>,

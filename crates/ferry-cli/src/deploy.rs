@@ -104,24 +104,45 @@ pub async fn run(options: DeployArgs) -> anyhow::Result<ExitCode> {
         author: checkout.author.clone(),
         image: options.image.clone(),
     };
-    println!(
-        "deploying {} to {} as {name}",
-        checkout.manifest_path, manifest.service
-    );
+    let json = options.format == crate::Format::Json;
+    if !json {
+        println!(
+            "deploying {} to {} as {name}",
+            checkout.manifest_path, manifest.service
+        );
+    }
     let execution = runtime.start_deploy(&name, input.to_json())?;
+    let approvals = std::sync::Arc::new(Approvals {
+        deps: runtime.deps.clone(),
+        deployment: name.clone(),
+        actor,
+        auto_approve: options.auto_approve,
+        json,
+    });
     let progress = tokio::spawn(show_progress(
         execution.subscribe(),
-        std::sync::Arc::new(Approvals {
-            deps: runtime.deps.clone(),
-            deployment: name.clone(),
-            actor,
-            auto_approve: options.auto_approve,
-        }),
+        approvals,
         options.mode.time_scale,
+        json,
     ));
+    // `--format json`: the deployment's lifecycle events, one JSON object per line.
+    let events = json.then(|| tokio::spawn(print_events(runtime.deps.clone(), name.clone())));
     let outcome = execution.wait().await;
     drop(watching);
     progress.abort();
+    if let Some(events) = events {
+        events.abort();
+        // What was recorded after the last poll.
+        let printed = PRINTED.load(std::sync::atomic::Ordering::SeqCst);
+        if let Ok(Some(deployment)) = runtime.deps.store.get(&name).await {
+            for entry in deployment.history.iter().skip(printed) {
+                println!("{}", crate::status::event_line(&deployment, entry));
+            }
+        }
+        let (code, line) = outcome_line(&name, &outcome);
+        println!("{line}");
+        return Ok(code);
+    }
     Ok(report_outcome(&outcome))
 }
 
@@ -161,6 +182,57 @@ async fn start_on_aws(
         execution.execution_arn, manifest.cluster, manifest.service
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// History entries printed so far by [`print_events`] (one deployment per process).
+static PRINTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Prints each lifecycle event of deployment `id` as it is recorded, one JSON object per line.
+async fn print_events(deps: ferry_handlers::Deps, id: String) {
+    use std::sync::atomic::Ordering;
+    loop {
+        if let Ok(Some(deployment)) = deps.store.get(&id).await {
+            let printed = PRINTED.load(Ordering::SeqCst);
+            // No await between a line and its count: an abort never prints a line twice.
+            for entry in deployment.history.iter().skip(printed) {
+                println!("{}", crate::status::event_line(&deployment, entry));
+                PRINTED.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The exit code and the last JSON line of `--format json`: how the deployment ended.
+fn outcome_line(id: &str, outcome: &ExecutionOutcome) -> (ExitCode, serde_json::Value) {
+    let (code, result, detail) = match &outcome.status {
+        ExecutionStatus::Succeeded => (
+            ExitCode::SUCCESS,
+            outcome
+                .output
+                .as_ref()
+                .and_then(|output| output.get("outcome"))
+                .and_then(Value::as_str)
+                .unwrap_or("succeeded")
+                .to_string(),
+            None,
+        ),
+        ExecutionStatus::Failed { error, cause } => (
+            ExitCode::FAILURE,
+            error.clone().unwrap_or_else(|| "Failed".into()),
+            cause.as_deref().map(readable_cause),
+        ),
+        ExecutionStatus::TimedOut => (ExitCode::FAILURE, "TimedOut".into(), None),
+        ExecutionStatus::Aborted => (ExitCode::FAILURE, "Aborted".into(), None),
+    };
+    let line = serde_json::json!({
+        "deploymentId": id,
+        "event": "ended",
+        "outcome": result,
+        "detail": detail,
+        "stateTransitions": outcome.state_transitions,
+    });
+    (code, line)
 }
 
 /// Prints what happened and turns it into the exit code: 0 only when the deployment succeeded
@@ -213,9 +285,19 @@ struct Approvals {
     deployment: String,
     actor: Actor,
     auto_approve: bool,
+    /// `--format json`: stdout carries only events, so these lines go to stderr.
+    json: bool,
 }
 
 impl Approvals {
+    fn say(&self, line: String) {
+        if self.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+
     /// An approval is requested: answer it (`--auto-approve`, or a question on a terminal), or
     /// say how to answer it from elsewhere. Answers go through the same action as
     /// `ferry approve`, so approvers are checked the same way.
@@ -226,18 +308,18 @@ impl Approvals {
         );
         if self.auto_approve {
             match act(&self.deps, &self.actor, id, Action::Approve).await {
-                Ok(_) => println!(
+                Ok(_) => self.say(format!(
                     "  approval requested: approved as {} (--auto-approve)",
                     self.actor.identity
-                ),
-                Err(error) => {
-                    println!("  approval requested: --auto-approve refused: {error}; {elsewhere}")
-                }
+                )),
+                Err(error) => self.say(format!(
+                    "  approval requested: --auto-approve refused: {error}; {elsewhere}"
+                )),
             }
             return;
         }
         if !std::io::stdin().is_terminal() {
-            println!("  waiting for approval; {elsewhere}");
+            self.say(format!("  waiting for approval; {elsewhere}"));
             return;
         }
         let answer = tokio::task::spawn_blocking(|| {
@@ -256,7 +338,7 @@ impl Approvals {
             }
         };
         if let Err(error) = act(&self.deps, &self.actor, id, action).await {
-            println!("  {error}; {elsewhere}");
+            self.say(format!("  {error}; {elsewhere}"));
         }
     }
 }
@@ -266,6 +348,7 @@ async fn show_progress(
     mut events: tokio::sync::broadcast::Receiver<ferry_engine::HistoryEvent>,
     approvals: std::sync::Arc<Approvals>,
     time_scale: f64,
+    json: bool,
 ) {
     let mut bar: Option<ProgressBar> = None;
     let mut step_count = 0usize;
@@ -277,6 +360,14 @@ async fn show_progress(
             Err(RecvError::Lagged(_)) => continue,
             Err(RecvError::Closed) => break,
         };
+        if json {
+            // Only the approvals: the lifecycle events are printed from the record.
+            if matches!(&event.kind, EventKind::TaskSubmitted { name, .. } if name == "Approval") {
+                let approvals = approvals.clone();
+                tokio::spawn(async move { approvals.requested().await });
+            }
+            continue;
+        }
         match event.kind {
             EventKind::StateEntered { name, input, .. } if name == "Bake" => {
                 bake_seconds = input

@@ -84,14 +84,7 @@ async fn one(id: &str, watch: bool, json: bool, through_control: bool) -> anyhow
     loop {
         for entry in &deployment.history[shown.min(deployment.history.len())..] {
             if json {
-                let line = serde_json::json!({
-                    "deploymentId": deployment.id,
-                    "at": entry.at.format(&time::format_description::well_known::Rfc3339)?,
-                    "greenWeight": entry.green_weight,
-                    "event": entry.event.name(),
-                    "message": entry.event.describe(&deployment),
-                });
-                println!("{line}");
+                println!("{}", event_line(&deployment, entry));
             } else {
                 let at = entry.at.format(time::macros::format_description!(
                     "[hour]:[minute]:[second]"
@@ -117,6 +110,19 @@ async fn one(id: &str, watch: bool, json: bool, through_control: bool) -> anyhow
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         deployment = fetch().await?;
     }
+}
+
+/// One lifecycle event as a JSON line (`ferry status ID --watch --format json`, `ferry deploy
+/// --format json`): the event as stored, with the deployment, the time, green's weight then,
+/// and how it reads.
+pub fn event_line(
+    deployment: &Deployment,
+    entry: &ferry_core::deployment::HistoryEntry,
+) -> serde_json::Value {
+    let mut line = serde_json::to_value(entry).unwrap_or_default();
+    line["deploymentId"] = serde_json::json!(deployment.id);
+    line["message"] = serde_json::json!(entry.event.describe(deployment));
+    line
 }
 
 async fn read_table(key: Option<&str>, limit: usize) -> anyhow::Result<Vec<Deployment>> {
