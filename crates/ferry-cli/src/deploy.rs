@@ -279,6 +279,20 @@ fn readable_cause(cause: &str) -> String {
         .unwrap_or_else(|| cause.to_string())
 }
 
+/// `blue ████████░░ green ` on a terminal (blue's share, then green's, in tenths); nothing in a
+/// pipe, where the percentage says it all.
+fn weights_bar(green: u64) -> String {
+    if !std::io::stdout().is_terminal() {
+        return String::new();
+    }
+    let green_tenths = (green.min(100) as usize).div_ceil(10);
+    format!(
+        "blue {}{} green  ",
+        "█".repeat(10 - green_tenths),
+        "░".repeat(green_tenths)
+    )
+}
+
 /// Who answers the approvals of a local deployment, and how.
 struct Approvals {
     deps: ferry_handlers::Deps,
@@ -400,11 +414,14 @@ async fn show_progress(
                         .and_then(Value::as_str)
                         .unwrap_or("")
                 ),
-                "ShiftWeights" => println!(
-                    "  step {}/{step_count}: {}% of traffic on green (verified)",
-                    output.get("step").and_then(Value::as_u64).unwrap_or(0) + 1,
-                    output.get("weight").and_then(Value::as_u64).unwrap_or(0)
-                ),
+                "ShiftWeights" => {
+                    let weight = output.get("weight").and_then(Value::as_u64).unwrap_or(0);
+                    println!(
+                        "  step {}/{step_count}: {}{weight}% of traffic on green (verified)",
+                        output.get("step").and_then(Value::as_u64).unwrap_or(0) + 1,
+                        weights_bar(weight),
+                    )
+                }
                 "Promote" => println!("  green is primary; blue kept warm"),
                 "Cleanup" => println!("  blue removed"),
                 "Rollback" => println!(

@@ -67,6 +67,20 @@ async fn take_action(
     Authenticated(actor): Authenticated,
     request: Request,
 ) -> Response {
+    // JSON only: a browser cannot send it cross-site without a CORS preflight this API never
+    // grants, so a web page cannot post an action to a local `ferry serve` (CSRF).
+    let json = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("application/json"));
+    if !json {
+        return problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid",
+            "an action is sent as JSON (Content-Type: application/json)",
+        );
+    }
     let body = match axum::body::to_bytes(request.into_body(), MAX_ACTION_BYTES).await {
         Ok(body) => body,
         Err(_) => {

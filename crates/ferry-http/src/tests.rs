@@ -262,10 +262,17 @@ async fn a_non_approver_and_an_unsigned_caller_change_nothing() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     let bad = app
+        .clone()
         .oneshot(action(r#"{"action":"approve-all"}"#, Some(ALICE)))
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    // A form post, as a web page could make cross-site without a preflight: refused.
+    let mut form = action(r#"{"action":"approve"}"#, Some(ALICE));
+    form.headers_mut()
+        .insert("content-type", "text/plain".parse().unwrap());
+    let refused = app.oneshot(form).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(world.store.get("d1").await.unwrap().unwrap(), before);
     assert!(world.workflows.successes.lock().unwrap().is_empty());
 }
