@@ -46,11 +46,13 @@ check-statemachines:
 check-terraform:
 	python3 scripts/terraform_checks.py
 
-## The AWS calls the functions were recorded making (target/aws-calls/*.jsonl) against the
-## IAM actions Terraform grants each of them: a call without a grant fails.
-## Every AWS action a function performed in the integration tests is granted to its role in
-## the Terraform (run after `unit`, which records them).
+## The AWS calls the functions were recorded making in the integration tests
+## (target/aws-calls/*.jsonl, written by `unit`) against the IAM actions Terraform grants
+## each of them: a call without a grant fails. First the script's own test data
+## (scripts/testdata/iam-calls): granted/ must pass, ungranted/ must exit 1.
 check-iam:
+	python3 scripts/check_iam_calls.py scripts/testdata/iam-calls/granted
+	python3 scripts/check_iam_calls.py scripts/testdata/iam-calls/ungranted; test $$? -eq 1
 	python3 scripts/check_iam_calls.py target/aws-calls
 
 ## arm64 Lambda zips of every function into dist/, with their sizes.
@@ -68,8 +70,8 @@ check-local-control: tools
 ## alarm rolls back (scripts/demo.py).
 demo: tools
 	$(CARGO) build --quiet --bin ferry
-	./target/debug/ferry validate examples/shop
-	@for manifest in examples/shop/.ferry/*.yaml; do echo; ./target/debug/ferry plan "$$manifest"; done
+	$${CARGO_TARGET_DIR:-target}/debug/ferry validate examples/shop
+	@for manifest in examples/shop/.ferry/*.yaml; do echo; $${CARGO_TARGET_DIR:-target}/debug/ferry plan "$$manifest"; done
 	@echo
 	python3 scripts/demo.py
 

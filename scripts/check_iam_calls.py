@@ -18,9 +18,10 @@ otherwise. Notably:
       each item of the transaction as the operation it is (Put as PutItem, Update
       as UpdateItem, Delete as DeleteItem, ConditionCheck as ConditionCheckItem;
       https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
-      A recording does not say which items a transaction held, so it is taken to
-      need dynamodb:PutItem and dynamodb:ConditionCheckItem, the items of Ferry's
-      transactions (the plan's lock and record).
+      Ferry's one transaction (the plan's lock and record) is two conditional
+      Puts, authorized as PutItem. A recording does not say which items a
+      transaction held, so this check asks for dynamodb:PutItem and
+      dynamodb:ConditionCheckItem (local.table_item_actions, iam.tf, has both).
   DynamoDB TransactGetItems    needs dynamodb:GetItem, likewise.
   S3 HeadObject / ListObjectsV2  need s3:GetObject / s3:ListBucket.
   STS GetCallerIdentity        needs no permission.

@@ -104,7 +104,9 @@ def main():
         # A third terminal follows it: `ferry status ID --watch` prints each event until it ends.
         watcher = subprocess.Popen([str(demo.FERRY), "status", baking, "--watch"], cwd=repo, env=env_vars,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        ferry(env_vars, repo, "approve", baking, "--local", "--as", "github:bob")
+        code, output = ferry(env_vars, repo, "approve", baking, "--local", "--as", "github:bob")
+        if code != 0:
+            problems.append(f"bob's approval of the second deployment failed: {output}")
         wait_for(env, lambda r: r["id"] == baking and r["status"]["state"] == "baking", "the second bake")
         code, output = ferry(env_vars, repo, "rollback", baking, "--local", "--reason", "looks wrong")
         if code != 0:

@@ -359,16 +359,25 @@ async fn an_answer_given_by_another_local_process_reaches_the_engine_that_waits(
         matches!(record.status, DeploymentStatus::AwaitingApproval { .. })
     })
     .await;
-    let refused =
-        ferry_handlers::control::act(&other.deps, &as_("mallory"), &approved, Action::Approve)
-            .await
-            .unwrap_err();
+    let refused = ferry_handlers::control::act(
+        &other.action_deps(),
+        &as_("mallory"),
+        &approved,
+        Action::Approve,
+    )
+    .await
+    .unwrap_err();
     assert!(refused.to_string().contains("not an approver"), "{refused}");
-    ferry_handlers::control::act(&other.deps, &as_("github:bob"), &approved, Action::Approve)
-        .await
-        .unwrap();
+    ferry_handlers::control::act(
+        &other.action_deps(),
+        &as_("github:bob"),
+        &approved,
+        Action::Approve,
+    )
+    .await
+    .unwrap();
     let second = ferry_handlers::control::act(
-        &other.deps,
+        &other.action_deps(),
         &as_("github:bob"),
         &approved,
         Action::Reject { reason: None },
@@ -387,15 +396,20 @@ async fn an_answer_given_by_another_local_process_reaches_the_engine_that_waits(
         matches!(record.status, DeploymentStatus::AwaitingApproval { .. })
     })
     .await;
-    ferry_handlers::control::act(&other.deps, &as_("github:bob"), &baking, Action::Approve)
-        .await
-        .unwrap();
+    ferry_handlers::control::act(
+        &other.action_deps(),
+        &as_("github:bob"),
+        &baking,
+        Action::Approve,
+    )
+    .await
+    .unwrap();
     until(&harness, &baking, |record| {
         matches!(record.status, DeploymentStatus::Baking { .. })
     })
     .await;
     ferry_handlers::control::act(
-        &other.deps,
+        &other.action_deps(),
         &as_("carol"),
         &baking,
         Action::Rollback {

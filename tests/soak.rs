@@ -344,6 +344,11 @@ async fn deployments_keep_every_safety_invariant_at_a_twenty_percent_fault_rate(
         problems.is_empty(),
         "invariants broken (replay with FERRY_SOAK_SEED={seed}): {problems:#?}"
     );
+    // A soak without faults proves nothing: the fault layer must have been in the way.
+    assert!(
+        injected.values().sum::<usize>() > 0,
+        "no fault injected in {requests} requests (seed {seed})"
+    );
 }
 
 #[tokio::test]

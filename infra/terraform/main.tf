@@ -89,8 +89,8 @@ locals {
     "rollback" = {
       description = "Restores all traffic to blue (verified), makes blue primary again if green was promoted, removes green."
       memory      = 256
-      # Waits up to 60 seconds for a traffic change in flight to settle before it
-      # moves the weights back and verifies them (as shift-weights, up to 60 more).
+      # Moves the weights back, waits up to 65 seconds (the fence lease) for a
+      # traffic change in flight to settle, then sets and verifies them again.
       timeout     = 180
       permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_services", "ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set"]
       environment = {}
@@ -98,8 +98,8 @@ locals {
     "alarm-watch" = {
       description = "Receives CloudWatch alarm state changes: fails the waiting task of a deployment (SendTaskFailure) for an immediate rollback, or starts a traffic rollback of one that holds at a preset."
       memory      = 256
-      # Handles every deployment the alarm guards, one after another; leaves room
-      # for waiting on a traffic change in flight (up to 60 seconds), as rollback does.
+      # Handles every deployment the alarm guards, one after another: fails its
+      # waiting task or starts the traffic workflow for it.
       timeout     = 120
       permissions = ["states_send_task_failure", "states_start_traffic"]
       environment = {

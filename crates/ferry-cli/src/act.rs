@@ -37,7 +37,8 @@ pub async fn run(
     let actor = local_actor(mode.as_.as_deref())?;
     let deps = crate::context::deps(true).await?;
     let runtime = LocalRuntime::new(deps, mode.time_scale)?;
-    let outcome = ferry_handlers::control::act(&runtime.deps, &actor, deployment, action).await;
+    let outcome =
+        ferry_handlers::control::act(&runtime.action_deps(), &actor, deployment, action).await;
     let started = runtime.workflows.take_started();
     let code = print(outcome, format);
     if code != ExitCode::SUCCESS || started.is_empty() {

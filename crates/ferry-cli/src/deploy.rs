@@ -3,6 +3,8 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -112,8 +114,8 @@ pub async fn run(options: DeployArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let execution = runtime.start_deploy(&name, input.to_json())?;
-    let approvals = std::sync::Arc::new(Approvals {
-        deps: runtime.deps.clone(),
+    let approvals = Arc::new(Approvals {
+        deps: runtime.action_deps(),
         deployment: name.clone(),
         actor,
         auto_approve: options.auto_approve,
@@ -126,19 +128,23 @@ pub async fn run(options: DeployArgs) -> anyhow::Result<ExitCode> {
         json,
     ));
     // `--format json`: the deployment's lifecycle events, one JSON object per line.
-    let events = json.then(|| tokio::spawn(print_events(runtime.deps.clone(), name.clone())));
+    let printed = Arc::new(AtomicUsize::new(0));
+    let events = json.then(|| {
+        let (deps, name, printed) = (runtime.deps.clone(), name.clone(), printed.clone());
+        tokio::spawn(async move {
+            loop {
+                print_new_events(&deps, &name, &printed).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    });
     let outcome = execution.wait().await;
     drop(watching);
     progress.abort();
     if let Some(events) = events {
         events.abort();
         // What was recorded after the last poll.
-        let printed = PRINTED.load(std::sync::atomic::Ordering::SeqCst);
-        if let Ok(Some(deployment)) = runtime.deps.store.get(&name).await {
-            for entry in deployment.history.iter().skip(printed) {
-                println!("{}", crate::status::event_line(&deployment, entry));
-            }
-        }
+        print_new_events(&runtime.deps, &name, &printed).await;
         let (code, line) = outcome_line(&name, &outcome);
         println!("{line}");
         return Ok(code);
@@ -184,22 +190,16 @@ async fn start_on_aws(
     Ok(ExitCode::SUCCESS)
 }
 
-/// History entries printed so far by [`print_events`] (one deployment per process).
-static PRINTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Prints each lifecycle event of deployment `id` as it is recorded, one JSON object per line.
-async fn print_events(deps: ferry_handlers::Deps, id: String) {
-    use std::sync::atomic::Ordering;
-    loop {
-        if let Ok(Some(deployment)) = deps.store.get(&id).await {
-            let printed = PRINTED.load(Ordering::SeqCst);
-            // No await between a line and its count: an abort never prints a line twice.
-            for entry in deployment.history.iter().skip(printed) {
-                println!("{}", crate::status::event_line(&deployment, entry));
-                PRINTED.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// Prints the lifecycle events of deployment `id` recorded since the last call, one JSON object
+/// per line; `printed` counts them.
+async fn print_new_events(deps: &ferry_handlers::Deps, id: &str, printed: &AtomicUsize) {
+    let Ok(Some(deployment)) = deps.store.get(id).await else {
+        return;
+    };
+    // No await between a line and its count: an abort never prints a line twice.
+    for entry in crate::status::unseen(&deployment, printed.load(Ordering::SeqCst)) {
+        println!("{}", crate::status::event_line(&deployment, entry));
+        printed.fetch_add(1, Ordering::SeqCst);
     }
 }
 

@@ -68,7 +68,7 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         // The control API, for the UI and for scripts: on this machine the caller is trusted
         // (X-Ferry-As, else this user), as the emulator is theirs.
         control = Some(Control {
-            deps: runtime.deps.clone(),
+            deps: runtime.action_deps(),
             auth: Arc::new(LocalTrusted {
                 default_user: crate::act::os_user(),
             }),

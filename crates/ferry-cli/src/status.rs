@@ -60,11 +60,16 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
 
 /// One deployment: its record, its timeline, and with `watch` each new event until it ends.
 async fn one(id: &str, watch: bool, json: bool, through_control: bool) -> anyhow::Result<ExitCode> {
+    // The table's clients are built once, not at every poll.
+    let store = if through_control {
+        None
+    } else {
+        Some(crate::context::deps(false).await?.store)
+    };
     let fetch = || async {
-        let found = if through_control {
-            crate::remote::deployment(id).await?
-        } else {
-            crate::context::deps(false).await?.store.get(id).await?
+        let found = match &store {
+            Some(store) => store.get(id).await?,
+            None => crate::remote::deployment(id).await?,
         };
         found.ok_or_else(|| {
             anyhow::Error::new(crate::ConfigError(format!(
@@ -82,7 +87,7 @@ async fn one(id: &str, watch: bool, json: bool, through_control: bool) -> anyhow
     }
     let mut shown = 0;
     loop {
-        for entry in &deployment.history[shown.min(deployment.history.len())..] {
+        for entry in unseen(&deployment, shown) {
             if json {
                 println!("{}", event_line(&deployment, entry));
             } else {
@@ -92,7 +97,7 @@ async fn one(id: &str, watch: bool, json: bool, through_control: bool) -> anyhow
                 println!("  {at}  {}", entry.event.describe(&deployment));
             }
         }
-        shown = deployment.history.len();
+        shown = deployment.recorded();
         let ended = deployment.status.is_terminal()
             || matches!(
                 deployment.status,
@@ -110,6 +115,13 @@ async fn one(id: &str, watch: bool, json: bool, through_control: bool) -> anyhow
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         deployment = fetch().await?;
     }
+}
+
+/// The entries recorded after the first `shown`: the newest `recorded() - shown` (the history
+/// keeps its latest entries when it is cut).
+pub fn unseen(deployment: &Deployment, shown: usize) -> &[ferry_core::deployment::HistoryEntry] {
+    let new = deployment.recorded().saturating_sub(shown);
+    &deployment.history[deployment.history.len().saturating_sub(new)..]
 }
 
 /// One lifecycle event as a JSON line (`ferry status ID --watch --format json`, `ferry deploy

@@ -79,12 +79,13 @@ impl Identity {
     /// local user.
     pub fn parse_local(text: &str) -> Result<Identity, String> {
         let text = text.trim();
-        if text.contains(':') || text.starts_with(['U', 'W']) {
-            Identity::parse(text)
-        } else if text.is_empty() {
-            Err("expected a name".into())
-        } else {
-            Ok(Identity::Local(text.to_string()))
+        match Identity::parse(text) {
+            Ok(identity) => Ok(identity),
+            Err(_) if !text.is_empty() && !text.contains(':') => {
+                Ok(Identity::Local(text.to_string()))
+            }
+            Err(problem) if text.is_empty() => Err(format!("expected a name: {problem}")),
+            Err(problem) => Err(problem),
         }
     }
 

@@ -307,6 +307,20 @@ impl Deployment {
         self.applied_step.is_some() || self.green_weight > 0
     }
 
+    /// Whether its alarms guard the deployment now: from the first shift until blue's removal
+    /// begins, whatever it is doing (baking, waiting for an approval, holding, keeping blue
+    /// warm).
+    pub fn guarded_by_alarms(&self) -> bool {
+        self.traffic_moved() && self.status.moves_forward()
+    }
+
+    /// How many entries were ever recorded: what is kept, plus what [`Self::push_history`]
+    /// dropped, minus its one marker. A reader that printed `n` entries prints the last
+    /// `recorded() - n` next, however long the history grew.
+    pub fn recorded(&self) -> usize {
+        self.history.len() + self.history_dropped - usize::from(self.history_dropped > 0)
+    }
+
     /// Keeps the record well under DynamoDB's 400 KB item limit however long a deployment
     /// runs (a preset held for weeks, many retries): the first entries (how it started) and the
     /// latest stay; the oldest of the rest go, counted in `history_dropped` and shown by one

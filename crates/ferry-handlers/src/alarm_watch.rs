@@ -4,7 +4,7 @@
 //! rolled back with the traffic workflow.
 
 use ferry_core::DeploymentStatus;
-use ferry_core::analysis::OnInsufficientData;
+use ferry_core::analysis::{Breach, OnInsufficientData, describe_breaches};
 use ferry_core::ports::{PortError, Workflow};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -65,15 +65,15 @@ pub async fn handle(
             change.alarm_name, change.state.reason
         )
     } else {
-        format!("alarm {}: {}", change.alarm_name, change.state.reason)
+        describe_breaches(&[Breach {
+            alarm: change.alarm_name.clone(),
+            reason: change.state.reason.clone(),
+        }])
     };
     for deployment in in_flight {
-        // Guarded from the first shift until blue's removal begins, whatever the deployment is
-        // doing: baking, waiting for an approval, holding at a preset, keeping blue warm.
         let guarded = deployment.policy.rollback_on_alarm
             && deployment.policy.alarms.contains(&change.alarm_name)
-            && deployment.traffic_moved()
-            && deployment.status.moves_forward()
+            && deployment.guarded_by_alarms()
             && (!insufficient
                 || deployment.policy.on_insufficient_data == OnInsufficientData::Rollback);
         if !guarded {

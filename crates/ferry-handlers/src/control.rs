@@ -227,14 +227,3 @@ pub fn execution_name(deployment_id: &str, label: &str) -> String {
     let prefix: String = deployment_id.chars().take(keep).collect();
     format!("{prefix}-{label}")
 }
-
-/// The request body of the control API (`POST /api/deployments/{id}/actions` and the
-/// `control` function): an action on a deployment; the actor comes from authentication, never
-/// from the body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionRequest {
-    pub deployment_id: String,
-    #[serde(flatten)]
-    pub action: Action,
-}

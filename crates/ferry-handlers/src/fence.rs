@@ -42,8 +42,8 @@ pub(crate) fn refuse_unless_moving_forward(deployment: &Deployment) -> Result<()
 }
 
 /// Waits until a fence another handler raised can no longer hide a change in flight: its
-/// writer has finished or its Lambda has timed out (the lease outlasts every handler's
-/// timeout). Returns whether there was a fence to wait for.
+/// writer has finished or its Lambda has timed out (the lease outlasts the timeout of every
+/// handler that raises a fence). Returns whether there was a fence to wait for.
 pub(crate) async fn settle(deps: &Deps, deployment: &Deployment) -> bool {
     let Some(fence) = deployment.fence else {
         return false;

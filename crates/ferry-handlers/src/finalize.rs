@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::error::port;
-use crate::record::{load, notify, save};
+use crate::record::{load, notify, release_lock, save};
 use crate::{Deps, HandlerError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,10 +119,7 @@ pub(crate) async fn finish_blue_removal(
             .await
             .map_err(port("removing the blue task set"))?;
     }
-    deps.store
-        .release_lock(&deployment.service_key(), &deployment.id)
-        .await
-        .map_err(port("releasing the service lock"))?;
+    release_lock(deps, deployment).await?;
     let event = deployment.succeeded(deps.clock.now());
     save(deps, deployment).await?;
     info!(deployment = %deployment.id, "succeeded");

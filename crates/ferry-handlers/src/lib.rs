@@ -74,7 +74,9 @@ pub struct Settings {
     pub verify_attempts: u32,
     pub verify_delay: std::time::Duration,
     /// How long a fenced change (creating green, moving traffic) may stay in flight: longer
-    /// than any handler's Lambda timeout, so after it the writer has finished or died.
+    /// than the Lambda timeout of the handlers that raise fences (create-taskset and
+    /// shift-weights, 60 s; pinned in the Terraform tests), so after it the writer has finished
+    /// or died.
     pub fence_lease: std::time::Duration,
 }
 

@@ -112,7 +112,7 @@ pub async fn handle(deps: &Deps, input: PushInput) -> Result<PushOutput, Handler
         let execution_name =
             deployment_execution_name(&push.repository, &push.after, &manifest_path);
         // The state machine adds the execution name as deploymentId.
-        let plan_input = serde_json::to_value(PlanInput {
+        let plan_input = PlanInput {
             deployment_id: None,
             repository: push.repository.clone(),
             commit: push.after.clone(),
@@ -120,8 +120,8 @@ pub async fn handle(deps: &Deps, input: PushInput) -> Result<PushOutput, Handler
             branch: Some(push.branch.clone()),
             author: input.author.clone().or_else(|| push.pusher.clone()),
             image: None,
-        })
-        .map_err(|error| HandlerError::non_retryable(format!("the plan input: {error}")))?;
+        }
+        .to_json();
         let started = StartedDeployment {
             manifest_path,
             execution_name,

@@ -26,6 +26,14 @@ pub(crate) async fn save(deps: &Deps, deployment: &mut Deployment) -> Result<(),
         .map_err(port("saving the deployment record"))
 }
 
+/// Frees the service for the next deployment (a no-op unless `deployment` holds the lock).
+pub(crate) async fn release_lock(deps: &Deps, deployment: &Deployment) -> Result<(), HandlerError> {
+    deps.store
+        .release_lock(&deployment.service_key(), &deployment.id)
+        .await
+        .map_err(port("releasing the service lock"))
+}
+
 /// Best effort: a notification that cannot be sent must not fail a deployment.
 pub(crate) async fn notify(deps: &Deps, deployment: &Deployment, event: &Event) {
     if let Err(error) = deps.notifier.notify(deployment, event).await {

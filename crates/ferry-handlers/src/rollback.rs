@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::error::port;
-use crate::record::{load, notify, save};
+use crate::record::{load, notify, release_lock, save};
 use crate::{Deps, HandlerError, fence, finalize, traffic};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,10 +99,7 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
     if let Some(service) = service {
         remove_green(deps, &deployment, &service, &blue.id).await?;
     }
-    deps.store
-        .release_lock(&deployment.service_key(), &deployment.id)
-        .await
-        .map_err(port("releasing the service lock"))?;
+    release_lock(deps, &deployment).await?;
     let reason = deployment.reason.clone().unwrap_or(reason);
     let event = deployment.rolled_back(deps.clock.now(), &reason);
     if let Err(error) = save(deps, &mut deployment).await {
@@ -212,10 +209,7 @@ async fn give_up(
     );
     let event = deployment.failed(now, &message);
     save(deps, &mut deployment).await?;
-    deps.store
-        .release_lock(&deployment.service_key(), &deployment.id)
-        .await
-        .map_err(port("releasing the service lock"))?;
+    release_lock(deps, &deployment).await?;
     warn!(deployment = %deployment.id, %message, "deployment failed");
     notify(deps, &deployment, &event).await;
     Ok(output(&deployment, message))

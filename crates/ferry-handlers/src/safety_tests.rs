@@ -583,6 +583,10 @@ async fn insufficient_data_passes_by_default() {
         .await
         .unwrap();
     assert!(verdict.analysis.passes());
+    assert!(matches!(
+        verdict.analysis,
+        ferry_core::analysis::Analysis::Inconclusive { .. }
+    ));
 }
 
 #[tokio::test]

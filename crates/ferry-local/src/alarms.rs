@@ -89,7 +89,7 @@ impl AlarmWatcher {
             .map_err(|error| error.to_string())?;
         let mut names: Vec<String> = in_flight
             .iter()
-            .filter(|deployment| deployment.traffic_moved() && deployment.status.moves_forward())
+            .filter(|deployment| deployment.guarded_by_alarms())
             .flat_map(|deployment| deployment.policy.alarms.clone())
             .collect();
         names.sort();

@@ -96,18 +96,43 @@ fn token_error(error: EngineError) -> PortError {
     }
 }
 
-/// A token this process never issued belongs to another local process's engine (`ferry deploy
-/// --local` in another terminal, `ferry serve`): the answer claimed on the record reaches it
-/// through that process's [`crate::AnswerRelay`], so here it is done.
-fn relayed(sent: Result<(), EngineError>) -> PortResult<()> {
+/// The workflows port of people's actions (`ferry_handlers::control::act`) in local mode. A
+/// token this process never issued belongs to another local process's engine (`ferry deploy
+/// --local` in another terminal, `ferry serve`): the answer the action claimed on the record
+/// reaches it through that process's [`crate::AnswerRelay`], so for the action it is sent.
+/// Only actions claim their answer first; alarm-watch and the handlers use the engine's port,
+/// which says `NotFound` for such a token.
+struct RelayedWorkflows(Arc<EngineWorkflows>);
+
+#[async_trait]
+impl WorkflowControl for RelayedWorkflows {
+    async fn start(
+        &self,
+        workflow: Workflow,
+        name: &str,
+        input: &Value,
+    ) -> PortResult<ExecutionRef> {
+        self.0.start(workflow, name, input).await
+    }
+
+    async fn send_task_success(&self, token: &str, output: &Value) -> PortResult<()> {
+        relayed(self.0.send_task_success(token, output).await)
+    }
+
+    async fn send_task_failure(&self, token: &str, error: &str, cause: &str) -> PortResult<()> {
+        relayed(self.0.send_task_failure(token, error, cause).await)
+    }
+}
+
+fn relayed(sent: PortResult<()>) -> PortResult<()> {
     match sent {
-        Err(EngineError::TaskDoesNotExist { .. }) => {
+        Err(PortError::NotFound(_)) => {
             tracing::debug!(
                 "task token held by another local process; its relay delivers the answer"
             );
             Ok(())
         }
-        other => other.map_err(token_error),
+        other => other,
     }
 }
 
@@ -140,11 +165,15 @@ impl WorkflowControl for EngineWorkflows {
     }
 
     async fn send_task_success(&self, token: &str, output: &Value) -> PortResult<()> {
-        relayed(self.tokens.send_task_success(token, output.clone()))
+        self.tokens
+            .send_task_success(token, output.clone())
+            .map_err(token_error)
     }
 
     async fn send_task_failure(&self, token: &str, error: &str, cause: &str) -> PortResult<()> {
-        relayed(self.tokens.send_task_failure(token, error, cause))
+        self.tokens
+            .send_task_failure(token, error, cause)
+            .map_err(token_error)
     }
 }
 
@@ -153,7 +182,6 @@ pub struct LocalRuntime {
     pub deps: Deps,
     pub workflows: Arc<EngineWorkflows>,
     deploy: Executor,
-    traffic: Executor,
 }
 
 impl LocalRuntime {
@@ -187,13 +215,12 @@ impl LocalRuntime {
         let traffic = executor(StateMachineFiles::TRAFFIC, "ferry-traffic")?;
         let mut executors = BTreeMap::new();
         executors.insert("deploy", deploy.clone());
-        executors.insert("traffic", traffic.clone());
+        executors.insert("traffic", traffic);
         let _ = workflows.executors.set(executors);
         Ok(LocalRuntime {
             deps,
             workflows,
             deploy,
-            traffic,
         })
     }
 
@@ -202,13 +229,13 @@ impl LocalRuntime {
         self.deploy.start(name, input)
     }
 
-    /// Starts a manual traffic operation (`{deploymentId, action, weight?}`).
-    pub fn start_traffic(&self, name: &str, input: Value) -> Result<Execution, EngineError> {
-        self.traffic.start(name, input)
-    }
-
-    pub fn tokens(&self) -> TaskTokens {
-        self.deploy.tokens()
+    /// The ports for people's actions (`ferry_handlers::control::act`): these, with answers to
+    /// another local process's waits left to that process's relay.
+    pub fn action_deps(&self) -> Deps {
+        Deps {
+            workflows: Arc::new(RelayedWorkflows(self.workflows.clone())),
+            ..self.deps.clone()
+        }
     }
 
     /// What AWS does around executions, done here while this process runs them: alarms
@@ -217,7 +244,7 @@ impl LocalRuntime {
     pub fn watch(&self, interval: std::time::Duration) -> Watching {
         Watching(vec![
             crate::AlarmWatcher::new(self.deps.clone(), interval).spawn(),
-            crate::AnswerRelay::new(self.deps.clone(), self.tokens(), interval).spawn(),
+            crate::AnswerRelay::new(self.deps.clone(), self.deploy.tokens(), interval).spawn(),
         ])
     }
 }

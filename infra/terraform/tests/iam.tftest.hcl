@@ -81,7 +81,7 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
       "cloudwatch:DescribeAlarms",
       "secretsmanager:GetSecretValue",
     ])
-    error_message = "plan must only read Git (the GitHub credentials), the service, its task sets, the load balancer and the alarms, and use the table (its TransactWriteItems is authorized as PutItem and ConditionCheckItem)."
+    error_message = "plan must only read Git (the GitHub credentials), the service, its task sets, the load balancer and the alarms, and use the table (its TransactWriteItems is two conditional Puts, authorized as PutItem)."
   }
 
   assert {
@@ -348,8 +348,13 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
   }
 
   assert {
+    condition     = aws_lambda_function.function["create-taskset"].timeout < 65 && aws_lambda_function.function["shift-weights"].timeout < 65
+    error_message = "the fence lease (ferry_handlers::Settings::fence_lease, 65 s) must outlast the Lambda timeout of every handler that raises a fence."
+  }
+
+  assert {
     condition     = aws_lambda_function.function["rollback"].timeout >= 120 && aws_lambda_function.function["alarm-watch"].timeout >= 120
-    error_message = "rollback (and alarm-watch) may wait up to 60 seconds for a traffic change in flight: their timeouts must leave room."
+    error_message = "rollback may wait out the fence lease (65 s) for a traffic change in flight, and alarm-watch handles every deployment the alarm guards one after another: their timeouts must leave room."
   }
 
   assert {

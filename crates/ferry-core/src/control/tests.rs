@@ -249,3 +249,17 @@ fn a_token_never_shows_in_debug_output_or_the_redacted_record() {
     let shown = serde_json::to_string(&deployment.redacted()).unwrap();
     assert!(!shown.contains("secret-token"), "{shown}");
 }
+
+#[test]
+fn a_local_name_is_a_local_user_even_when_it_starts_like_a_slack_id() {
+    assert_eq!(
+        Identity::parse_local("Walter"),
+        Ok(Identity::Local("Walter".into()))
+    );
+    assert_eq!(
+        Identity::parse_local("U0123ABC"),
+        Ok(Identity::Slack("U0123ABC".into()))
+    );
+    assert!(Identity::parse_local("github:").is_err());
+    assert!(Identity::parse_local(" ").is_err());
+}
