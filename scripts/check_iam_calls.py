@@ -18,10 +18,12 @@ otherwise. Notably:
       each item of the transaction as the operation it is (Put as PutItem, Update
       as UpdateItem, Delete as DeleteItem, ConditionCheck as ConditionCheckItem;
       https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
-      Ferry's one transaction (the plan's lock and record) is two conditional
-      Puts, authorized as PutItem. A recording does not say which items a
-      transaction held, so this check asks for dynamodb:PutItem and
-      dynamodb:ConditionCheckItem (local.table_item_actions, iam.tf, has both).
+      Ferry's one transaction (the plan's lock and record, and for a pushed
+      commit the settling of the service's desired state) is two conditional
+      Puts and a conditional Update. A recording does not say which items a
+      transaction held, so this check asks for dynamodb:PutItem,
+      dynamodb:UpdateItem and dynamodb:ConditionCheckItem
+      (local.table_item_actions, iam.tf, has them all).
   DynamoDB TransactGetItems    needs dynamodb:GetItem, likewise.
   S3 HeadObject / ListObjectsV2  need s3:GetObject / s3:ListBucket.
   STS GetCallerIdentity        needs no permission.
@@ -105,7 +107,7 @@ SERVICE_PREFIXES = {
 # (IAM prefix, operation) -> the IAM actions the call needs, where they are not
 # "<prefix>:<operation>". An empty list: the call needs no permission.
 OPERATION_ACTIONS: dict[tuple[str, str], list[str]] = {
-    ("dynamodb", "TransactWriteItems"): ["dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+    ("dynamodb", "TransactWriteItems"): ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
     ("dynamodb", "TransactGetItems"): ["dynamodb:GetItem"],
     ("s3", "HeadObject"): ["s3:GetObject"],
     ("s3", "HeadBucket"): ["s3:ListBucket"],

@@ -162,6 +162,7 @@ impl Harness {
             branch: Some("main".into()),
             author: Some("alice".into()),
             image: None,
+            desired_generation: None,
         }
     }
 
@@ -289,6 +290,7 @@ impl Harness {
             branch: None,
             author: Some(author.into()),
             image: None,
+            desired_generation: None,
         }
         .to_json()
     }

@@ -767,6 +767,7 @@ pub fn deployment_record(
             approval_timeout_seconds: 3600,
             on_approval_timeout: OnTimeout::Rollback,
             slack_channel: None,
+            on_newer_push: Default::default(),
         },
         traffic: TrafficTarget {
             listener_arn: format!(

@@ -45,12 +45,13 @@ resource "aws_lambda_permission" "alarm_watch_events" {
 # GitHub push (ferry bus) -> push-deploy -> deploy state machine
 #
 # A push may touch several manifests, or none: push-deploy reads them at the
-# pushed commit and starts one deploy execution per manifest it touches.
+# pushed commit, records the commit as each touched service's desired state and
+# deploys it, or queues it behind the service's running deployment.
 # ---------------------------------------------------------------------------
 
 resource "aws_cloudwatch_event_rule" "github_push" {
   name           = "${var.name_prefix}-github-push"
-  description    = "Pushes published by webhook-intake or the poller: push-deploy starts a deployment per manifest they touch."
+  description    = "Pushes published by webhook-intake or the poller: push-deploy deploys (or queues) the commit for each service whose manifest they touch."
   event_bus_name = aws_cloudwatch_event_bus.ferry.name
   event_pattern  = file("${local.rules_dir}/github-push.json")
   tags           = local.tags
@@ -73,9 +74,9 @@ resource "aws_cloudwatch_event_target" "github_push_deploy" {
 
   # This policy covers delivering the event to Lambda. A function error (say,
   # GitHub rate limiting) is retried twice more by Lambda's asynchronous
-  # invocation; push-deploy is idempotent (executions are named by commit and
-  # manifest), so a retry of a push that failed halfway starts only what is
-  # missing.
+  # invocation; push-deploy is idempotent (a push already desired changes
+  # nothing, executions are named by the desired generation), so a retry of a
+  # push that failed halfway starts only what is missing.
   retry_policy {
     maximum_event_age_in_seconds = 3600
     maximum_retry_attempts       = 20
@@ -88,6 +89,53 @@ resource "aws_lambda_permission" "push_deploy_events" {
   function_name = aws_lambda_function.function["push-deploy"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.github_push.arn
+}
+
+# ---------------------------------------------------------------------------
+# A deploy execution ended (default bus) -> converge
+#
+# Whatever ended it (success, rollback, a failure, a timeout, someone stopping
+# it), the service may have a newer push waiting: converge deploys it. The
+# rule file matches Step Functions' status changes; the deploy state machine's
+# ARN is added here, as it depends on name_prefix.
+# ---------------------------------------------------------------------------
+
+resource "aws_cloudwatch_event_rule" "deploy_ended" {
+  name           = "${var.name_prefix}-deploy-ended"
+  description    = "A deploy execution ended: converge deploys the latest push of each service that waits."
+  event_bus_name = "default"
+  event_pattern = jsonencode(merge(
+    jsondecode(file("${local.rules_dir}/deploy-ended.json")),
+    {
+      detail = merge(
+        jsondecode(file("${local.rules_dir}/deploy-ended.json")).detail,
+        { stateMachineArn = [local.state_machine_arns["deploy"]] },
+      )
+    },
+  ))
+  tags = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "deploy_ended_converge" {
+  rule           = aws_cloudwatch_event_rule.deploy_ended.name
+  event_bus_name = aws_cloudwatch_event_rule.deploy_ended.event_bus_name
+  target_id      = "converge"
+  arn            = aws_lambda_function.function["converge"].arn
+
+  # converge reconciles every waiting service, so a late or repeated event is
+  # harmless, and one lost is made up by the next deployment's end or push.
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 20
+  }
+}
+
+resource "aws_lambda_permission" "converge_events" {
+  statement_id  = "AllowDeployEndedRule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.function["converge"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.deploy_ended.arn
 }
 
 data "aws_iam_policy_document" "events_assume_role" {

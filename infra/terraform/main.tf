@@ -123,13 +123,26 @@ locals {
       })
     }
     "push-deploy" = {
-      description = "Target of the github-push rule: starts one deploy execution per manifest the push touches, named by repository, commit and manifest so that a commit deploys once."
+      description = "Target of the github-push rule: makes the pushed commit the desired state of each service whose manifest it touches, and starts its deployment unless the service is busy (then it waits, or with onNewerPush: cancel rolls the running one back)."
       memory      = 256
       timeout     = 60
-      permissions = ["secrets_github_credentials", "secrets_kms_decrypt", "states_start_deploy"]
+      permissions = ["secrets_github_credentials", "secrets_kms_decrypt", "states_start_deploy", "states_send_task_failure", "states_start_traffic"]
       environment = merge(local.github_environment, {
-        FERRY_DEPLOY_STATE_MACHINE_ARN = local.state_machine_arns["deploy"]
+        FERRY_DEPLOY_STATE_MACHINE_ARN  = local.state_machine_arns["deploy"]
+        FERRY_TRAFFIC_STATE_MACHINE_ARN = local.state_machine_arns["traffic"]
       })
+    }
+    "converge" = {
+      description = "Target of the deploy-ended rule: when a deploy execution ends, deploys each service's desired commit that waits (the latest push), once."
+      memory      = 256
+      timeout     = 60
+      # Starts deployments; with onNewerPush: cancel it rolls a running one back
+      # as a person's rollback would (fails its wait, or starts the traffic workflow).
+      permissions = ["states_start_deploy", "states_send_task_failure", "states_start_traffic"]
+      environment = {
+        FERRY_DEPLOY_STATE_MACHINE_ARN  = local.state_machine_arns["deploy"]
+        FERRY_TRAFFIC_STATE_MACHINE_ARN = local.state_machine_arns["traffic"]
+      }
     }
     "webhook-intake" = {
       description = "GitHub webhooks behind a function URL: verifies X-Hub-Signature-256, de-duplicates the delivery and puts one event on the Ferry bus."

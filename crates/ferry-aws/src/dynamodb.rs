@@ -9,6 +9,7 @@
 //! | --- | --- | --- | --- |
 //! | deployment | `DEPLOYMENT#<id>` | `DEPLOYMENT` | `record` (the [`Deployment`] as JSON), `version` (N), `deploymentId`, `serviceKey`, `status`, `createdAt`, `updatedAt`, `gsi2pk`/`gsi2sk`, and `gsi1pk`/`gsi1sk` while in flight |
 //! | service lock | `LOCK#<cluster>/<service>` | `LOCK` | `deploymentId`, `serviceKey`, `acquiredAt`, `expiresAtTime` (RFC 3339), `expiresAt` (N, epoch seconds) |
+//! | desired state | `DESIRED#<cluster>/<service>` | `DESIRED` | `record` (the [`Desired`] as JSON), `version` (N), `generation` (N), `serviceKey`, `settledGeneration` (N), `settledDeploymentId`, `settledAt` once a generation is settled, and `gsi1pk`/`gsi1sk` while one waits |
 //!
 //! Other components put their own items in the same table (webhook delivery ids with an
 //! `expiresAt`); their `pk` prefixes never collide with these.
@@ -17,6 +18,8 @@
 //! - `gsi1` (`gsi1pk` = `INFLIGHT`, `gsi1sk` = `<createdAt>#<id>`): deployments in flight. It is
 //!   sparse: a write that makes a deployment terminal omits both attributes, which removes the
 //!   item from the index. In-flight deployments are few at any time, so one partition is fine.
+//!   Desired states waiting to be deployed use the same index under `gsi1pk` = `PENDING`
+//!   (`gsi1sk` = `<pushedAt>#<service key>`).
 //! - `gsi2` (`gsi2pk` = `SERVICE#<cluster>/<service>`, `gsi2sk` = `<createdAt>#<id>`): a
 //!   service's deployments, newest first with `ScanIndexForward = false`.
 //!
@@ -30,6 +33,10 @@
 //!
 //! - A deployment write is a conditional put on `version = :expected` (the whole item is
 //!   replaced, which is also how the gsi1 attributes go away); the loser gets `Conflict`.
+//! - `plan` settles a desired state in the same transaction that takes the lock: an update of
+//!   the desired item on `generation = :g AND settledGeneration <> :g` (or not settled yet),
+//!   which also removes it from `PENDING`. The settlement lives in its own attributes, which
+//!   win over the JSON copy when read. Other desired writes are conditional puts on `version`.
 //! - Acquire: put the lock if `attribute_not_exists(pk) OR deploymentId = :me OR expiresAt <=
 //!   :now`. Take over: `attribute_not_exists(pk) OR deploymentId = :holder`. Release: delete if
 //!   `deploymentId = :me`. Lock expiry is compared in whole epoch seconds: a lock expires once
@@ -43,8 +50,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, IndexStatus,
     KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TransactWriteItem,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
+use ferry_core::convergence::{Desired, Settled};
 use ferry_core::deployment::Deployment;
 use ferry_core::ports::{DeploymentStore, LockOutcome, PortError, PortResult, ServiceLock};
 use time::OffsetDateTime;
@@ -73,6 +81,8 @@ use names::*;
 const DEPLOYMENT_SK: &str = "DEPLOYMENT";
 const LOCK_SK: &str = "LOCK";
 const IN_FLIGHT: &str = "INFLIGHT";
+const DESIRED_SK: &str = "DESIRED";
+const PENDING: &str = "PENDING";
 pub(crate) const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 /// A transaction whose condition failed (or that collided with another transaction).
 const TRANSACTION_CANCELED: &str = "TransactionCanceledException";
@@ -138,15 +148,16 @@ impl DynamoStore {
         }
     }
 
-    /// Pages through a query on one index partition, up to `limit` items.
-    async fn query_index(
+    /// Pages through a query on one index partition, up to `limit` items, read with `parse`.
+    async fn query_index<T>(
         &self,
         index: &str,
         pk_name: &str,
         pk_value: String,
         newest_first: bool,
         limit: Option<usize>,
-    ) -> PortResult<Vec<Deployment>> {
+        parse: fn(&Item) -> PortResult<T>,
+    ) -> PortResult<Vec<T>> {
         let mut found = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -175,7 +186,7 @@ impl DynamoStore {
                     )
                 })?;
             for item in output.items() {
-                found.push(deployment_from(item)?);
+                found.push(parse(item)?);
             }
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -199,6 +210,10 @@ pub(crate) fn n(number: impl ToString) -> AttributeValue {
 
 fn lock_pk(service_key: &str) -> String {
     format!("LOCK#{service_key}")
+}
+
+fn desired_pk(service_key: &str) -> String {
+    format!("DESIRED#{service_key}")
 }
 
 fn deployment_pk(id: &str) -> String {
@@ -300,6 +315,99 @@ fn deployment_from(item: &Item) -> PortResult<Deployment> {
         deployment.version = version;
     }
     Ok(deployment)
+}
+
+fn desired_item(desired: &Desired) -> PortResult<Item> {
+    let record = serde_json::to_string(desired).map_err(|error| {
+        PortError::Invalid(format!(
+            "the desired state of {} cannot be stored: {error}",
+            desired.service_key
+        ))
+    })?;
+    let mut item = HashMap::from([
+        (PK.to_string(), s(desired_pk(&desired.service_key))),
+        (SK.to_string(), s(DESIRED_SK)),
+        ("serviceKey".to_string(), s(&desired.service_key)),
+        ("generation".to_string(), n(desired.generation)),
+        ("version".to_string(), n(desired.version)),
+        ("record".to_string(), s(record)),
+    ]);
+    if let Some(settled) = &desired.settled {
+        item.insert("settledGeneration".to_string(), n(settled.generation));
+        item.insert("settledAt".to_string(), s(rfc3339(settled.at)));
+        if let Some(id) = &settled.deployment_id {
+            item.insert("settledDeploymentId".to_string(), s(id));
+        }
+    }
+    if desired.is_pending() {
+        item.insert(GSI1_PK.to_string(), s(PENDING));
+        item.insert(
+            GSI1_SK.to_string(),
+            s(format!(
+                "{}#{}",
+                sortable(desired.push.pushed_at),
+                desired.service_key
+            )),
+        );
+    }
+    Ok(item)
+}
+
+fn desired_from(item: &Item) -> PortResult<Desired> {
+    let mut desired: Desired = serde_json::from_str(text(item, "record")?)
+        .map_err(|error| corrupt(item, &format!("`record`: {error}")))?;
+    let number = |name: &str| -> Option<u64> {
+        item.get(name)
+            .and_then(|value| value.as_n().ok())
+            .and_then(|number| number.parse().ok())
+    };
+    // The attributes are what conditions compare and what the settling transaction writes:
+    // they win over the JSON copy.
+    if let Some(version) = number("version") {
+        desired.version = version;
+    }
+    if let Some(generation) = number("settledGeneration") {
+        let at = item
+            .get("settledAt")
+            .and_then(|value| value.as_s().ok())
+            .and_then(|text| OffsetDateTime::parse(text, &Rfc3339).ok())
+            .unwrap_or(desired.push.pushed_at);
+        desired.settled = Some(Settled {
+            generation,
+            deployment_id: item
+                .get("settledDeploymentId")
+                .and_then(|value| value.as_s().ok())
+                .cloned(),
+            at,
+        });
+    }
+    Ok(desired)
+}
+
+/// The update that settles `generation` of the lock's service for `deployment_id`, on condition
+/// that it is still the desired generation and not settled yet.
+fn settle_update(
+    table: &str,
+    lock: &ServiceLock,
+    generation: u64,
+) -> PortResult<TransactWriteItem> {
+    let update = Update::builder()
+        .table_name(table)
+        .key(PK, s(desired_pk(&lock.service_key)))
+        .key(SK, s(DESIRED_SK))
+        .condition_expression(
+            "generation = :g AND (attribute_not_exists(settledGeneration) OR settledGeneration <> :g)",
+        )
+        .update_expression(
+            "SET settledGeneration = :g, settledDeploymentId = :id, settledAt = :at, version = version + :one REMOVE gsi1pk, gsi1sk",
+        )
+        .expression_attribute_values(":g", n(generation))
+        .expression_attribute_values(":id", s(&lock.deployment_id))
+        .expression_attribute_values(":at", s(rfc3339(lock.acquired_at)))
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .map_err(|error| PortError::Invalid(format!("desired state write: {error}")))?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 #[async_trait]
@@ -451,6 +559,7 @@ impl DeploymentStore for DynamoStore {
         deployment: &Deployment,
         lock: &ServiceLock,
         replacing: Option<&str>,
+        settles: Option<u64>,
     ) -> PortResult<()> {
         let mut values = HashMap::from([
             (":me".to_string(), s(&lock.deployment_id)),
@@ -475,21 +584,27 @@ impl DeploymentStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|error| PortError::Invalid(format!("record write: {error}")))?;
+        let mut items = vec![
+            TransactWriteItem::builder().put(put_lock).build(),
+            TransactWriteItem::builder().put(put_record).build(),
+        ];
+        if let Some(generation) = settles {
+            items.push(settle_update(&self.table, lock, generation)?);
+        }
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_lock).build())
-            .transact_items(TransactWriteItem::builder().put(put_record).build())
+            .set_transact_items(Some(items))
             .send()
             .await;
         match result {
             Ok(_) => {
-                info!(service = %lock.service_key, deployment = %deployment.id, "lock acquired, deployment recorded");
+                info!(service = %lock.service_key, deployment = %deployment.id, settles, "lock acquired, deployment recorded");
                 Ok(())
             }
             Err(error) if code_of(&error) == Some(TRANSACTION_CANCELED) => {
                 Err(PortError::Conflict(format!(
-                    "the lock of {} is held by another deployment, or deployment {} exists",
+                    "the lock of {} is held by another deployment, deployment {} exists, or the desired state moved on",
                     lock.service_key, deployment.id
                 )))
             }
@@ -565,16 +680,86 @@ impl DeploymentStore for DynamoStore {
             format!("SERVICE#{service_key}"),
             true,
             Some(limit),
+            deployment_from,
         )
         .await
     }
 
     async fn list_in_flight(&self) -> PortResult<Vec<Deployment>> {
         let mut found = self
-            .query_index(GSI1, GSI1_PK, IN_FLIGHT.to_string(), false, None)
+            .query_index(
+                GSI1,
+                GSI1_PK,
+                IN_FLIGHT.to_string(),
+                false,
+                None,
+                deployment_from,
+            )
             .await?;
         // Index reads are eventually consistent: a deployment that just ended may linger.
         found.retain(|deployment| !deployment.status.is_terminal());
+        Ok(found)
+    }
+
+    async fn get_desired(&self, service_key: &str) -> PortResult<Option<Desired>> {
+        self.get_item(
+            desired_pk(service_key),
+            DESIRED_SK,
+            &format!("the desired state of {service_key}"),
+        )
+        .await?
+        .map(|item| desired_from(&item))
+        .transpose()
+    }
+
+    async fn put_desired(&self, desired: &mut Desired) -> PortResult<()> {
+        let expected = desired.version;
+        let mut next = desired.clone();
+        next.version = expected + 1;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(desired_item(&next)?));
+        let request = if expected == 0 {
+            request.condition_expression("attribute_not_exists(pk)")
+        } else {
+            request
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(expected))
+        };
+        match request.send().await {
+            Ok(_) => {
+                desired.version = next.version;
+                Ok(())
+            }
+            Err(error) if code_of(&error) == Some(CONDITION_FAILED) => {
+                Err(PortError::Conflict(format!(
+                    "the desired state of {} was changed by someone else",
+                    desired.service_key
+                )))
+            }
+            Err(error) => Err(port_error(
+                "PutItem",
+                &format!("the desired state of {}", desired.service_key),
+                error,
+            )),
+        }
+    }
+
+    async fn list_pending_desired(&self) -> PortResult<Vec<Desired>> {
+        let mut found = self
+            .query_index(
+                GSI1,
+                GSI1_PK,
+                PENDING.to_string(),
+                false,
+                None,
+                desired_from,
+            )
+            .await?;
+        // Eventually consistent, as above.
+        found.retain(Desired::is_pending);
         Ok(found)
     }
 }

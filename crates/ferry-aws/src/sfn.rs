@@ -8,6 +8,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
+use aws_sdk_sfn::types::ExecutionStatus;
 use ferry_core::ports::{ExecutionRef, PortError, PortResult, Workflow, WorkflowControl};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -86,6 +87,7 @@ impl StepFunctions {
             execution_arn: output.execution_arn().to_string(),
             started_at: to_offset_date_time(output.start_date())
                 .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            closed: output.status() != &ExecutionStatus::Running,
         })
     }
 }
@@ -127,6 +129,7 @@ impl WorkflowControl for StepFunctions {
                     execution_arn: output.execution_arn().to_string(),
                     started_at: to_offset_date_time(output.start_date())
                         .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    closed: false,
                 })
             }
             Err(error) if code_of(&error) == Some("ExecutionAlreadyExists") => {

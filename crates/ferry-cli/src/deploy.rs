@@ -105,6 +105,7 @@ pub async fn run(options: DeployArgs) -> anyhow::Result<ExitCode> {
         branch: checkout.branch.clone(),
         author: checkout.author.clone(),
         image: options.image.clone(),
+        desired_generation: None,
     };
     let json = options.format == crate::Format::Json;
     if !json {
@@ -178,6 +179,7 @@ async fn start_on_aws(
         branch: None,
         author: None,
         image: options.image.clone(),
+        desired_generation: None,
     };
     let execution = deps
         .workflows

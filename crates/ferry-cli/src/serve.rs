@@ -6,7 +6,9 @@
 //! bucket, when named) are created when missing; every accepted event goes on the emulator's
 //! bus as in AWS, and is routed on this machine with the rule files EventBridge uses: a push
 //! starts the deploy workflow on the local engine for each manifest it touches, reading the
-//! repository from the folder `FERRY_LOCAL_REPOSITORIES` maps it to (`owner/name=/path,...`).
+//! repository from the folder `FERRY_LOCAL_REPOSITORIES` maps it to (`owner/name=/path,...`),
+//! or queues it behind the service's running deployment; the latest push waiting deploys when
+//! that ends (the same rules as in AWS, with the local repository's branch heads).
 //! Without `AWS_ENDPOINT_URL` it is the intake against real AWS, and EventBridge routes.
 
 use std::net::SocketAddr;
@@ -64,7 +66,12 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         // Deploy what was pushed, not what is on disk, recording the GitHub name.
         deps.git = Arc::new(LocalRepository::commits().with_folders(repositories));
         let runtime = Arc::new(LocalRuntime::new(deps, options.time_scale)?);
-        watching = Some(runtime.watch(Duration::from_millis(500)));
+        watching = Some((
+            runtime.watch(Duration::from_millis(500)),
+            // The deploy-ended rule's work: the latest push waiting for a busy service deploys
+            // when that service's deployment ends.
+            runtime.converge(Duration::from_millis(500)),
+        ));
         // The control API, for the UI and for scripts: on this machine the caller is trusted
         // (X-Ferry-As, else this user), as the emulator is theirs.
         control = Some(Control {

@@ -212,6 +212,8 @@ pub enum Channel {
     Cli,
     Slack,
     Ui,
+    /// A newer push to the branch (`onNewerPush: cancel`), by its pusher.
+    Push,
 }
 
 impl fmt::Display for Actor {
@@ -220,6 +222,7 @@ impl fmt::Display for Actor {
             Channel::Cli => "CLI",
             Channel::Slack => "Slack",
             Channel::Ui => "web UI",
+            Channel::Push => "a newer push",
         };
         write!(f, "{} via {via}", self.identity)
     }

@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 
 use crate::analysis::OnInsufficientData;
 use crate::control::Answered;
+use crate::convergence::OnNewerPush;
 pub use crate::lifecycle::{Event, HistoryEntry};
 use crate::plan::Plan;
 
@@ -185,6 +186,10 @@ pub struct Policy {
     pub on_approval_timeout: OnTimeout,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack_channel: Option<String>,
+    /// `onNewerPush`: what a newer push of the service does to this deployment. Records
+    /// planned before this setting existed read as `wait`.
+    #[serde(default)]
+    pub on_newer_push: OnNewerPush,
 }
 
 /// What a waiting Step Functions task waits for.

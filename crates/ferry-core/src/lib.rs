@@ -6,6 +6,8 @@
 //!   events and the transitions that record them.
 //! - [`analysis`]: alarms in, verdict out.
 //! - [`control`]: what people may do to a deployment (actors, actions, refusals).
+//! - [`convergence`]: per service, the commit its branch says should run, and the rules that
+//!   deploy the latest push, once, and never an older one.
 //! - [`events`]: the GitHub events Ferry puts on its bus, as the webhook publishes them.
 //! - [`ports`]: the small traits the handlers talk to (their in-memory fakes are in the
 //!   `ferry-testing` crate).
@@ -17,6 +19,7 @@
 pub mod analysis;
 pub mod arn;
 pub mod control;
+pub mod convergence;
 pub mod deployment;
 pub mod duration;
 pub mod events;

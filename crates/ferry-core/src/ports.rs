@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::convergence::{Desired, Relation};
 use crate::deployment::Deployment;
 use crate::lifecycle::Event;
 
@@ -363,11 +364,17 @@ pub trait DeploymentStore: Send + Sync {
     /// record in flight always holds its lock. The lock is taken when it is free, expired, ours
     /// already, or held by `replacing` (a holder the caller found ended). `Conflict` when the
     /// record exists or the lock is held by someone else; read both to tell which.
+    ///
+    /// With `settles: Some(generation)` the same write also settles the service's desired state
+    /// (see [`crate::convergence`]), on condition that `generation` is still the desired one and
+    /// not settled yet: a push superseded meanwhile, or deployed by another execution, makes
+    /// the whole write a `Conflict`.
     async fn create_with_lock(
         &self,
         deployment: &Deployment,
         lock: &ServiceLock,
         replacing: Option<&str>,
+        settles: Option<u64>,
     ) -> PortResult<()>;
     async fn get(&self, deployment_id: &str) -> PortResult<Option<Deployment>>;
     /// Writes `deployment` if the stored version is still `deployment.version`, then bumps the
@@ -381,6 +388,16 @@ pub trait DeploymentStore: Send + Sync {
     ) -> PortResult<Vec<Deployment>>;
     /// Every deployment not yet ended, any service.
     async fn list_in_flight(&self) -> PortResult<Vec<Deployment>>;
+
+    /// The desired state of a service (`<cluster>/<service>`), if a push ever recorded one.
+    /// Desired states live here, with the lock, because taking the lock settles them in the
+    /// same write.
+    async fn get_desired(&self, service_key: &str) -> PortResult<Option<Desired>>;
+    /// Writes `desired` if the stored version is still `desired.version` (0: none stored yet),
+    /// then bumps the version in `desired`. `Conflict` when someone else wrote first.
+    async fn put_desired(&self, desired: &mut Desired) -> PortResult<()>;
+    /// Desired states still waiting to be deployed, any service.
+    async fn list_pending_desired(&self) -> PortResult<Vec<Desired>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,6 +410,9 @@ pub struct ExecutionRef {
     pub execution_arn: String,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+    /// The execution of that name had already ended: nothing was started now.
+    #[serde(default)]
+    pub closed: bool,
 }
 
 /// Which state machine to start.
@@ -408,7 +428,7 @@ pub enum Workflow {
 #[async_trait]
 pub trait WorkflowControl: Send + Sync {
     /// Starts `workflow` with the execution name `name` (idempotent: the same name and input
-    /// give the same execution).
+    /// give the same execution, `closed` when it has ended; another input is `Conflict`).
     async fn start(
         &self,
         workflow: Workflow,
@@ -444,6 +464,27 @@ pub trait GitSource: Send + Sync {
     ) -> PortResult<Vec<String>> {
         Err(PortError::Invalid(format!(
             "this Git source cannot list folders (asked for {path} of {repository} at {commit})"
+        )))
+    }
+
+    /// How `head` relates to `base` in the repository's history. A commit the source does not
+    /// know is `Diverged`. A source without history refuses with `Invalid` (the default).
+    async fn compare_commits(
+        &self,
+        repository: &str,
+        base: &str,
+        head: &str,
+    ) -> PortResult<Relation> {
+        Err(PortError::Invalid(format!(
+            "this Git source cannot compare commits (asked for {base}...{head} of {repository})"
+        )))
+    }
+
+    /// The commit `branch` points at now; `None` when there is no such branch. A source without
+    /// branches refuses with `Invalid` (the default).
+    async fn head_of_branch(&self, repository: &str, branch: &str) -> PortResult<Option<String>> {
+        Err(PortError::Invalid(format!(
+            "this Git source cannot read branches (asked for {branch} of {repository})"
         )))
     }
 }

@@ -11,7 +11,8 @@
 //! branches and Map iterations, and the Parallel/Map state itself) **plus one per retry**.
 //! Starting and ending the execution are not counted.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -118,7 +119,15 @@ pub struct Executor {
     dispatcher: Arc<dyn TaskDispatcher>,
     options: EngineOptions,
     tokens: TaskTokens,
-    names: Arc<Mutex<HashSet<String>>>,
+    /// Every execution started, by name: its input, and whether it has ended.
+    names: Arc<Mutex<HashMap<String, Started>>>,
+}
+
+/// What an executor remembers of an execution it started (as `DescribeExecution` would say).
+#[derive(Clone)]
+struct Started {
+    input: Value,
+    ended: Arc<AtomicBool>,
 }
 
 impl Executor {
@@ -159,18 +168,34 @@ impl Executor {
         )
     }
 
+    /// The execution named `name`, if this executor started one: its input, and whether it
+    /// has ended (as `DescribeExecution` tells).
+    pub fn existing(&self, name: &str) -> Option<(Value, bool)> {
+        self.names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .map(|started| (started.input.clone(), started.ended.load(Ordering::SeqCst)))
+    }
+
     /// Start an execution (like `StartExecution`): names follow the AWS rules and must be unique
     /// per executor. The execution runs as a Tokio task, so this must be called from within a
     /// Tokio runtime; it keeps running if the [`Execution`] handle is dropped.
     pub fn start(&self, name: &str, input: Value) -> Result<Execution, EngineError> {
         check_execution_name(name)?;
-        if !self
-            .names
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_string())
+        let ended = Arc::new(AtomicBool::new(false));
         {
-            return Err(EngineError::ExecutionAlreadyExists { name: name.into() });
+            let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            if names.contains_key(name) {
+                return Err(EngineError::ExecutionAlreadyExists { name: name.into() });
+            }
+            names.insert(
+                name.to_string(),
+                Started {
+                    input: input.clone(),
+                    ended: ended.clone(),
+                },
+            );
         }
         let (live, first) = broadcast::channel(1024);
         let recorder = Arc::new(Recorder::new(live.clone()));
@@ -202,12 +227,12 @@ impl Executor {
         recorder.record(EventKind::ExecutionStarted {
             input: input.clone(),
         });
-        let handle = tokio::spawn(drive(
-            run.clone(),
-            self.machine.clone(),
-            input,
-            abort.clone(),
-        ));
+        let driven = drive(run.clone(), self.machine.clone(), input, abort.clone());
+        let handle = tokio::spawn(async move {
+            let outcome = driven.await;
+            ended.store(true, Ordering::SeqCst);
+            outcome
+        });
         Ok(Execution {
             arn: run.execution_arn.clone(),
             name: name.to_string(),

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use base64::Engine;
+use ferry_core::convergence::Relation;
 use ferry_core::ports::{BranchHead, BranchHeads, GitSource, PortError, PortResult};
 use http::{Method, StatusCode};
 use serde::Deserialize;
@@ -22,6 +23,8 @@ const COMPARE_FILE_LIMIT: usize = 300;
 /// - `branch_head`: `GET /repos/{owner}/{repo}/git/ref/heads/{branch}` with `If-None-Match`; a
 ///   304 costs no rate limit.
 /// - `changed_paths`: `GET /repos/{owner}/{repo}/compare/{base}...{head}`.
+/// - `compare_commits`: the same endpoint's `status` (`ahead`, `behind`, `identical`,
+///   `diverged`); `head_of_branch`: `branch_head` without an ETag.
 #[derive(Clone)]
 pub struct GithubSource {
     api: GitHub,
@@ -161,6 +164,57 @@ impl GitSource for GithubSource {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    async fn compare_commits(
+        &self,
+        repository: &str,
+        base: &str,
+        head: &str,
+    ) -> PortResult<Relation> {
+        if base.eq_ignore_ascii_case(head) {
+            return Ok(Relation::Identical);
+        }
+        let repository = checked_repository(repository)?;
+        // `per_page=1`: only the status is read, so list as few commits and files as allowed.
+        let url = format!(
+            "/repos/{repository}/compare/{}...{}?per_page=1",
+            encode(base, false),
+            encode(head, false)
+        );
+        let subject = format!("history of {repository} from {base} to {head}");
+        let reply = self
+            .api
+            .send(Method::GET, repository, &url, JSON, None, None)
+            .await?;
+        match reply.status {
+            // A commit GitHub no longer has (force-pushed away and collected): unrelated.
+            StatusCode::NOT_FOUND => return Ok(Relation::Diverged),
+            status if !status.is_success() => return Err(failure(&reply, &subject)),
+            _ => {}
+        }
+        #[derive(Deserialize)]
+        struct Compare {
+            status: String,
+        }
+        let compare: Compare = reply.json(&subject)?;
+        Ok(match compare.status.as_str() {
+            "identical" => Relation::Identical,
+            "ahead" => Relation::Ahead,
+            "behind" => Relation::Behind,
+            _ => Relation::Diverged,
+        })
+    }
+
+    async fn head_of_branch(&self, repository: &str, branch: &str) -> PortResult<Option<String>> {
+        match BranchHeads::branch_head(self, repository, branch, None).await? {
+            BranchHead::At { sha, .. } => Ok(Some(sha)),
+            BranchHead::Missing => Ok(None),
+            // Only an ETag makes GitHub answer 304.
+            BranchHead::Unchanged => Err(PortError::Transient(format!(
+                "GitHub answered Not Modified for branch {branch} of {repository} without an ETag"
+            ))),
+        }
     }
 }
 

@@ -136,6 +136,12 @@ pub mod functions {
         event_function!("push-deploy", Needs::Git, detail, |deps, input| {
             crate::push_deploy::handle(deps, input).await
         });
+    /// EventBridge delivers the end of a deploy execution; every waiting service is
+    /// reconciled, so the detail only needs to be an object.
+    pub static CONVERGE: Function =
+        event_function!("converge", Needs::Aws, detail, |deps, input| {
+            crate::converge::handle(deps, input).await
+        });
     pub static CONTROL: Function = Function {
         name: "control",
         needs: Needs::Aws,
@@ -167,6 +173,7 @@ pub static FUNCTIONS: &[&Function] = &[
     &functions::PR_PLAN,
     &functions::POLLER,
     &functions::PUSH_DEPLOY,
+    &functions::CONVERGE,
     &functions::CONTROL,
     &functions::WEBHOOK_INTAKE,
 ];

@@ -17,6 +17,9 @@ pub enum ErrorKind {
     InvalidManifest,
     /// Another deployment of the service is running.
     LockHeld,
+    /// A pushed commit that is not the one to deploy any more: a newer push replaced it, its
+    /// branch moved on, or production already runs a newer commit. Nothing was changed.
+    Superseded,
     /// Green did not become stable in time.
     StabilizationTimeout,
     /// A guarding alarm is in ALARM.
@@ -37,6 +40,7 @@ impl ErrorKind {
             ErrorKind::NonRetryable => "NonRetryable",
             ErrorKind::InvalidManifest => "InvalidManifest",
             ErrorKind::LockHeld => "LockHeld",
+            ErrorKind::Superseded => "Superseded",
             ErrorKind::StabilizationTimeout => "StabilizationTimeout",
             ErrorKind::AlarmBreached => "AlarmBreached",
             ErrorKind::Rejected => "Rejected",

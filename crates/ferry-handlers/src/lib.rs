@@ -20,7 +20,8 @@
 //! | [`control`] | the typed actions people take (approve, reject, promote, roll back, move) |
 //! | [`pr_plan`] | a pull request's plan: one comment kept up to date, and the `ferry/plan` status |
 //! | [`poll`] | the pull model: tracked branches that moved become `push` events on the bus |
-//! | [`push_deploy`] | a `push` on the bus: one deploy execution per manifest the push touches |
+//! | [`push_deploy`] | a `push` on the bus: the commit becomes each touched service's desired state, deployed now or queued |
+//! | [`converge`] | a deploy execution ended: deploy each service's desired commit that waits |
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ use ferry_core::ports::{
 pub mod alarm_watch;
 pub mod check_alarms;
 pub mod control;
+pub mod converge;
 pub mod create_taskset;
 mod dispatch;
 mod error;

@@ -50,6 +50,12 @@ pub struct PlanInput {
     /// Replaces the image of the manifest's container (`ferry deploy --image`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Set by Ferry when a push started this deployment: the generation of the service's
+    /// desired state it deploys. Plan then deploys it only while it is still what the branch
+    /// says (not superseded by a newer push, the branch head or the same files as it, not
+    /// older than production), and at most once. Leave it out to deploy a commit on purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_generation: Option<u64>,
 }
 
 impl PlanInput {
@@ -104,6 +110,15 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
     }
 
     let manifest = read_manifest(deps, &input).await?;
+    if let Some(generation) = input.desired_generation {
+        crate::converge::check_still_desired(
+            deps,
+            &input,
+            &service_key(&manifest.cluster, &manifest.service),
+            generation,
+        )
+        .await?;
+    }
     // A live deployment of the service is the most useful thing to report: say it first.
     refuse_if_locked(
         deps,
@@ -167,6 +182,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             approval_timeout_seconds: manifest.approval.timeout_seconds,
             on_approval_timeout: manifest.approval.on_timeout,
             slack_channel: manifest.slack_channel.clone(),
+            on_newer_push: manifest.on_newer_push,
         },
         traffic: TrafficTarget {
             listener_arn: manifest.traffic.listener.clone(),
@@ -204,7 +220,9 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         acquired_at: now,
         expires_at,
     };
-    if let Some(existing) = create_locked(deps, &deployment, &lock).await? {
+    if let Some(existing) =
+        create_locked(deps, &deployment, &lock, input.desired_generation).await?
+    {
         return Ok(output(&existing));
     }
     info!(deployment = %id, service = %key, steps = deployment.plan.steps.len(), "planned");
@@ -475,17 +493,19 @@ fn lock_held(key: &str, lock: &ferry_core::ports::ServiceLock, status: &str) -> 
 /// Writes the record and takes the lock in one transaction (see
 /// [`DeploymentStore::create_with_lock`](ferry_core::ports::DeploymentStore::create_with_lock)).
 /// `Some(record)` when a retry finds that an earlier attempt of this plan already wrote it.
+/// With `settles`, the same write settles that generation of the service's desired state.
 async fn create_locked(
     deps: &Deps,
     deployment: &Deployment,
     lock: &ServiceLock,
+    settles: Option<u64>,
 ) -> Result<Option<Deployment>, HandlerError> {
     let mut replacing: Option<String> = None;
     // Twice at most: once as things are, once replacing a holder found to have ended.
     for _ in 0..2 {
         let error = match deps
             .store
-            .create_with_lock(deployment, lock, replacing.as_deref())
+            .create_with_lock(deployment, lock, replacing.as_deref(), settles)
             .await
         {
             Ok(()) => return Ok(None),
@@ -505,6 +525,9 @@ async fn create_locked(
             .map_err(port("reading the deployment record"))?
         {
             return Ok(Some(existing));
+        }
+        if let Some(generation) = settles {
+            crate::converge::refuse_if_settled(deps, &lock.service_key, generation).await?;
         }
         let Some(held) = deps
             .store

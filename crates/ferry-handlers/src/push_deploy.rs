@@ -1,4 +1,5 @@
-//! `push-deploy`: a push to a branch starts one deployment for every manifest it touches.
+//! `push-deploy`: a push to a branch makes its commit the desired state of every service whose
+//! manifest it touches, and deploys it unless the service is busy.
 //!
 //! The `github-push` rule (`infra/terraform/rules/github-push.json`) sends every `push` event on
 //! Ferry's bus here, whoever saw it (`webhook-intake` or the `poller`); `ferry serve` calls the
@@ -16,17 +17,22 @@
 //!   tell its branches), so `plan` fails with the located error instead of the push being
 //!   skipped in silence.
 //!
-//! Each deployment is the deploy state machine's execution named
-//! [`deployment_execution_name`]: the same for the webhook and the poller, for a redelivery and
-//! for a retry of this function, so a commit deploys once. Starting an execution that exists
-//! is reported as `alreadyStarted`, not as an error. Nothing else is changed here.
+//! Each touched service then follows [`crate::converge`]: the push becomes the service's
+//! desired commit unless a newer one is desired already (a retry or redelivery of an older push
+//! changes nothing), and is deployed now when nothing else deploys the service, or queued
+//! behind the deployment that does, superseding any commit queued before it. A manifest too
+//! broken to name its service has no desired state: its commit is started directly, under
+//! [`deployment_execution_name`], for `plan` to report the located error.
 
+use ferry_core::convergence::{Accepted, Push};
+use ferry_core::deployment::short_commit;
 use ferry_core::manifest;
 use ferry_core::ports::{PortError, Workflow};
 use ferry_core::trigger::{PushDetail, deployment_execution_name};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use crate::converge::{Convergence, Recorded, reconcile, record_push};
 use crate::error::port;
 use crate::plan::PlanInput;
 use crate::pr_plan::MANIFEST_FOLDER;
@@ -44,6 +50,9 @@ pub struct PushInput {
     /// The head commit's author, when known; the pusher is recorded otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// The webhook delivery (`X-GitHub-Delivery`) that brought the push, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<String>,
 }
 
 /// What became of each manifest at the pushed commit.
@@ -54,10 +63,30 @@ pub struct PushOutput {
     pub commit: String,
     /// Deployments started by this push (or by an earlier attempt of this same call).
     pub started: Vec<StartedDeployment>,
-    /// Deployments of this commit someone else started first (the poller, a redelivery).
+    /// Deployments of this commit someone else started first (the poller, a redelivery), or
+    /// that already ran.
     pub already_started: Vec<StartedDeployment>,
+    /// Services busy with another deployment: this commit deploys when it ends (unless a newer
+    /// push supersedes it first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queued: Vec<QueuedDeployment>,
+    /// Services for which a newer commit is desired already: this one is never deployed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passed_over: Vec<SkippedManifest>,
     /// Manifests left alone, with the reason.
     pub skipped: Vec<SkippedManifest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedDeployment {
+    pub manifest_path: String,
+    pub service_key: String,
+    /// The deployment it waits for.
+    pub behind: String,
+    /// That deployment is being rolled back for this push (`onNewerPush: cancel`).
+    #[serde(default)]
+    pub cancelling: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +108,8 @@ pub struct SkippedManifest {
 
 /// Whether a manifest deploys from this push, and if not why.
 enum Decision {
-    Deploy,
+    /// With the service's key, when the manifest names it.
+    Deploy(Option<String>),
     Skip(String),
 }
 
@@ -101,58 +131,162 @@ pub async fn handle(deps: &Deps, input: PushInput) -> Result<PushOutput, Handler
         .filter(|name| name.ends_with(".yaml") || name.ends_with(".yml"))
         .map(|name| format!("{MANIFEST_FOLDER}/{name}"));
     for manifest_path in manifests {
-        if let Decision::Skip(reason) = decide(deps, &input, &manifest_path).await? {
-            info!(manifest = %manifest_path, %reason, "not deployed by this push");
-            output.skipped.push(SkippedManifest {
-                manifest_path,
-                reason,
-            });
-            continue;
-        }
-        let execution_name =
-            deployment_execution_name(&push.repository, &push.after, &manifest_path);
-        // The state machine adds the execution name as deploymentId.
-        let plan_input = PlanInput {
-            deployment_id: None,
-            repository: push.repository.clone(),
-            commit: push.after.clone(),
-            manifest_path: manifest_path.clone(),
-            branch: Some(push.branch.clone()),
-            author: input.author.clone().or_else(|| push.pusher.clone()),
-            image: None,
-        }
-        .to_json();
-        let started = StartedDeployment {
-            manifest_path,
-            execution_name,
-            execution_arn: None,
-        };
-        match deps
-            .workflows
-            .start(Workflow::Deploy, &started.execution_name, &plan_input)
-            .await
-        {
-            Ok(execution) => {
-                info!(execution = %execution.execution_arn, commit = %push.after, "push starts a deployment");
-                output.started.push(StartedDeployment {
-                    execution_arn: Some(execution.execution_arn),
-                    ..started
+        let service_key = match decide(deps, &input, &manifest_path).await? {
+            Decision::Skip(reason) => {
+                info!(manifest = %manifest_path, %reason, "not deployed by this push");
+                output.skipped.push(SkippedManifest {
+                    manifest_path,
+                    reason,
                 });
+                continue;
             }
-            // The name exists with another input: the same commit, seen by someone else first.
-            Err(PortError::Conflict(reason)) => {
-                info!(execution = %started.execution_name, %reason, "already started for this commit");
-                output.already_started.push(started);
+            Decision::Deploy(service_key) => service_key,
+        };
+        match service_key {
+            Some(service_key) => {
+                converge(deps, &input, manifest_path, &service_key, &mut output).await?;
             }
-            Err(error) => {
-                return Err(HandlerError::from_port(
-                    &format!("starting the deployment of {}", started.manifest_path),
-                    error,
-                ));
-            }
+            None => start_broken(deps, &input, manifest_path, &mut output).await?,
         }
     }
     Ok(output)
+}
+
+/// Makes the push the service's desired commit and deploys it if the service is free.
+async fn converge(
+    deps: &Deps,
+    input: &PushInput,
+    manifest_path: String,
+    service_key: &str,
+    output: &mut PushOutput,
+) -> Result<(), HandlerError> {
+    let push = &input.push;
+    let desired = Push {
+        branch: push.branch.clone(),
+        commit: push.after.clone(),
+        author: input.author.clone().or_else(|| push.pusher.clone()),
+        delivery: input.delivery_id.clone(),
+        seen_by: push.seen_by.clone(),
+        pushed_at: deps.clock.now(),
+    };
+    let recorded =
+        record_push(deps, service_key, &push.repository, &manifest_path, desired).await?;
+    let again = match recorded {
+        Recorded::Older { desired } => {
+            let reason = format!(
+                "older than {}, the commit {service_key} is to run already",
+                short_commit(&desired)
+            );
+            info!(manifest = %manifest_path, %reason, "push passed over");
+            output.passed_over.push(SkippedManifest {
+                manifest_path,
+                reason,
+            });
+            return Ok(());
+        }
+        Recorded::Desired(accepted) => accepted == Accepted::Same,
+    };
+    match reconcile(deps, service_key).await? {
+        Convergence::Started {
+            execution_name,
+            execution_arn,
+        } => {
+            let started = StartedDeployment {
+                manifest_path,
+                execution_name,
+                execution_arn: Some(execution_arn),
+            };
+            if again {
+                output.already_started.push(started);
+            } else {
+                info!(execution = ?started.execution_arn, commit = %push.after, "push starts a deployment");
+                output.started.push(started);
+            }
+        }
+        // Deployed, or refused, already: this is a repeat of that push.
+        Convergence::Settled => {
+            let deployed = deps
+                .store
+                .get_desired(service_key)
+                .await
+                .map_err(port("reading the service's desired state"))?
+                .and_then(|desired| desired.settled)
+                .and_then(|settled| settled.deployment_id)
+                .unwrap_or_default();
+            output.already_started.push(StartedDeployment {
+                manifest_path,
+                execution_name: deployed,
+                execution_arn: None,
+            });
+        }
+        Convergence::Waiting { behind } => {
+            info!(manifest = %manifest_path, %behind, "queued behind the running deployment");
+            output.queued.push(QueuedDeployment {
+                manifest_path,
+                service_key: service_key.to_string(),
+                behind,
+                cancelling: false,
+            });
+        }
+        Convergence::Cancelling { deployment_id } => {
+            output.queued.push(QueuedDeployment {
+                manifest_path,
+                service_key: service_key.to_string(),
+                behind: deployment_id,
+                cancelling: true,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A manifest too broken to name its service: start its deployment directly, for `plan` to
+/// report the located error (there is no service to converge).
+async fn start_broken(
+    deps: &Deps,
+    input: &PushInput,
+    manifest_path: String,
+    output: &mut PushOutput,
+) -> Result<(), HandlerError> {
+    let push = &input.push;
+    let execution_name = deployment_execution_name(&push.repository, &push.after, &manifest_path);
+    let plan_input = PlanInput {
+        deployment_id: None,
+        repository: push.repository.clone(),
+        commit: push.after.clone(),
+        manifest_path: manifest_path.clone(),
+        branch: Some(push.branch.clone()),
+        author: input.author.clone().or_else(|| push.pusher.clone()),
+        image: None,
+        desired_generation: None,
+    }
+    .to_json();
+    let started = StartedDeployment {
+        manifest_path,
+        execution_name,
+        execution_arn: None,
+    };
+    match deps
+        .workflows
+        .start(Workflow::Deploy, &started.execution_name, &plan_input)
+        .await
+    {
+        Ok(execution) if !execution.closed => {
+            output.started.push(StartedDeployment {
+                execution_arn: Some(execution.execution_arn),
+                ..started
+            });
+        }
+        // The same commit, seen by someone else first.
+        Ok(_) | Err(PortError::Conflict(_)) => output.already_started.push(started),
+        Err(error) => {
+            return Err(HandlerError::from_port(
+                &format!("starting the deployment of {}", started.manifest_path),
+                error,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses details no publisher of Ferry's makes, before reading anything.
@@ -204,7 +338,7 @@ async fn decide(
     };
     let draft = match manifest::parse_manifest(manifest_path, &text) {
         Ok(draft) => draft,
-        Err(_) if on_default_branch && changed(manifest_path) => return Ok(Decision::Deploy),
+        Err(_) if on_default_branch && changed(manifest_path) => return Ok(Decision::Deploy(None)),
         Err(_) if on_default_branch => {
             return Ok(Decision::Skip(
                 "invalid YAML, and the push did not change it".into(),
@@ -235,7 +369,7 @@ async fn decide(
     }
     let touched = changed(manifest_path) || changed(&draft.task_definition_path);
     Ok(if touched {
-        Decision::Deploy
+        Decision::Deploy(draft.service_key())
     } else {
         Decision::Skip(format!(
             "the push changed neither it nor {}",
@@ -258,7 +392,9 @@ mod tests {
     /// added to web's manifest.
     fn world(web_extra: &str) -> World {
         let world = World::new(&manifest("allAtOnce: {}", web_extra));
-        let api = manifest("allAtOnce: {}", "").replace("../ecs/web.json", "../ecs/api.json");
+        let api = manifest("allAtOnce: {}", "")
+            .replace("../ecs/web.json", "../ecs/api.json")
+            .replace("service: web", "service: api");
         world.git.put(REPO, COMMIT, ".ferry/api.yaml", &api);
         world.git.put(REPO, COMMIT, "ecs/api.json", TASK_DEFINITION);
         world
@@ -321,7 +457,7 @@ mod tests {
             .await
             .unwrap();
 
-        let name = deployment_execution_name(REPO, COMMIT, ".ferry/web.yaml");
+        let name = ferry_core::convergence::desired_execution_name("shop/web", COMMIT, 1, 0);
         assert_eq!(output.started.len(), 1);
         assert_eq!(output.started[0].execution_name, name);
         assert_eq!(output.started[0].manifest_path, ".ferry/web.yaml");
@@ -342,7 +478,7 @@ mod tests {
             [(
                 name,
                 json!({"repository": REPO, "commit": COMMIT, "manifestPath": ".ferry/web.yaml",
-                    "branch": "main", "author": "bob"})
+                    "branch": "main", "author": "bob", "desiredGeneration": 1})
             )]
         );
     }
@@ -364,7 +500,7 @@ mod tests {
         polled.default_branch = None;
         let seen_again = handle(&world.deps, polled).await.unwrap();
 
-        assert_eq!(retry.started, first.started);
+        assert_eq!(retry.already_started, first.started);
         assert_eq!(seen_again.started, vec![]);
         assert_eq!(manifests(&seen_again.already_started), [".ferry/web.yaml"]);
         assert_eq!(started(&world).len(), 1);

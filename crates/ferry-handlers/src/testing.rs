@@ -55,6 +55,7 @@ impl World {
             branch: Some("main".into()),
             author: Some("alice".into()),
             image: None,
+            desired_generation: None,
         }
     }
 }

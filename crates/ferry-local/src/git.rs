@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use ferry_core::convergence::Relation;
 use ferry_core::ports::{GitSource, PortError, PortResult};
 
 /// Reads files either from a commit (`git show COMMIT:PATH`) or, in working-tree mode, from
@@ -188,6 +189,68 @@ impl GitSource for LocalRepository {
         names.sort();
         Ok(names)
     }
+
+    async fn compare_commits(
+        &self,
+        repository: &str,
+        base: &str,
+        head: &str,
+    ) -> PortResult<Relation> {
+        let folder = self.folder(repository)?;
+        let (base, head) = (commit_id(base)?, commit_id(head)?);
+        if base.eq_ignore_ascii_case(head) {
+            return Ok(Relation::Identical);
+        }
+        // `merge-base --is-ancestor A B` exits 0 when A is an ancestor of B, 1 when it is not,
+        // and otherwise (128) when either is not a commit here: unrelated, as GitHub's 404.
+        let is_ancestor = |ancestor: &str, of: &str| {
+            let folder = folder.clone();
+            let (ancestor, of) = (ancestor.to_string(), of.to_string());
+            async move {
+                let status = tokio::process::Command::new("git")
+                    .arg("-C")
+                    .arg(&folder)
+                    .args(["merge-base", "--is-ancestor", &ancestor, &of])
+                    .output()
+                    .await
+                    .map_err(|error| PortError::Invalid(format!("cannot run git: {error}")))?
+                    .status;
+                Ok::<bool, PortError>(status.success())
+            }
+        };
+        Ok(if is_ancestor(base, head).await? {
+            Relation::Ahead
+        } else if is_ancestor(head, base).await? {
+            Relation::Behind
+        } else {
+            Relation::Diverged
+        })
+    }
+
+    async fn head_of_branch(&self, repository: &str, branch: &str) -> PortResult<Option<String>> {
+        let folder = self.folder(repository)?;
+        if branch.starts_with('-') || branch.contains("..") || branch.is_empty() {
+            return Err(PortError::Invalid(format!("`{branch}` is not a branch")));
+        }
+        let output = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(&folder)
+            .args(["rev-parse", "--verify", "--quiet"])
+            .arg(format!("refs/heads/{branch}^{{commit}}"))
+            .output()
+            .await
+            .map_err(|error| PortError::Invalid(format!("cannot run git: {error}")))?;
+        let sha = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        Ok((output.status.success() && !sha.is_empty()).then_some(sha))
+    }
+}
+
+/// A commit id as Git takes it on a command line (never an option).
+fn commit_id(commit: &str) -> PortResult<&str> {
+    if commit.is_empty() || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(PortError::Invalid(format!("`{commit}` is not a commit id")));
+    }
+    Ok(commit)
 }
 
 #[cfg(test)]
@@ -207,6 +270,71 @@ mod tests {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).unwrap().trim().to_string()
+    }
+
+    fn commit(dir: &Path, message: &str) -> String {
+        git(
+            dir,
+            &[
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "user.name=t",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                message,
+            ],
+        );
+        git(dir, &["rev-parse", "HEAD"])
+    }
+
+    #[tokio::test]
+    async fn orders_commits_by_ancestry_and_reads_branch_heads() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        let first = commit(dir.path(), "one");
+        let second = commit(dir.path(), "two");
+        git(dir.path(), &["checkout", "-q", "-b", "other", &first]);
+        let aside = commit(dir.path(), "aside");
+        let repo = dir.path().to_str().unwrap();
+        let source = LocalRepository::commits();
+        let relation = |base: String, head: String| {
+            let source = source.clone();
+            async move { source.compare_commits(repo, &base, &head).await.unwrap() }
+        };
+        assert_eq!(
+            relation(first.clone(), second.clone()).await,
+            Relation::Ahead
+        );
+        assert_eq!(
+            relation(second.clone(), first.clone()).await,
+            Relation::Behind
+        );
+        assert_eq!(
+            relation(second.clone(), second.clone()).await,
+            Relation::Identical
+        );
+        assert_eq!(
+            relation(second.clone(), aside.clone()).await,
+            Relation::Diverged
+        );
+        assert_eq!(
+            relation(second.clone(), "ab".repeat(20)).await,
+            Relation::Diverged,
+            "a commit the repository does not have is unrelated"
+        );
+        assert!(source.compare_commits(repo, "--all", &first).await.is_err());
+        assert_eq!(
+            source.head_of_branch(repo, "main").await.unwrap(),
+            Some(second)
+        );
+        assert_eq!(
+            source.head_of_branch(repo, "other").await.unwrap(),
+            Some(aside)
+        );
+        assert_eq!(source.head_of_branch(repo, "gone").await.unwrap(), None);
     }
 
     #[tokio::test]

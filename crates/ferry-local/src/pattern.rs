@@ -411,12 +411,17 @@ impl RuleFiles {
         include_str!("../../../infra/terraform/rules/github-push.json");
     pub const GITHUB_PULL_REQUEST: &'static str =
         include_str!("../../../infra/terraform/rules/github-pull-request.json");
+    /// Terraform adds the deploy state machine's ARN; locally `ferry serve` reconciles on a
+    /// timer instead ([`crate::LocalRuntime::converge`]).
+    pub const DEPLOY_ENDED: &'static str =
+        include_str!("../../../infra/terraform/rules/deploy-ended.json");
 
     /// `(file name, text)` of every rule file.
     pub const ALL: &'static [(&'static str, &'static str)] = &[
         ("alarm-state-change.json", Self::ALARM_STATE_CHANGE),
         ("github-push.json", Self::GITHUB_PUSH),
         ("github-pull-request.json", Self::GITHUB_PULL_REQUEST),
+        ("deploy-ended.json", Self::DEPLOY_ENDED),
     ];
 }
 

@@ -144,18 +144,33 @@ impl WorkflowControl for EngineWorkflows {
         name: &str,
         input: &Value,
     ) -> PortResult<ExecutionRef> {
-        let execution = self
-            .executor(workflow)?
-            .start(name, input.clone())
-            .map_err(|error| match error {
-                EngineError::ExecutionAlreadyExists { .. } => {
-                    PortError::Conflict(error.to_string())
-                }
-                other => PortError::Invalid(other.to_string()),
-            })?;
+        let executor = self.executor(workflow)?;
+        let execution = match executor.start(name, input.clone()) {
+            Ok(execution) => execution,
+            // As Step Functions: the same name and input is the execution already started.
+            Err(error @ EngineError::ExecutionAlreadyExists { .. }) => {
+                return match executor.existing(name) {
+                    Some((existing, ended)) if &existing == input => Ok(ExecutionRef {
+                        execution_arn: format!(
+                            "{}:{name}",
+                            executor.state_machine_arn().replacen(
+                                ":stateMachine:",
+                                ":execution:",
+                                1
+                            )
+                        ),
+                        started_at: time::OffsetDateTime::now_utc(),
+                        closed: ended,
+                    }),
+                    _ => Err(PortError::Conflict(error.to_string())),
+                };
+            }
+            Err(other) => return Err(PortError::Invalid(other.to_string())),
+        };
         let reference = ExecutionRef {
             execution_arn: execution.arn().to_string(),
             started_at: time::OffsetDateTime::now_utc(),
+            closed: false,
         };
         self.running
             .lock()
@@ -246,6 +261,36 @@ impl LocalRuntime {
             crate::AlarmWatcher::new(self.deps.clone(), interval).spawn(),
             crate::AnswerRelay::new(self.deps.clone(), self.deploy.tokens(), interval).spawn(),
         ])
+    }
+}
+
+impl LocalRuntime {
+    /// What the `deploy-ended` rule and the `converge` function do in AWS, done here on a
+    /// timer: every `interval`, each service whose desired commit (the latest push) waits is
+    /// deployed on this engine if nothing else deploys it. For `ferry serve`, the process that
+    /// receives pushes; a deployment ending in another process (`ferry deploy --local`) is
+    /// noticed on the next tick. Stops when the returned value is dropped.
+    pub fn converge(&self, interval: std::time::Duration) -> Watching {
+        let deps = self.deps.clone();
+        Watching(vec![tokio::spawn(async move {
+            loop {
+                match ferry_handlers::converge::handle(&deps, Default::default()).await {
+                    Ok(output) => {
+                        for service in output.services {
+                            if let ferry_handlers::converge::Convergence::Started {
+                                execution_name,
+                                ..
+                            } = &service.convergence
+                            {
+                                tracing::info!(service = %service.service_key, execution = %execution_name, "deploying the latest push");
+                            }
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "could not converge"),
+                }
+                tokio::time::sleep(interval).await;
+            }
+        })])
     }
 }
 

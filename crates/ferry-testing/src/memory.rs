@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use ferry_core::convergence::{Desired, Relation};
 use ferry_core::deployment::{Deployment, cluster_name};
 use ferry_core::lifecycle::Event;
 use ferry_core::ports::*;
@@ -370,6 +371,7 @@ impl AlarmReader for MemoryAlarms {
 pub struct MemoryStore {
     deployments: Mutex<BTreeMap<String, Deployment>>,
     locks: Mutex<HashMap<String, ServiceLock>>,
+    desired: Mutex<BTreeMap<String, Desired>>,
 }
 
 impl MemoryStore {
@@ -469,10 +471,23 @@ impl DeploymentStore for MemoryStore {
         deployment: &Deployment,
         lock: &ServiceLock,
         replacing: Option<&str>,
+        settles: Option<u64>,
     ) -> PortResult<()> {
-        // Lock order: locks, then deployments (the only place holding both).
+        // Lock order: locks, deployments, desired (the only place holding them all).
         let mut locks = locked(&self.locks);
         let mut deployments = locked(&self.deployments);
+        let mut desired = locked(&self.desired);
+        if let Some(generation) = settles {
+            let settleable = desired
+                .get(&lock.service_key)
+                .is_some_and(|state| state.generation == generation && state.is_pending());
+            if !settleable {
+                return Err(PortError::Conflict(format!(
+                    "generation {generation} of {} is no longer the one to deploy",
+                    lock.service_key
+                )));
+            }
+        }
         if let Some(existing) = locks.get(&lock.service_key) {
             let takeable = existing.deployment_id == lock.deployment_id
                 || existing.expires_at <= lock.acquired_at
@@ -492,6 +507,10 @@ impl DeploymentStore for MemoryStore {
         }
         locks.insert(lock.service_key.clone(), lock.clone());
         deployments.insert(deployment.id.clone(), deployment.clone());
+        if let (Some(generation), Some(state)) = (settles, desired.get_mut(&lock.service_key)) {
+            state.settle(generation, Some(&deployment.id), lock.acquired_at);
+            state.version += 1;
+        }
         Ok(())
     }
 
@@ -538,6 +557,34 @@ impl DeploymentStore for MemoryStore {
             .cloned()
             .collect())
     }
+
+    async fn get_desired(&self, service_key: &str) -> PortResult<Option<Desired>> {
+        Ok(locked(&self.desired).get(service_key).cloned())
+    }
+
+    async fn put_desired(&self, desired: &mut Desired) -> PortResult<()> {
+        let mut stored = locked(&self.desired);
+        let version = stored
+            .get(&desired.service_key)
+            .map_or(0, |existing| existing.version);
+        if version != desired.version {
+            return Err(PortError::Conflict(format!(
+                "the desired state of {} was changed by someone else (version {version} != {})",
+                desired.service_key, desired.version
+            )));
+        }
+        desired.version += 1;
+        stored.insert(desired.service_key.clone(), desired.clone());
+        Ok(())
+    }
+
+    async fn list_pending_desired(&self) -> PortResult<Vec<Desired>> {
+        Ok(locked(&self.desired)
+            .values()
+            .filter(|state| state.is_pending())
+            .cloned()
+            .collect())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -546,6 +593,8 @@ impl DeploymentStore for MemoryStore {
 #[derive(Default)]
 pub struct MemoryWorkflows {
     pub started: Mutex<Vec<(Workflow, String, Value)>>,
+    /// Names of executions that have ended ([`MemoryWorkflows::end`]).
+    pub ended: Mutex<Vec<String>>,
     pub successes: Mutex<Vec<(String, Value)>>,
     pub failures: Mutex<Vec<(String, String, String)>>,
 }
@@ -553,6 +602,20 @@ pub struct MemoryWorkflows {
 impl MemoryWorkflows {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Marks the execution `name` ended: starting it again starts nothing (`closed`).
+    pub fn end(&self, name: &str) {
+        locked(&self.ended).push(name.to_string());
+    }
+
+    /// Names of the executions of `workflow` started so far, in order.
+    pub fn names(&self, workflow: Workflow) -> Vec<String> {
+        locked(&self.started)
+            .iter()
+            .filter(|(kind, _, _)| *kind == workflow)
+            .map(|(_, name, _)| name.clone())
+            .collect()
     }
 
     /// As Step Functions: a token answers its task once (`TaskTimedOut` after that).
@@ -598,6 +661,7 @@ impl WorkflowControl for MemoryWorkflows {
                 "arn:aws:states:eu-west-1:123456789012:execution:ferry-{workflow:?}:{name}"
             ),
             started_at: OffsetDateTime::UNIX_EPOCH,
+            closed: locked(&self.ended).iter().any(|ended| ended == name),
         })
     }
 
@@ -620,6 +684,10 @@ impl WorkflowControl for MemoryWorkflows {
 #[derive(Default)]
 pub struct MemoryGit {
     files: Mutex<HashMap<(String, String, String), String>>,
+    /// commit → its parent, one line of history per repository is enough for the rules.
+    parents: Mutex<HashMap<String, String>>,
+    /// (repository, branch) → head commit.
+    heads: Mutex<HashMap<(String, String), String>>,
 }
 
 impl MemoryGit {
@@ -632,6 +700,35 @@ impl MemoryGit {
             (repository.to_string(), commit.to_string(), path.to_string()),
             text.to_string(),
         );
+    }
+
+    /// Records `commit` as a child of `parent` (for `compare_commits`).
+    pub fn set_parent(&self, commit: &str, parent: &str) {
+        locked(&self.parents).insert(commit.to_string(), parent.to_string());
+    }
+
+    /// Points `branch` of `repository` at `commit` (for `head_of_branch`).
+    pub fn set_head(&self, repository: &str, branch: &str, commit: &str) {
+        locked(&self.heads).insert(
+            (repository.to_string(), branch.to_string()),
+            commit.to_string(),
+        );
+    }
+
+    /// Whether `ancestor` is `commit` or one of its ancestors.
+    fn descends(&self, commit: &str, ancestor: &str) -> bool {
+        let parents = locked(&self.parents);
+        let mut at = commit.to_string();
+        for _ in 0..10_000 {
+            if at == ancestor {
+                return true;
+            }
+            match parents.get(&at) {
+                Some(parent) => at = parent.clone(),
+                None => return false,
+            }
+        }
+        false
     }
 }
 
@@ -665,6 +762,29 @@ impl GitSource for MemoryGit {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    async fn compare_commits(
+        &self,
+        _repository: &str,
+        base: &str,
+        head: &str,
+    ) -> PortResult<Relation> {
+        Ok(if base == head {
+            Relation::Identical
+        } else if self.descends(head, base) {
+            Relation::Ahead
+        } else if self.descends(base, head) {
+            Relation::Behind
+        } else {
+            Relation::Diverged
+        })
+    }
+
+    async fn head_of_branch(&self, repository: &str, branch: &str) -> PortResult<Option<String>> {
+        Ok(locked(&self.heads)
+            .get(&(repository.to_string(), branch.to_string()))
+            .cloned())
     }
 }
 

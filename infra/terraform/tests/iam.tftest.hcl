@@ -81,36 +81,58 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
       "cloudwatch:DescribeAlarms",
       "secretsmanager:GetSecretValue",
     ])
-    error_message = "plan must only read Git (the GitHub credentials), the service, its task sets, the load balancer and the alarms, and use the table (its TransactWriteItems is two conditional Puts, authorized as PutItem)."
+    error_message = "plan must only read Git (the GitHub credentials), the service, its task sets, the load balancer and the alarms, and use the table (its TransactWriteItems is two conditional Puts and, for a pushed commit, a conditional Update: PutItem and UpdateItem)."
   }
 
   assert {
     condition = toset(flatten([for s in data.aws_iam_policy_document.function["push-deploy"].statement : s.actions])) == toset([
       "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
       "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
-      "secretsmanager:GetSecretValue", "states:StartExecution", "states:DescribeExecution",
+      "secretsmanager:GetSecretValue", "states:StartExecution", "states:DescribeExecution", "states:SendTaskFailure",
     ])
-    error_message = "push-deploy must only read Git (the GitHub credentials) and start deploy executions."
+    error_message = "push-deploy must only read Git (the GitHub credentials), start deploy executions, and roll back a deployment a newer push cancels (onNewerPush: cancel)."
   }
 
   assert {
-    condition = alltrue([
-      for s in data.aws_iam_policy_document.function["push-deploy"].statement :
-      toset(s.resources) == toset([
-        "arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-deploy",
-        "arn:aws:states:eu-west-1:123456789012:execution:ferry-deploy:*",
-      ])
-      if contains(s.actions, "states:StartExecution")
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["converge"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "states:StartExecution", "states:DescribeExecution", "states:SendTaskFailure",
     ])
-    error_message = "push-deploy may start and describe executions of the deploy state machine only."
+    error_message = "converge must only use the table, start deploy executions, and roll back a deployment a newer push cancels; it reads no Git."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for fn in ["push-deploy", "converge"] : [
+        for s in data.aws_iam_policy_document.function[fn].statement :
+        contains([
+          toset([
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-deploy",
+            "arn:aws:states:eu-west-1:123456789012:execution:ferry-deploy:*",
+          ]),
+          toset([
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-traffic",
+            "arn:aws:states:eu-west-1:123456789012:execution:ferry-traffic:*",
+          ]),
+        ], toset(s.resources))
+        if contains(s.actions, "states:StartExecution")
+      ]
+    ]))
+    error_message = "push-deploy and converge may start and describe executions of the deploy and traffic state machines only."
   }
 
   assert {
     condition = [
       for fn, doc in data.aws_iam_policy_document.function : fn
       if contains(flatten([for s in doc.statement : s.actions]), "states:StartExecution")
-    ] == ["alarm-watch", "control", "push-deploy"]
-    error_message = "Only push-deploy (deployments), alarm-watch (traffic rollbacks) and control (promote, rollback, presets) may start executions."
+    ] == ["alarm-watch", "control", "converge", "push-deploy"]
+    error_message = "Only push-deploy and converge (deployments, and rollbacks for onNewerPush: cancel), alarm-watch (traffic rollbacks) and control (promote, rollback, presets) may start executions."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.deploy_ended_converge.arn == aws_lambda_function.function["converge"].arn && aws_lambda_permission.converge_events.source_arn == aws_cloudwatch_event_rule.deploy_ended.arn && jsondecode(aws_cloudwatch_event_rule.deploy_ended.event_pattern).detail.stateMachineArn == ["arn:aws:states:eu-west-1:123456789012:stateMachine:ferry-deploy"]
+    error_message = "The end of a deploy execution (and only of the deploy state machine's) goes to converge, and only that rule may invoke it."
   }
 
   assert {

@@ -23,6 +23,7 @@ pub use task_definition::{ContainerDefinition, TaskDefinition};
 use crate::analysis::OnInsufficientData;
 use crate::arn::{self, ResourceKind};
 use crate::control::Identity;
+use crate::convergence::OnNewerPush;
 use crate::deployment::OnTimeout;
 use crate::plan::{Plan, Preset, StepSpec, Strategy};
 use reader::{Fields, Reader, describe};
@@ -45,6 +46,7 @@ const TOP_LEVEL: &[&str] = &[
     "rollback",
     "notify",
     "branches",
+    "onNewerPush",
 ];
 const STRATEGIES: &[&str] = &["allAtOnce", "canary", "linear", "steps", "preset"];
 
@@ -103,6 +105,8 @@ pub struct Manifest {
     pub slack_channel: Option<String>,
     /// Branches whose pushes deploy; empty means the repository's default branch.
     pub branches: Vec<String>,
+    /// What a newer push does to a deployment of this service still running.
+    pub on_newer_push: OnNewerPush,
 }
 
 impl Manifest {
@@ -141,9 +145,17 @@ struct DraftFields {
     rollback: Rollback,
     slack_channel: Option<String>,
     branches: Vec<String>,
+    on_newer_push: OnNewerPush,
 }
 
 impl Draft {
+    /// The service's key (`<cluster>/<service>`), when the YAML's fields could be read.
+    pub fn service_key(&self) -> Option<String> {
+        self.fields
+            .as_ref()
+            .map(|fields| crate::deployment::service_key(&fields.cluster, &fields.service))
+    }
+
     /// The manifest's `branches`, as written (empty: the repository's default branch), or
     /// `None` when the YAML had problems that left the fields unread.
     pub fn branches(&self) -> Option<&[String]> {
@@ -259,6 +271,7 @@ impl Draft {
             rollback: fields.rollback,
             slack_channel: fields.slack_channel,
             branches: fields.branches,
+            on_newer_push: fields.on_newer_push,
         })
     }
 }
@@ -415,6 +428,25 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
         Some(node) => reader.string_list(node, "branches", "branch names", branch_problem),
         None => Some(Vec::new()),
     };
+    let on_newer_push = match top.get("onNewerPush") {
+        Some(node) => match reader
+            .string(node, "onNewerPush", "wait or cancel")
+            .as_deref()
+        {
+            Some("wait") => Some(OnNewerPush::Wait),
+            Some("cancel") => Some(OnNewerPush::Cancel),
+            Some(other) => {
+                reader.report(
+                    node,
+                    "onNewerPush",
+                    format!("expected wait or cancel, found \"{other}\""),
+                );
+                None
+            }
+            None => None,
+        },
+        None => Some(OnNewerPush::default()),
+    };
 
     if let (Some(strategy), Some(approval)) = (&strategy, &approval)
         && let Some(node) = top.get("approval")
@@ -446,6 +478,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
         rollback,
         slack_channel,
         branches,
+        on_newer_push,
     ) {
         (
             Some(service),
@@ -458,6 +491,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             Some(rollback),
             Some(slack_channel),
             Some(branches),
+            Some(on_newer_push),
         ) if problems.is_empty() => Some(DraftFields {
             service,
             cluster,
@@ -470,6 +504,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             rollback,
             slack_channel,
             branches,
+            on_newer_push,
         }),
         _ => None,
     };

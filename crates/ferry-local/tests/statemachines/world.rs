@@ -257,6 +257,7 @@ impl World {
             branch: Some("main".into()),
             author: Some("alice".into()),
             image: None,
+            desired_generation: None,
         }
         .to_json()
     }
