@@ -4,10 +4,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: check-local-control soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
+.PHONY: check-convergence check-local-control soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
 
 ## Everything CI checks: formatting, lints, all tests.
-test: tools fmt-check clippy check-statemachines check-terraform unit check-iam check-local-control fuzz
+test: tools fmt-check clippy check-statemachines check-terraform unit check-iam check-local-control check-convergence fuzz
 
 ## Install what the tests need when it is missing (a fresh machine has none of it).
 tools:
@@ -64,6 +64,13 @@ package:
 check-local-control: tools
 	$(CARGO) build --quiet --locked --bin ferry
 	python3 scripts/local_control.py
+
+## GitOps convergence end to end: signed pushes to `ferry serve` on the emulator while a
+## long bake runs, a retried older push, a push during a rollback, `ferry deploy --commit` of
+## an older commit (scripts/convergence.py).
+check-convergence: tools
+	$(CARGO) build --quiet --locked --bin ferry
+	python3 scripts/convergence.py
 
 ## The whole thing on one machine: validate and plan the examples, then start the AWS
 ## emulator, seed an environment, deploy a good image to 100 percent and a bad one that an

@@ -219,9 +219,15 @@ def task_sets(env):
 
 
 def deployments(env):
-    items = env["ddb"].scan(TableName="ferry")["Items"]
-    records = [json.loads(item["record"]["S"]) for item in items if "record" in item]
-    return sorted(records, key=lambda record: record["createdAt"])
+    """The deployment records, oldest first (the table also holds locks and desired states)."""
+    return sorted(table_records(env, "DEPLOYMENT#"), key=lambda record: record["createdAt"])
+
+
+def table_records(env, prefix):
+    """The JSON records of the table's items whose key starts with `prefix`, every page."""
+    pages = env["ddb"].get_paginator("scan").paginate(TableName="ferry")
+    return [json.loads(item["record"]["S"]) for page in pages for item in page["Items"]
+            if item["pk"]["S"].startswith(prefix) and "record" in item]
 
 
 def ferry_deploy(env_vars, repo, *extra):

@@ -363,3 +363,122 @@ async fn the_poller_remembers_the_last_seen_head_and_its_etag_per_branch() {
         Some(first)
     );
 }
+
+fn pushed(commit: char) -> ferry_core::convergence::Push {
+    ferry_core::convergence::Push {
+        branch: "main".into(),
+        commit: commit.to_string().repeat(40),
+        author: Some("alice".into()),
+        delivery: Some(format!("delivery-{commit}")),
+        seen_by: Some("webhook".into()),
+        pushed_at: NOW,
+    }
+}
+
+fn lock_for(id: &str) -> ferry_core::ports::ServiceLock {
+    ferry_core::ports::ServiceLock {
+        service_key: "prod/web".into(),
+        deployment_id: id.into(),
+        acquired_at: NOW,
+        expires_at: NOW + minutes(60),
+    }
+}
+
+#[tokio::test]
+async fn a_desired_state_is_written_on_its_version_and_listed_while_it_waits() {
+    use ferry_core::convergence::{Desired, Order};
+
+    let clients = clients().await;
+    let store = store(&clients).await;
+    let mut desired = Desired::new("prod/web", "acme/shop", ".ferry/web.yaml", pushed('a'));
+
+    store.put_desired(&mut desired).await.unwrap();
+    let mut stale = desired.clone();
+    stale.version = 0;
+    let recreated = store.put_desired(&mut stale).await;
+    desired.accept(
+        pushed('b'),
+        "acme/shop",
+        ".ferry/web.yaml",
+        Order::Newer,
+        NOW,
+    );
+    store.put_desired(&mut desired).await.unwrap();
+    let mut behind = desired.clone();
+    behind.version = 1;
+    let lost = store.put_desired(&mut behind).await;
+
+    assert!(
+        matches!(recreated, Err(PortError::Conflict(_))),
+        "{recreated:?}"
+    );
+    assert!(matches!(lost, Err(PortError::Conflict(_))), "{lost:?}");
+    let read = store.get_desired("prod/web").await.unwrap().unwrap();
+    assert_eq!(read, desired);
+    assert_eq!(read.version, 2);
+    assert_eq!(read.passed_over.len(), 1, "a was superseded by b");
+    assert_eq!(store.get_desired("prod/api").await.unwrap(), None);
+    let pending = store.list_pending_desired().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].push.commit, "b".repeat(40));
+}
+
+/// The settling Update rides in plan's transaction: the desired generation is settled with
+/// the lock and the record, or nothing is written.
+#[tokio::test]
+async fn taking_the_lock_settles_the_desired_generation_once_or_writes_nothing() {
+    use ferry_core::convergence::{Desired, Order};
+
+    let clients = clients().await;
+    let store = store(&clients).await;
+    let mut desired = Desired::new("prod/web", "acme/shop", ".ferry/web.yaml", pushed('a'));
+    store.put_desired(&mut desired).await.unwrap();
+    desired.accept(
+        pushed('b'),
+        "acme/shop",
+        ".ferry/web.yaml",
+        Order::Newer,
+        NOW,
+    );
+    store.put_desired(&mut desired).await.unwrap();
+
+    // A plan of the superseded generation 1: nothing is written.
+    let old = deployment_record("prod", "web", "web-g1", NOW);
+    let superseded = store
+        .create_with_lock(&old, &lock_for("web-g1"), None, Some(1))
+        .await;
+    assert!(
+        matches!(superseded, Err(PortError::Conflict(_))),
+        "{superseded:?}"
+    );
+    assert_eq!(store.get("web-g1").await.unwrap(), None);
+    assert_eq!(store.get_lock("prod/web").await.unwrap(), None);
+
+    // Generation 2's plan: lock, record and settlement together.
+    let current = deployment_record("prod", "web", "web-g2", NOW);
+    store
+        .create_with_lock(&current, &lock_for("web-g2"), None, Some(2))
+        .await
+        .unwrap();
+    let settled = store.get_desired("prod/web").await.unwrap().unwrap();
+    assert!(!settled.is_pending());
+    assert_eq!(
+        settled.settled.as_ref().unwrap().deployment_id.as_deref(),
+        Some("web-g2")
+    );
+    assert_eq!(settled.version, 3, "the settlement bumps the version");
+    assert!(store.list_pending_desired().await.unwrap().is_empty());
+    // A stale write of the desired state loses to the settlement.
+    let lost = store.put_desired(&mut desired).await;
+    assert!(matches!(lost, Err(PortError::Conflict(_))), "{lost:?}");
+
+    // Another execution of generation 2, after the lock was released: settled already.
+    store.release_lock("prod/web", "web-g2").await.unwrap();
+    let twice = deployment_record("prod", "web", "web-g2-again", NOW);
+    let again = store
+        .create_with_lock(&twice, &lock_for("web-g2-again"), None, Some(2))
+        .await;
+    assert!(matches!(again, Err(PortError::Conflict(_))), "{again:?}");
+    assert_eq!(store.get("web-g2-again").await.unwrap(), None);
+    assert_eq!(store.get_lock("prod/web").await.unwrap(), None);
+}

@@ -138,6 +138,28 @@ fn parse_as_the_function_does(function: &str, path: &Path, value: &Value) {
                 other => panic!("{}: seenBy {other:?}", path.display()),
             }
         }
+        "converge" => {
+            // The whole EventBridge event of a deploy execution's end; the function reads its
+            // detail, and reconciles every waiting service whatever the detail says.
+            assert_eq!(value["source"], "aws.states", "{}", path.display());
+            assert_eq!(
+                value["detail-type"],
+                "Step Functions Execution Status Change",
+                "{}",
+                path.display()
+            );
+            let rule =
+                ferry_local::EventPattern::parse(ferry_local::RuleFiles::DEPLOY_ENDED).unwrap();
+            assert!(
+                rule.matches(value),
+                "{}: deploy-ended.json misses it",
+                path.display()
+            );
+            let input: ferry_handlers::converge::ConvergeInput =
+                serde_json::from_value(value["detail"].clone())
+                    .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+            assert_eq!(input.service_key, None, "{}", path.display());
+        }
         "alarm-watch" => {
             // functions/alarm-watch takes the whole EventBridge event and hands on its detail.
             use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
@@ -228,11 +250,13 @@ async fn every_sample_event_reaches_its_handler_and_fails_only_on_business_groun
             continue;
         }
         match ferry_handlers::dispatch(&deps, &function, value).await {
-            // alarm-watch with nothing in flight, push-deploy at a commit without manifests.
+            // alarm-watch with nothing in flight, push-deploy at a commit without manifests,
+            // converge with no push waiting.
             Ok(output) => assert!(
                 function == "alarm-watch"
-                    || (function == "push-deploy" && output["started"] == serde_json::json!([])),
-                "{shown}: only alarm-watch and push-deploy succeed with nothing there, got {output}"
+                    || (function == "push-deploy" && output["started"] == serde_json::json!([]))
+                    || (function == "converge" && output == serde_json::json!({"services": []})),
+                "{shown}: only alarm-watch, push-deploy and converge succeed with nothing there, got {output}"
             ),
             Err(error) => {
                 assert!(

@@ -1300,3 +1300,101 @@ async fn a_rule_based_deployment_shifts_the_rule_and_leaves_the_default_action_a
     assert_eq!(h.rule_weights(&rule).await, (100, 0));
     assert_eq!(h.listener_weights().await, (100, 0));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Convergence: the latest push, through the functions, on the emulator's table
+
+/// A push for a service that is deploying waits (push-deploy queues it behind the running
+/// deployment); when that deployment ends, converge (what the deploy-ended rule invokes)
+/// starts it, and its plan settles the desired state in the lock's transaction on DynamoDB.
+#[tokio::test]
+async fn a_push_for_a_busy_service_waits_and_converge_deploys_it_when_the_deployment_ends() {
+    use ferry_core::ports::Workflow;
+
+    let h = Harness::new("converge", CANARY).await;
+    let second = format!("{}ffffffff", &h.commit[..32]);
+    for path in [MANIFEST_PATH, TASK_DEFINITION_PATH] {
+        let text = ferry_core::ports::GitSource::read_file(&*h.git, REPOSITORY, &h.commit, path)
+            .await
+            .unwrap()
+            .unwrap();
+        h.git
+            .put(REPOSITORY, &second, path, &text.replace("}", "} "));
+    }
+    h.git.set_parent(&second, &h.commit);
+    h.git.set_head(REPOSITORY, "main", &h.commit);
+    let push = |commit: &str| {
+        json!({"repository": REPOSITORY, "ref": "refs/heads/main", "branch": "main",
+            "before": "1".repeat(40), "after": commit, "changedPaths": [TASK_DEFINITION_PATH],
+            "pusher": "alice", "seenBy": "webhook", "defaultBranch": "main"})
+    };
+    let started = |index: usize| {
+        let (workflow, name, input) = h.workflows.started.lock().unwrap()[index].clone();
+        assert_eq!(workflow, Workflow::Deploy);
+        let mut input = input;
+        input["deploymentId"] = json!(name);
+        (name, input)
+    };
+
+    let first = ferry_handlers::dispatch(&h.deps, "push-deploy", push(&h.commit))
+        .await
+        .unwrap();
+    assert_eq!(first["started"].as_array().unwrap().len(), 1, "{first}");
+    let (running, input) = started(0);
+    ferry_handlers::dispatch(&h.deps, "plan", input)
+        .await
+        .unwrap();
+    h.git.set_head(REPOSITORY, "main", &second);
+    let queued = ferry_handlers::dispatch(&h.deps, "push-deploy", push(&second))
+        .await
+        .unwrap();
+    let early = ferry_handlers::dispatch(&h.deps, "converge", json!({}))
+        .await
+        .unwrap();
+
+    assert_eq!(queued["queued"][0]["behind"], json!(running), "{queued}");
+    assert_eq!(early["services"][0]["outcome"], "waiting", "{early}");
+    assert_eq!(h.workflows.started.lock().unwrap().len(), 1);
+
+    // The running deployment ends as finalize leaves it: ended, lock released.
+    let mut record = h.deps.store.get(&running).await.unwrap().unwrap();
+    record.status = DeploymentStatus::Succeeded;
+    h.deps.store.update(&mut record).await.unwrap();
+    h.deps
+        .store
+        .release_lock(&record.service_key(), &running)
+        .await
+        .unwrap();
+    h.workflows.end(&running);
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/converge/deploy-ended.json"
+    ))
+    .unwrap();
+    let converged =
+        ferry_handlers::dispatch(&h.deps, "converge", serde_json::from_str(&sample).unwrap())
+            .await
+            .unwrap();
+
+    assert_eq!(
+        converged["services"][0]["outcome"], "started",
+        "{converged}"
+    );
+    let (next, input) = started(1);
+    assert_eq!(input["commit"], json!(second));
+    ferry_handlers::dispatch(&h.deps, "plan", input)
+        .await
+        .unwrap();
+    let desired = h
+        .deps
+        .store
+        .get_desired(&record.service_key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!desired.is_pending());
+    assert_eq!(
+        desired.settled.and_then(|settled| settled.deployment_id),
+        Some(next)
+    );
+}

@@ -107,12 +107,12 @@ async fn task_tokens_are_completed_with_success_or_failure() {
 
 /// `push-deploy` with the real Step Functions adapter: the webhook's sample push of
 /// `examples/shop` starts exactly the deployment it touches, a retry finds the same execution,
-/// and the poller seeing the commit (another input, the same name) is told it already runs.
+/// and the poller seeing the commit (the same desired state) is told it already runs.
 #[tokio::test]
 async fn a_push_starts_one_deploy_execution_per_touched_manifest_and_never_two() {
     use std::sync::Arc;
 
-    use ferry_core::trigger::deployment_execution_name;
+    use ferry_core::convergence::desired_execution_name;
     use ferry_handlers::Deps;
     use ferry_handlers::push_deploy::{self, PushInput};
     use ferry_testing::memory::MemoryGit;
@@ -151,7 +151,8 @@ async fn a_push_starts_one_deploy_execution_per_touched_manifest_and_never_two()
         .await
         .unwrap();
 
-    let name = deployment_execution_name("acme/shop", &push.push.after, ".ferry/web.yaml");
+    // web's manifest names service web of cluster shop; the first push is its generation 1.
+    let name = desired_execution_name("shop/web", &push.push.after, 1, 0);
     let arn = format!(
         "{}:{name}",
         state_machine.replace(":stateMachine:", ":execution:")
@@ -171,7 +172,7 @@ async fn a_push_starts_one_deploy_execution_per_touched_manifest_and_never_two()
         [".ferry/api.yaml", ".ferry/checkout.yaml"]
     );
     assert_eq!(
-        retry.started, first.started,
+        retry.already_started, first.started,
         "a retry is the same execution"
     );
     assert!(polled.started.is_empty(), "{polled:?}");
@@ -201,7 +202,8 @@ async fn a_push_starts_one_deploy_execution_per_touched_manifest_and_never_two()
     assert_eq!(
         input,
         json!({"repository": "acme/shop", "commit": push.push.after,
-            "manifestPath": ".ferry/web.yaml", "branch": "main", "author": "alice"})
+            "manifestPath": ".ferry/web.yaml", "branch": "main", "author": "alice",
+            "desiredGeneration": 1})
     );
     let _: ferry_handlers::plan::PlanInput =
         serde_json::from_value(input).expect("the plan handler's input");

@@ -623,6 +623,16 @@ async fn the_local_pattern_matcher_agrees_with_eventbridge_in_moto_on_a_table_of
             "CloudWatch Alarm State Change",
             json!({"alarmName": "web-5xx", "state": {"value": "OK"}}),
         ),
+        envelope(
+            "aws.states",
+            "Step Functions Execution Status Change",
+            json!({"name": "web-3f9c2e1-g4-5b0c8e3a", "status": "SUCCEEDED"}),
+        ),
+        envelope(
+            "aws.states",
+            "Step Functions Execution Status Change",
+            json!({"name": "web-3f9c2e1-g5-0b1c2d3e", "status": "RUNNING"}),
+        ),
     ];
     for (index, event) in table.iter().enumerate() {
         let mut detail = event["detail"].clone();
@@ -747,8 +757,9 @@ async fn a_push_routed_locally_deploys_the_manifest_it_touches_and_leaves_the_ot
     let mut started = router.take_started();
     assert_eq!(started.len(), 1, "one manifest is touched");
     let execution = started.remove(0);
-    let name =
-        ferry_core::trigger::deployment_execution_name("acme/shop", &commit, ".ferry/web.yaml");
+    // The service's first push: generation 1 of its desired state.
+    let service_key = format!("{}/{}", env.cluster, env.service);
+    let name = ferry_core::convergence::desired_execution_name(&service_key, &commit, 1, 0);
     assert!(execution.arn().ends_with(&name), "{}", execution.arn());
     let outcome = tokio::time::timeout(Duration::from_secs(120), execution.wait())
         .await

@@ -131,7 +131,8 @@ pub struct DeployArgs {
     /// AWS mode: the repository (OWNER/NAME) the plan function reads the manifest from.
     #[arg(long)]
     pub repository: Option<String>,
-    /// AWS mode: the commit to deploy.
+    /// The commit to deploy, on purpose even when older than what production runs: on AWS
+    /// its full id; locally any revision Git names (`HEAD~2`, a tag), read as committed.
     #[arg(long)]
     pub commit: Option<String>,
 }

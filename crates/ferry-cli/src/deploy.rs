@@ -75,6 +75,11 @@ fn checkout(manifest: &Path) -> anyhow::Result<Checkout> {
 
 pub async fn run(options: DeployArgs) -> anyhow::Result<ExitCode> {
     options.mode.check_time_scale()?;
+    if options.mode.local
+        && let Some(revision) = &options.commit
+    {
+        return run_commit_locally(&options, revision).await;
+    }
     // Refuse an invalid manifest before touching anything, with the same located messages.
     let manifest = match manifest::load(&options.manifest) {
         Ok(manifest) => manifest,
@@ -86,9 +91,73 @@ pub async fn run(options: DeployArgs) -> anyhow::Result<ExitCode> {
     if !options.mode.local {
         return start_on_aws(&options, &manifest).await;
     }
-    let actor = crate::act::local_actor(options.mode.as_.as_deref())?;
     let checkout = checkout(&options.manifest)?;
     let deps = crate::context::deps(true).await?;
+    run_locally(&options, &manifest, checkout, deps).await
+}
+
+/// `--local --commit REV`: the manifest and task definition as committed at REV (any revision
+/// Git names: a full id, `HEAD~2`, a tag), deployed on purpose even when older than what
+/// production runs.
+async fn run_commit_locally(options: &DeployArgs, revision: &str) -> anyhow::Result<ExitCode> {
+    let mut checkout = checkout(&options.manifest)?;
+    let resolved = (!revision.starts_with('-'))
+        .then(|| {
+            git(
+                &checkout.root,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{revision}^{{commit}}"),
+                ],
+            )
+        })
+        .flatten()
+        .ok_or_else(|| {
+            crate::ConfigError(format!(
+                "--commit {revision:?} is not a commit of {} (try `git log --oneline`)",
+                checkout.root.display()
+            ))
+        })?;
+    let read = |path: &str| git(&checkout.root, &["show", &format!("{resolved}:{path}")]);
+    let Some(text) = read(&checkout.manifest_path) else {
+        return Err(crate::ConfigError(format!(
+            "{} does not exist at {}",
+            checkout.manifest_path,
+            ferry_core::deployment::short_commit(&resolved)
+        ))
+        .into());
+    };
+    let manifest = match manifest::parse_manifest(&checkout.manifest_path, &text) {
+        Ok(draft) => {
+            let task_definition = Ok(read(&draft.task_definition_path));
+            draft.complete(task_definition)
+        }
+        Err(problems) => Err(problems),
+    };
+    let manifest = match manifest {
+        Ok(manifest) => manifest,
+        Err(problems) => {
+            eprintln!("{problems}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    checkout.author = git(&checkout.root, &["log", "-1", "--format=%an", &resolved]);
+    checkout.commit = resolved;
+    let mut deps = crate::context::deps(true).await?;
+    // What was committed, not what is on disk.
+    deps.git = Arc::new(ferry_local::LocalRepository::commits());
+    run_locally(options, &manifest, checkout, deps).await
+}
+
+async fn run_locally(
+    options: &DeployArgs,
+    manifest: &manifest::Manifest,
+    checkout: Checkout,
+    deps: ferry_handlers::Deps,
+) -> anyhow::Result<ExitCode> {
+    let actor = crate::act::local_actor(options.mode.as_.as_deref())?;
     let runtime = LocalRuntime::new(deps, options.mode.time_scale)?;
     // Alarms, and answers given from other terminals (`ferry approve ID --local`).
     let watching = runtime.watch(Duration::from_millis(200));

@@ -60,6 +60,26 @@ pub async fn deployments(service: Option<&str>, limit: usize) -> anyhow::Result<
     serde_json::from_slice(&bytes).context("the control URL's list of deployments")
 }
 
+/// The desired states the control API lists: of `service`, or every one whose push waits.
+pub async fn desired(
+    service: Option<&str>,
+) -> anyhow::Result<Vec<ferry_core::convergence::Desired>> {
+    let base = control_url()?;
+    let mut url = format!("{}/api/desired", base.trim_end_matches('/'));
+    if let Some(service) = service {
+        url.push_str(&format!("?service={}", encode(service)));
+    }
+    let (status, bytes) = send("GET", &url, &[]).await?;
+    if status != 200 {
+        let failure = answer(status, &bytes).err().map(|error| error.to_string());
+        anyhow::bail!(
+            "{}",
+            failure.unwrap_or_else(|| format!("the control URL answered {status}"))
+        );
+    }
+    serde_json::from_slice(&bytes).context("the control URL's desired states")
+}
+
 /// One deployment's record, through the control API; `None` when it does not exist.
 pub async fn deployment(id: &str) -> anyhow::Result<Option<Deployment>> {
     let base = control_url()?;

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use ferry_core::Deployment;
-use ferry_core::deployment::service_key;
+use ferry_core::convergence::{Desired, PassOver};
+use ferry_core::deployment::{service_key, short_commit};
 
 use crate::Format;
 use crate::args::StatusArgs;
@@ -43,6 +44,11 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&shown)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let desired = if through_control {
+        crate::remote::desired(key.as_deref()).await?
+    } else {
+        read_desired(key.as_deref()).await?
+    };
     if deployments.is_empty() {
         println!(
             "{}",
@@ -52,10 +58,76 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 "no deployment in flight"
             }
         );
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        println!("{}", render(&deployments));
     }
-    println!("{}", render(&deployments));
+    if !desired.is_empty() {
+        println!("\n{}", render_desired(&desired));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn read_desired(key: Option<&str>) -> anyhow::Result<Vec<Desired>> {
+    let deps = crate::context::deps(false).await?;
+    Ok(match key {
+        Some(key) => deps.store.get_desired(key).await?.into_iter().collect(),
+        None => deps.store.list_pending_desired().await?,
+    })
+}
+
+/// Each service's latest push and what became of it, then the pushes passed over (superseded
+/// by a newer push, older than the desired commit, or refused by plan).
+pub fn render_desired(states: &[Desired]) -> String {
+    let mut out = format!(
+        "{:<18} {:<8} {:<16} {:<12} {}\n",
+        "LATEST PUSH", "COMMIT", "BRANCH", "BY", "STATE"
+    );
+    let mut passed = Vec::new();
+    for state in states {
+        let outcome = match &state.settled {
+            Some(settled) if settled.generation == state.generation => {
+                match &settled.deployment_id {
+                    Some(id) => format!("deployed by {id}"),
+                    None => "refused (see below)".to_string(),
+                }
+            }
+            _ => "waiting to deploy".to_string(),
+        };
+        out.push_str(&format!(
+            "{:<18} {:<8} {:<16} {:<12} {}\n",
+            state.service_key,
+            short_commit(&state.push.commit),
+            state.push.branch,
+            state.push.author.as_deref().unwrap_or("-"),
+            outcome
+        ));
+        for entry in &state.passed_over {
+            let why = match &entry.why {
+                PassOver::Superseded { by } => format!("superseded by {}", short_commit(by)),
+                PassOver::Older { than } => format!("older than {}", short_commit(than)),
+                PassOver::Refused { message } => format!("refused: {message}"),
+            };
+            passed.push(format!(
+                "{:<18} {:<8} {:<16} {:<12} {}",
+                state.service_key,
+                short_commit(&entry.push.commit),
+                entry.push.branch,
+                entry.push.author.as_deref().unwrap_or("-"),
+                why
+            ));
+        }
+    }
+    if !passed.is_empty() {
+        out.push_str(&format!(
+            "\n{:<18} {:<8} {:<16} {:<12} {}\n",
+            "NOT DEPLOYED", "COMMIT", "BRANCH", "BY", "WHY"
+        ));
+        for line in passed {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out.trim_end().to_string()
 }
 
 /// One deployment: its record, its timeline, and with `watch` each new event until it ends.
@@ -176,4 +248,59 @@ pub fn render(deployments: &[Deployment]) -> String {
         ));
     }
     out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use ferry_core::convergence::{Desired, Order, Push};
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn push(commit: char, author: &str) -> Push {
+        Push {
+            branch: "main".into(),
+            commit: commit.to_string().repeat(40),
+            author: Some(author.into()),
+            delivery: None,
+            seen_by: Some("webhook".into()),
+            pushed_at: datetime!(2026-11-22 10:00 UTC),
+        }
+    }
+
+    #[test]
+    fn the_latest_push_of_each_service_and_the_pushes_not_deployed_read_as_a_table() {
+        let at = datetime!(2026-11-22 10:05 UTC);
+        let mut web = Desired::new(
+            "shop/web",
+            "acme/shop",
+            ".ferry/web.yaml",
+            push('a', "alice"),
+        );
+        web.settle(1, Some("web-aaaaaaa-g1-0c1d2e3f"), at);
+        for (commit, author) in [('b', "bob"), ('c', "carol")] {
+            web.accept(
+                push(commit, author),
+                "acme/shop",
+                ".ferry/web.yaml",
+                Order::Newer,
+                at,
+            );
+        }
+        web.accept(
+            push('0', "ci"),
+            "acme/shop",
+            ".ferry/web.yaml",
+            Order::Older,
+            at,
+        );
+        let mut api = Desired::new("shop/api", "acme/shop", ".ferry/api.yaml", push('d', "dan"));
+        api.refuse(
+            1,
+            "main is now at eeeeeee, which changes this service; its push deploys it",
+            at,
+        );
+
+        insta::assert_snapshot!(render_desired(&[web, api]));
+    }
 }

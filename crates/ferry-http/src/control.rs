@@ -1,5 +1,6 @@
-//! The control API: the typed actions of `ferry_handlers::control` and the deployment records,
-//! as JSON over HTTP, for the CLI against AWS and for the web UI.
+//! The control API: the typed actions of `ferry_handlers::control`, the deployment records and
+//! the services' desired states (latest pushes), as JSON over HTTP, for the CLI against AWS and
+//! for the web UI.
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub(crate) fn routes(control: Control) -> Router {
         .route("/api/deployments", get(list))
         .route("/api/deployments/{id}", get(show))
         .route("/api/deployments/{id}/actions", post(take_action))
+        .route("/api/desired", get(desired))
         .with_state(Arc::new(control))
 }
 
@@ -191,6 +193,37 @@ async fn list(
             StatusCode::SERVICE_UNAVAILABLE,
             "Retryable",
             format!("listing deployments: {error}"),
+        ),
+    }
+}
+
+/// The services' desired states (the latest push of each, and the pushes passed over): of
+/// `service` (`CLUSTER/SERVICE`), or of every service whose latest push waits to deploy.
+async fn desired(
+    State(control): State<Arc<Control>>,
+    Query(query): Query<ListQuery>,
+    _reader: Authenticated,
+) -> Response {
+    let store = &control.deps.store;
+    let read = match &query.service {
+        Some(service) if !service.contains('/') => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("service is written CLUSTER/SERVICE, found {service:?}"),
+            );
+        }
+        Some(service) => ferry_handlers::as_function("control", store.get_desired(service))
+            .await
+            .map(|found| found.into_iter().collect::<Vec<_>>()),
+        None => ferry_handlers::as_function("control", store.list_pending_desired()).await,
+    };
+    match read {
+        Ok(states) => axum::Json(states).into_response(),
+        Err(error) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Retryable",
+            format!("reading the desired states: {error}"),
         ),
     }
 }

@@ -330,3 +330,57 @@ async fn the_local_mount_trusts_its_header_and_defaults_to_its_user() {
     let response = app.oneshot(as_alice).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn desired_states_are_listed_waiting_or_per_service_and_only_to_a_caller() {
+    use ferry_core::convergence::{Desired, Push};
+    let world = control_world().await;
+    let push = |commit: &str| Push {
+        branch: "main".into(),
+        commit: commit.repeat(40),
+        author: Some("alice".into()),
+        delivery: None,
+        seen_by: Some("webhook".into()),
+        pushed_at: time::OffsetDateTime::UNIX_EPOCH,
+    };
+    let mut waiting = Desired::new("shop/web", "acme/shop", ".ferry/web.yaml", push("a"));
+    world.store.put_desired(&mut waiting).await.unwrap();
+    let mut deployed = Desired::new("shop/api", "acme/shop", ".ferry/api.yaml", push("b"));
+    deployed.settle(1, Some("api-1"), time::OffsetDateTime::UNIX_EPOCH);
+    world.store.put_desired(&mut deployed).await.unwrap();
+    let app = iam_app(&world);
+    let get = |path: &str, principal: Option<&str>| {
+        let mut request = Request::get(path).body(Body::empty()).unwrap();
+        if let Some(arn) = principal {
+            request
+                .extensions_mut()
+                .insert(AwsPrincipal(arn.to_string()));
+        }
+        app.clone().oneshot(request)
+    };
+
+    let pending = json_of(get("/api/desired", Some(MALLORY)).await.unwrap()).await;
+    let api = json_of(
+        get("/api/desired?service=shop/api", Some(MALLORY))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let unknown = json_of(
+        get("/api/desired?service=shop/none", Some(MALLORY))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let malformed = get("/api/desired?service=api", Some(MALLORY))
+        .await
+        .unwrap();
+    let unsigned = get("/api/desired", None).await.unwrap();
+
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    assert_eq!(pending[0]["serviceKey"], "shop/web");
+    assert_eq!(api[0]["settled"]["deploymentId"], "api-1");
+    assert_eq!(unknown, json!([]));
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+}

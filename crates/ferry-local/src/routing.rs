@@ -2,9 +2,10 @@
 //! files ([`RuleFiles`]) and the same matcher semantics ([`EventPattern`]).
 //!
 //! A `push` that matches `github-push.json` goes to the `push-deploy` handler, as the rule's
-//! target in AWS: it starts the deploy workflow on the local engine once for every manifest
-//! the push touches ([`ferry_handlers::push_deploy`]), named so that a commit seen twice
-//! deploys once.
+//! target in AWS: each service whose manifest the push touches gets the commit as its desired
+//! state, deployed on the local engine now or when the service's running deployment ends
+//! ([`ferry_handlers::push_deploy`], [`crate::LocalRuntime::converge`]), so a commit seen twice
+//! deploys once and the latest push wins.
 //!
 //! GitHub names repositories `owner/name`; the local Git source reads folders, so each
 //! repository is mapped to a folder (`FERRY_LOCAL_REPOSITORIES=owner/name=/path,...`).
