@@ -37,10 +37,10 @@ use crate::helpers::{
     unique_prefix,
 };
 
-const REPOSITORY: &str = "acme/shop";
-const MANIFEST_PATH: &str = ".ferry/web.yaml";
+pub(crate) const REPOSITORY: &str = "acme/shop";
+pub(crate) const MANIFEST_PATH: &str = ".ferry/web.yaml";
 /// Where the manifest's `taskDefinition: ../ecs/web.json` points from `.ferry/`.
-const TASK_DEFINITION_PATH: &str = "ecs/web.json";
+pub(crate) const TASK_DEFINITION_PATH: &str = "ecs/web.json";
 const CANARY: &str = "canary: { weight: 10, bake: 1m }";
 
 // ---------------------------------------------------------------------------------------------
@@ -297,6 +297,30 @@ impl Harness {
 
     /// Polls the record every 20 ms until it satisfies `ready`, for at most `timeout`. Read
     /// errors count as not yet (the store may be behind a fault layer).
+    /// Waits for the deployment of `commit` on `service_key` (pushed, so its id is not known
+    /// in advance) to be `ready`.
+    pub async fn wait_for_record_of(
+        &self,
+        service_key: &str,
+        commit: &str,
+        timeout: Duration,
+        ready: impl Fn(&ferry_core::Deployment) -> bool,
+    ) -> Option<ferry_core::Deployment> {
+        use ferry_core::ports::DeploymentStore;
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(records) = self.deps.store.list_for_service(service_key, 50).await
+                && let Some(record) = records
+                    .into_iter()
+                    .find(|record| record.source.commit == commit && ready(record))
+            {
+                return Some(record);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
     pub async fn wait_for_record(
         &self,
         deployment_id: &str,

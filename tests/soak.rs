@@ -382,3 +382,204 @@ async fn a_lost_create_task_set_answer_leaves_exactly_one_green() {
     assert_eq!(greens[0].id, created.task_set_id);
     assert!(plan.injected()["Ambiguous"] >= 1, "{:?}", plan.injected());
 }
+
+/// Calls `attempt` until it succeeds, as EventBridge and Lambda retry a function that failed
+/// (at most 30 times).
+async fn retried<T, F, Fut>(what: &str, attempt: F) -> Result<T, String>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ferry_handlers::HandlerError>>,
+{
+    let mut last = String::new();
+    for _ in 0..30 {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) => last = error.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("{what} kept failing: {last}"))
+}
+
+/// Convergence under faults: each round pushes three commits, the second and third while the
+/// first deploys (its bake runs 7.2 s at the time scale); push-deploy and converge are retried
+/// as EventBridge and Lambda retry them, with a fifth of the table's calls failing, slow, or
+/// applied with their answer lost. Every round, the first and the last commit deploy once each,
+/// the middle one never, and the service ends as a successful deployment leaves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_converge_on_the_latest_commit_once_each_at_a_twenty_percent_fault_rate() {
+    use crate::handlers::{MANIFEST_PATH, REPOSITORY, TASK_DEFINITION_PATH};
+    use ferry_core::ports::{DeploymentStore, GitSource};
+    use ferry_handlers::converge::{self, ConvergeInput};
+    use ferry_handlers::push_deploy::{self, PushInput};
+
+    let seed = seed().wrapping_add(3);
+    let rounds = runs().div_ceil(2);
+    let harness = Harness::new("soak-pushes", "canary: { weight: 10, bake: 2h }").await;
+    let plan = FaultPlan::new(seed);
+    let deps = faulty_deps(&harness, plan.clone()).await;
+    let runtime = LocalRuntime::new(deps, TIME_SCALE).expect("local runtime");
+    let service_key = format!("{}/{}", harness.env.cluster, harness.env.service);
+    let manifest = harness
+        .git
+        .read_file(REPOSITORY, &harness.commit, MANIFEST_PATH)
+        .await
+        .unwrap()
+        .unwrap();
+    let task_definition = harness
+        .git
+        .read_file(REPOSITORY, &harness.commit, TASK_DEFINITION_PATH)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut parent = harness.commit.clone();
+    let mut problems = Vec::new();
+    for round in 0..rounds {
+        let commits: Vec<String> = (0..3)
+            .map(|n| format!("{round:04x}{n:04x}{}", "c".repeat(32)))
+            .collect();
+        for commit in &commits {
+            harness
+                .git
+                .put(REPOSITORY, commit, MANIFEST_PATH, &manifest);
+            // The image is tagged `${GIT_SHA}`: each commit deploys an image of its own.
+            harness
+                .git
+                .put(REPOSITORY, commit, TASK_DEFINITION_PATH, &task_definition);
+            harness.git.set_parent(commit, &parent);
+            parent = commit.clone();
+        }
+        let push = |commit: &str| -> PushInput {
+            serde_json::from_value(serde_json::json!({
+                "repository": REPOSITORY, "ref": "refs/heads/main", "branch": "main",
+                "before": "1".repeat(40), "after": commit, "changedPaths": [TASK_DEFINITION_PATH],
+                "pusher": "alice", "seenBy": "webhook", "defaultBranch": "main"}))
+            .unwrap()
+        };
+        let result: Result<String, String> = async {
+            plan.set_rate(20);
+            harness.git.set_head(REPOSITORY, "main", &commits[0]);
+            retried("push-deploy", || {
+                push_deploy::handle(&runtime.deps, push(&commits[0]))
+            })
+            .await?;
+            let first = harness
+                .wait_for_record_of(&service_key, &commits[0], Duration::from_secs(150), |r| {
+                    matches!(r.status, DeploymentStatus::Baking { .. }) || r.status.is_terminal()
+                })
+                .await
+                .ok_or("the first push never baked")?;
+            for commit in &commits[1..] {
+                harness.git.set_head(REPOSITORY, "main", commit);
+                retried("push-deploy", || {
+                    push_deploy::handle(&runtime.deps, push(commit))
+                })
+                .await?;
+            }
+            if !until(&harness, &first.id, |r| r.status.is_terminal()).await {
+                return Err(format!("{} never ended", first.id));
+            }
+            // The deploy-ended rule's converge, retried until the last push is on its way.
+            for _ in 0..30 {
+                retried("converge", || {
+                    converge::handle(&runtime.deps, ConvergeInput::default())
+                })
+                .await?;
+                let desired = harness
+                    .deps
+                    .store
+                    .get_desired(&service_key)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if desired.is_some_and(|desired| !desired.is_pending()) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let last = harness
+                .wait_for_record_of(&service_key, &commits[2], Duration::from_secs(150), |r| {
+                    r.status.is_terminal()
+                })
+                .await
+                .ok_or("the last push never deployed")?;
+            plan.set_rate(0);
+            let records = harness
+                .deps
+                .store
+                .list_for_service(&service_key, 100)
+                .await
+                .map_err(|e| e.to_string())?;
+            let deployed =
+                |commit: &str| records.iter().filter(|r| r.source.commit == commit).count();
+            if (
+                deployed(&commits[0]),
+                deployed(&commits[1]),
+                deployed(&commits[2]),
+            ) != (1, 0, 1)
+            {
+                return Err(format!(
+                    "round {round}: deployments per commit {:?}",
+                    commits.iter().map(|c| deployed(c)).collect::<Vec<_>>()
+                ));
+            }
+            let first = harness
+                .deps
+                .store
+                .get(&first.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            if first.as_ref().map(|record| record.status) != Some(DeploymentStatus::Succeeded) {
+                return Err(format!("round {round}: the first push ended {first:?}"));
+            }
+            Ok(last.id)
+        }
+        .await;
+        plan.set_rate(0);
+        match result {
+            Ok(last) => {
+                if let Err(problem) =
+                    check_invariants(&harness, &last, DeploymentStatus::Succeeded, true).await
+                {
+                    problems.push(problem);
+                    break;
+                }
+            }
+            Err(problem) => {
+                problems.push(problem);
+                break;
+            }
+        }
+    }
+    let desired = harness
+        .deps
+        .store
+        .get_desired(&service_key)
+        .await
+        .unwrap()
+        .unwrap();
+    let superseded = desired
+        .passed_over
+        .iter()
+        .filter(|entry| {
+            matches!(
+                entry.why,
+                ferry_core::convergence::PassOver::Superseded { .. }
+            )
+        })
+        .count();
+    println!(
+        "soak pushes: {rounds} rounds of 3 pushes, {} AWS requests, faults injected {:?}, seed {seed}",
+        plan.requests.load(std::sync::atomic::Ordering::Relaxed),
+        plan.injected()
+    );
+    assert!(
+        problems.is_empty(),
+        "convergence broken (replay with FERRY_SOAK_SEED={}): {problems:#?}",
+        seed.wrapping_sub(3)
+    );
+    assert_eq!(superseded, rounds, "one superseded push per round");
+    assert!(
+        plan.injected().values().sum::<usize>() > 0,
+        "no fault injected (seed {seed})"
+    );
+}

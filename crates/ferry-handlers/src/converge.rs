@@ -684,6 +684,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_head_the_poller_saw_while_a_deployment_ran_is_deployed_when_it_ends() {
+        let world = world("", "ab");
+        pushed(&world, 'a').await;
+        let a = plan_started(&world, 0).await.unwrap();
+        // The poller's event: no default branch, no author, seen by the poller.
+        world.git.set_head(REPO, "main", &commit('b'));
+        let polled = crate::poll::push_detail(
+            REPO,
+            "main",
+            &commit('a'),
+            &commit('b'),
+            Some(vec!["ecs/web.json".into()]),
+        );
+        let polled: PushInput = serde_json::from_value(polled).unwrap();
+        let output = push_deploy::handle(&world.deps, polled).await.unwrap();
+        assert_eq!(output.queued.len(), 1, "{output:?}");
+        assert_eq!(
+            desired(&world).await.push.seen_by.as_deref(),
+            Some("poller")
+        );
+
+        end(&world, &a, DeploymentStatus::Succeeded).await;
+        converge(&world).await;
+
+        assert_eq!(commits_started(&world), [commit('a'), commit('b')]);
+        plan_started(&world, 1).await.unwrap();
+    }
+
+    #[tokio::test]
     async fn a_retried_delivery_of_an_older_push_after_a_newer_one_deployed_changes_nothing() {
         let world = world("", "ab");
         pushed(&world, 'a').await;
