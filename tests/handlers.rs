@@ -306,7 +306,6 @@ impl Harness {
         timeout: Duration,
         ready: impl Fn(&ferry_core::Deployment) -> bool,
     ) -> Option<ferry_core::Deployment> {
-        use ferry_core::ports::DeploymentStore;
         let deadline = tokio::time::Instant::now() + timeout;
         while tokio::time::Instant::now() < deadline {
             if let Ok(records) = self.deps.store.list_for_service(service_key, 50).await

@@ -409,7 +409,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushes_converge_on_the_latest_commit_once_each_at_a_twenty_percent_fault_rate() {
     use crate::handlers::{MANIFEST_PATH, REPOSITORY, TASK_DEFINITION_PATH};
-    use ferry_core::ports::{DeploymentStore, GitSource};
+    use ferry_core::ports::GitSource;
     use ferry_handlers::converge::{self, ConvergeInput};
     use ferry_handlers::push_deploy::{self, PushInput};
 
