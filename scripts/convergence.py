@@ -147,6 +147,9 @@ def main():
                   == [(first[1], "succeeded"), (last[1], "succeeded")],
                   "the first finishes, then the last push deploys")
             check(record_of(env, middle[1]) is None, "the middle push is never deployed")
+            gap = _seconds(records[1]["createdAt"]) - _seconds(records[0]["finishedAt"])
+            log(f"the queued push was planned {gap:.2f} s after the first deployment ended "
+                "(ferry serve reconciles every 0.5 s)")
             check(any(entry["reason"] == "superseded" and entry["by"] == last[1]
                       for entry in passed_over(env, middle[1])),
                   "the middle push is recorded as superseded by the last")
@@ -199,6 +202,13 @@ def main():
         server.stop()
     print("convergence: OK" if not failures else f"convergence: {len(failures)} rule(s) broken")
     return 0 if not failures else 1
+
+
+def _seconds(timestamp):
+    """RFC 3339 (nanoseconds allowed) to seconds since the epoch."""
+    from datetime import datetime
+    whole, _, fraction = timestamp.rstrip("Z").partition(".")
+    return datetime.fromisoformat(whole + "+00:00").timestamp() + float("0." + (fraction or "0"))
 
 
 def _healthy(port, serve):

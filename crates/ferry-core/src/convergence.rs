@@ -108,6 +108,10 @@ pub struct Desired {
     /// already ended without settling it (plan lost the lock race) starts the next attempt.
     #[serde(default)]
     pub attempt: u32,
+    /// The running deployment this generation asked to roll back (`onNewerPush: cancel`), so
+    /// that it is asked once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelling: Option<String>,
     /// Pushes not deployed, newest first (at most [`PASSED_OVER_KEPT`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub passed_over: Vec<PassedOver>,
@@ -184,6 +188,7 @@ impl Desired {
             generation: 1,
             settled: None,
             attempt: 0,
+            cancelling: None,
             passed_over: Vec::new(),
             version: 0,
         }
@@ -223,6 +228,7 @@ impl Desired {
                 self.manifest_path = manifest_path.to_string();
                 self.generation += 1;
                 self.attempt = 0;
+                self.cancelling = None;
                 Accepted::Desired { superseded }
             }
         }

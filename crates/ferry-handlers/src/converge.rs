@@ -80,7 +80,8 @@ pub struct ConvergeOutput {
 }
 
 /// Reconciles the one service named, or every service whose desired commit waits. One
-/// service failing does not stop the others; the error is returned when all failed.
+/// service failing does not stop the others; then the call fails, so that Lambda's retry
+/// reconciles again (each reconcile is idempotent).
 pub async fn handle(deps: &Deps, input: ConvergeInput) -> Result<ConvergeOutput, HandlerError> {
     let keys = match input.service_key {
         Some(key) => vec![key],
@@ -108,8 +109,8 @@ pub async fn handle(deps: &Deps, input: ConvergeInput) -> Result<ConvergeOutput,
         }
     }
     match failure {
-        Some(error) if output.services.is_empty() => Err(error),
-        _ => Ok(output),
+        Some(error) => Err(error),
+        None => Ok(output),
     }
 }
 
@@ -292,11 +293,17 @@ async fn live_holder(deps: &Deps, service_key: &str) -> Result<Option<Deployment
 }
 
 /// While `holder` runs, the desired commit waits; with `onNewerPush: cancel` the holder is
-/// rolled back first (unless blue's removal began: forward only, so it finishes).
+/// rolled back first (unless blue's removal began: forward only, so it finishes), once per
+/// desired generation.
 async fn wait_or_cancel(deps: &Deps, holder: &Deployment, desired: &Desired) -> Convergence {
     let waiting = Convergence::Waiting {
         behind: holder.id.clone(),
     };
+    if desired.cancelling.as_deref() == Some(holder.id.as_str()) {
+        return Convergence::Cancelling {
+            deployment_id: holder.id.clone(),
+        };
+    }
     let cancellable = holder.policy.on_newer_push == OnNewerPush::Cancel
         && !holder.cleanup_started
         && holder.source.commit != desired.push.commit
@@ -321,26 +328,23 @@ async fn wait_or_cancel(deps: &Deps, holder: &Deployment, desired: &Desired) -> 
         short_commit(&desired.push.commit),
         desired.push.branch
     );
-    match crate::control::act(
-        deps,
-        &actor,
-        &holder.id,
-        Action::Rollback {
-            reason: Some(reason),
-        },
-    )
-    .await
-    {
-        Ok(_) => {
-            info!(deployment = %holder.id, newer = %desired.push.commit, "a newer push cancels the running deployment");
-            Convergence::Cancelling {
-                deployment_id: holder.id.clone(),
-            }
-        }
-        Err(error) => {
-            warn!(deployment = %holder.id, %error, "could not cancel for the newer push; it waits instead");
-            waiting
-        }
+    let rollback = Action::Rollback {
+        reason: Some(reason),
+    };
+    if let Err(error) = crate::control::act(deps, &actor, &holder.id, rollback).await {
+        warn!(deployment = %holder.id, %error, "could not cancel for the newer push; it waits instead");
+        return waiting;
+    }
+    info!(deployment = %holder.id, newer = %desired.push.commit, "a newer push cancels the running deployment");
+    // Asked once: later calls (the next tick, a retried push) wait for that rollback. A lost
+    // write only means asking again, which a rollback in progress shrugs off.
+    let mut asked = desired.clone();
+    asked.cancelling = Some(holder.id.clone());
+    if let Err(error) = deps.store.put_desired(&mut asked).await {
+        warn!(deployment = %holder.id, %error, "could not record the cancellation");
+    }
+    Convergence::Cancelling {
+        deployment_id: holder.id.clone(),
     }
 }
 
@@ -769,6 +773,24 @@ mod tests {
         // Nothing waits on a task token yet, so the traffic workflow rolls it back.
         let traffic = world.workflows.names(Workflow::Traffic);
         assert_eq!(traffic.len(), 1, "{traffic:?}");
+        // Asked once: the next converge (a tick, the push retried) waits for that rollback.
+        converge(&world).await;
+        redelivered(&world, 'b').await;
+        assert_eq!(world.workflows.names(Workflow::Traffic).len(), 1);
+        let request = world
+            .workflows
+            .started
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(workflow, _, _)| *workflow == Workflow::Traffic)
+            .map(|(_, _, input)| input.clone())
+            .unwrap();
+        assert_eq!(request["action"], "rollback");
+        assert!(
+            request.to_string().contains("superseded by bbbbbbb"),
+            "{request}"
+        );
         end(&world, &a, DeploymentStatus::RolledBack).await;
         converge(&world).await;
         assert_eq!(commits_started(&world), [commit('a'), commit('b')]);
