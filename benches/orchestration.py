@@ -44,17 +44,10 @@ def parse_time(text):
 
 
 def main():
-    import logging
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    sandbox = demo.Sandbox()
+    endpoint = sandbox.endpoint
     try:
-        env = demo.seed(endpoint)
-        repo = demo.application_repository(env)
+        env, repo = sandbox.env, sandbox.repo
         env_vars = dict(demo.os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION=demo.REGION, AWS_ACCESS_KEY_ID="b",
                         AWS_SECRET_ACCESS_KEY="b", FERRY_TABLE="ferry", AWS_EC2_METADATA_DISABLED="true")
 
@@ -105,7 +98,7 @@ def main():
         print(json.dumps(results, indent=2))
         return 0
     finally:
-        server.stop()
+        sandbox.stop()
 
 
 if __name__ == "__main__":

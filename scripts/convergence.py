@@ -14,7 +14,6 @@ Exits non-zero, saying which rule broke, if any did.
 """
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -24,7 +23,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo  # noqa: E402  (the demo's environment, repository and GitHub stand-in)
 
-from moto.server import ThreadedMotoServer  # noqa: E402
 
 TIME_SCALE = "0.01"  # the 10 m bake takes 6 s: time for two more pushes
 MANIFEST = """\
@@ -102,11 +100,8 @@ def passed_over(env, commit):
 
 
 def main():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    sandbox = demo.Sandbox()
+    endpoint = sandbox.endpoint
     failures = []
 
     def check(ok, rule):
@@ -115,8 +110,7 @@ def main():
             failures.append(rule)
 
     try:
-        env = demo.seed(endpoint)
-        repo = demo.application_repository(env)
+        env, repo = sandbox.env, sandbox.repo
         (repo / ".ferry" / "web.yaml").write_text(
             MANIFEST.format(production=env["production"], blue=env["groups"][0], green=env["groups"][1]))
         demo.git(repo, "commit", "-qam", "Bake 10 minutes, keep nothing warm")
@@ -199,7 +193,7 @@ def main():
         if redeploy.returncode != 0:
             print(redeploy.stdout + redeploy.stderr)
     finally:
-        server.stop()
+        sandbox.stop()
     print("convergence: OK" if not failures else f"convergence: {len(failures)} rule(s) broken")
     return 0 if not failures else 1
 

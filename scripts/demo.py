@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Ferry's demo, on one machine with no AWS account.
 
-Starts the AWS emulator (moto) on a free loopback port, seeds a realistic environment (VPC,
-ALB with a production and a test listener, two target groups, an ECS cluster and service on
-the EXTERNAL deployment controller with a blue task set, CloudWatch alarms), writes a small
-application repository with a Ferry manifest, then runs two real deployments:
+Starts `ferry sandbox`, as a user trying Ferry would: the AWS emulator (moto) on a free
+loopback port, seeded with a realistic environment (VPC, ALB with a production and a test
+listener, two target groups, an ECS cluster and service on the EXTERNAL deployment controller
+with a blue task set, CloudWatch alarms) and a small application repository with a Ferry
+manifest. Then runs two real deployments:
 
 1. a commit pushed to the repository: `ferry serve` receives GitHub's signed push webhook
    (the demo plays GitHub), puts it on the bus and routes it, as EventBridge would, to the
@@ -20,7 +21,6 @@ It prints a summary of both and exits non-zero if either did not end as expected
 import hashlib
 import hmac
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -33,7 +33,6 @@ import uuid
 from pathlib import Path
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where cargo put the binary: CARGO_TARGET_DIR when set (a shared target directory), else target/.
@@ -48,96 +47,33 @@ def log(message):
     print(f"demo: {message}", flush=True)
 
 
-def seed(endpoint):
-    session = boto3.session.Session(aws_access_key_id="demo", aws_secret_access_key="demo", region_name=REGION)
-    client = lambda name: session.client(name, endpoint_url=endpoint)  # noqa: E731
-    ec2, elb, ecs, cw = client("ec2"), client("elbv2"), client("ecs"), client("cloudwatch")
+class Sandbox:
+    """`ferry sandbox` in a fresh folder: the AWS emulator on a free loopback port, seeded with
+    the shop's service, and its application repository (`repo`); `stop()` ends it. The demo,
+    the local-control and convergence checks and the orchestration benchmark all start from
+    it, as a user does."""
 
-    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.40.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"]["SubnetId"]
-        for i, zone in ((1, "a"), (2, "b"))
-    ]
-    sg = ec2.create_security_group(GroupName="shop-web", Description="shop web tasks", VpcId=vpc)["GroupId"]
-    alb = elb.create_load_balancer(Name="shop", Subnets=subnets, SecurityGroups=[sg], Type="application")["LoadBalancers"][0]
-    groups = [
-        elb.create_target_group(Name=f"web-{colour}", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip",
-                                HealthCheckPath="/health")["TargetGroups"][0]["TargetGroupArn"]
-        for colour in ("blue", "green")
-    ]
-    forward = lambda blue, green: [{  # noqa: E731
-        "Type": "forward",
-        "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": groups[0], "Weight": blue},
-                                           {"TargetGroupArn": groups[1], "Weight": green}]},
-    }]
-    production = elb.create_listener(LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                                     DefaultActions=forward(100, 0))["Listeners"][0]["ListenerArn"]
-    test = elb.create_listener(LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=8080,
-                               DefaultActions=forward(0, 100))["Listeners"][0]["ListenerArn"]
+    def __init__(self):
+        self.repo = Path(tempfile.mkdtemp(prefix="ferry-demo-")) / "shop"
+        log(f"$ ferry sandbox --dir {self.repo}")
+        started = subprocess.run([str(FERRY), "sandbox", "--dir", str(self.repo)], capture_output=True, text=True,
+                                 stdin=subprocess.DEVNULL)
+        if started.returncode != 0:
+            raise RuntimeError(f"ferry sandbox failed: {started.stderr.strip()}")
+        exports = started.stdout.splitlines()[0].removeprefix("export ").split()
+        self.variables = dict(pair.split("=", 1) for pair in exports)
+        self.endpoint = self.variables["AWS_ENDPOINT_URL"]
+        environment = json.loads((self.repo / ".ferry-sandbox" / "environment.json").read_text())
+        session = boto3.session.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+                                        region_name=REGION)
+        client = lambda name: session.client(name, endpoint_url=self.endpoint)  # noqa: E731
+        self.env = {"production": environment["production"], "test": environment["test"],
+                    "groups": environment["targetGroups"], "cw": client("cloudwatch"), "elb": client("elbv2"),
+                    "ecs": client("ecs"), "ddb": client("dynamodb")}
 
-    ecs.create_cluster(clusterName="shop")
-    task_definition = ecs.register_task_definition(
-        family="shop-web", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        containerDefinitions=[{"name": "web", "image": "shop/web:v1", "memory": 512, "essential": True,
-                               "portMappings": [{"containerPort": 8080}]}],
-    )["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_service(cluster="shop", serviceName="web", desiredCount=2,
-                       deploymentController={"type": "EXTERNAL"})
-    blue = ecs.create_task_set(
-        cluster="shop", service="web", taskDefinition=task_definition, externalId="initial", launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg], "assignPublicIp": "DISABLED"}},
-        loadBalancers=[{"targetGroupArn": groups[0], "containerName": "web", "containerPort": 8080}],
-        scale={"value": 100, "unit": "PERCENT"},
-    )["taskSet"]
-    ecs.update_service_primary_task_set(cluster="shop", service="web", primaryTaskSet=blue["taskSetArn"])
-
-    for name, metric in (("web-5xx", "HTTPCode_Target_5XX_Count"), ("web-p99-latency", "TargetResponseTime")):
-        cw.put_metric_alarm(AlarmName=name, Namespace="AWS/ApplicationELB", MetricName=metric, Statistic="Sum",
-                            Period=60, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold")
-        cw.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="seeded")
-    return {"production": production, "test": test, "groups": groups, "cw": cw, "elb": elb, "ecs": ecs,
-            "ddb": client("dynamodb")}
-
-
-MANIFEST = """\
-# The demo's storefront: three canary steps, each baking while its alarms are watched.
-service: web
-cluster: shop
-region: eu-west-1
-taskDefinition: ../ecs/web.json
-container: {{ name: web, port: 8080 }}
-traffic:
-  listener: {production}
-  testListener: {test}
-  targetGroups: [{blue}, {green}]
-strategy:
-  steps:
-    - {{ weight: 10, bake: 2m }}
-    - {{ weight: 50, bake: 2m }}
-    - {{ weight: 100, bake: 1m }}
-alarms: [web-5xx, web-p99-latency]
-rollback: {{ onAlarm: true, keepOldFor: 5m }}
-"""
-
-TASK_DEFINITION = {
-    "family": "shop-web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
-    "containerDefinitions": [{"name": "web", "image": "shop/web:${GIT_SHA}", "memory": 512, "essential": True,
-                              "portMappings": [{"containerPort": 8080}]}],
-}
-
-
-def application_repository(env):
-    repo = Path(tempfile.mkdtemp(prefix="ferry-demo-"))
-    (repo / ".ferry").mkdir()
-    (repo / "ecs").mkdir()
-    (repo / ".ferry" / "web.yaml").write_text(MANIFEST.format(
-        production=env["production"], test=env["test"], blue=env["groups"][0], green=env["groups"][1]))
-    (repo / "ecs" / "web.json").write_text(json.dumps(TASK_DEFINITION, indent=2) + "\n")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", ".")
-    git(repo, "commit", "-qm", "Deploy the storefront with Ferry")
-    return repo
+    def stop(self):
+        subprocess.run([str(FERRY), "sandbox", "--stop", "--dir", str(self.repo)], capture_output=True,
+                       stdin=subprocess.DEVNULL)
 
 
 def git(repo, *args):
@@ -237,15 +173,11 @@ def ferry_deploy(env_vars, repo, *extra):
 
 
 def main():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    sandbox = Sandbox()
+    endpoint = sandbox.endpoint
     log(f"AWS emulator on {endpoint}")
     try:
-        env = seed(endpoint)
-        repo = application_repository(env)
+        env, repo = sandbox.env, sandbox.repo
         log(f"application repository at {repo}; production listener weights {weights(env)}")
         env_vars = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="demo",
                         AWS_SECRET_ACCESS_KEY="demo", FERRY_TABLE="ferry", AWS_EC2_METADATA_DISABLED="true")
@@ -301,7 +233,7 @@ def main():
         print("demo: OK" if ok else "demo: UNEXPECTED RESULT")
         return 0 if ok else 1
     finally:
-        server.stop()
+        sandbox.stop()
 
 
 if __name__ == "__main__":

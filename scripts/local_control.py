@@ -15,13 +15,11 @@ Uses the demo's emulator environment (scripts/demo.py). Exits non-zero when anyt
 """
 
 import json
-import logging
 import subprocess
 import sys
 import time
 
 import demo
-from moto.server import ThreadedMotoServer
 
 APPROVAL = "approval: { beforeTraffic: true, approvers: [github:bob], timeout: 1h }\n"
 TIME_SCALE = "0.02"  # the 2 m bakes take 2.4 s: time to roll back from terminal 2
@@ -62,18 +60,15 @@ def deploy(env_vars, repo, *extra):
 
 
 def main():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    sandbox = demo.Sandbox()
+    endpoint = sandbox.endpoint
     problems = []
     try:
-        env = demo.seed(f"http://{host}:{port}")
-        repo = demo.application_repository(env)
+        env, repo = sandbox.env, sandbox.repo
         manifest = repo / ".ferry" / "web.yaml"
         manifest.write_text(manifest.read_text() + APPROVAL)
         demo.git(repo, "commit", "-qam", "Approvals by bob")
-        env_vars = dict(demo.os.environ, AWS_ENDPOINT_URL=f"http://{host}:{port}", AWS_REGION=demo.REGION,
+        env_vars = dict(demo.os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION=demo.REGION,
                         AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", FERRY_TABLE="ferry",
                         AWS_EC2_METADATA_DISABLED="true")
 
@@ -134,7 +129,7 @@ def main():
         if sorted(weights.values()) != [0, 100]:
             problems.append(f"production weights {weights}")
     finally:
-        server.stop()
+        sandbox.stop()
     for problem in problems:
         print(f"local control: {problem}")
     print("local control: OK" if not problems else "local control: FAILED")

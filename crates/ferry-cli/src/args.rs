@@ -11,6 +11,7 @@ use ferry_core::plan::Preset;
     version = env!("FERRY_VERSION"),
     about = "Blue/green deployments for Amazon ECS, driven by Git",
     after_help = "Examples:
+  eval \"$(ferry sandbox)\"                          try Ferry on this machine: emulator, service, repository
   ferry validate .                                  check every manifest under .ferry/
   ferry plan .ferry/web.yaml                        the steps a deployment would take
   ferry deploy .ferry/web.yaml --local              deploy on the local engine (AWS_ENDPOINT_URL)
@@ -55,6 +56,13 @@ pub enum Command {
     Invoke(InvokeArgs),
     /// Print a shell completion script: `ferry completions bash > /etc/bash_completion.d/ferry`.
     Completions(CompletionsArgs),
+    /// Print Ferry's manual page (roff): `ferry man | man -l -`; `--dir DIR` writes ferry.1 and
+    /// one ferry-COMMAND.1 per command there (e.g. /usr/local/share/man/man1).
+    Man(ManArgs),
+    /// Try Ferry without an AWS account: start the AWS emulator on a free loopback port, seed an
+    /// ECS service behind a load balancer, write an application repository to edit, and print
+    /// the lines to export (`eval "$(ferry sandbox)"`). `--stop` ends it.
+    Sandbox(SandboxArgs),
     /// Serve POST /webhooks/github (GitHub webhooks) with the webhook-intake logic; with
     /// AWS_ENDPOINT_URL set, pushes deploy on the local engine (FERRY_LOCAL_REPOSITORIES) and
     /// the control API answers on loopback.
@@ -183,6 +191,25 @@ pub struct StatusArgs {
     /// The same as `--format json`.
     #[arg(long, hide = true)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write every page into this folder instead of printing ferry(1).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SandboxArgs {
+    /// The folder for the application repository (and the sandbox's state); default a new
+    /// folder named ferry-sandbox (or ferry-sandbox-2, ...) here. With --stop, the sandbox's
+    /// folder (default ferry-sandbox).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Stop the emulator of the sandbox in --dir; the folder is left as it is.
+    #[arg(long)]
+    pub stop: bool,
 }
 
 #[derive(Args, Debug)]

@@ -36,7 +36,7 @@ pub fn require_emulator() -> anyhow::Result<()> {
     match std::env::var("AWS_ENDPOINT_URL") {
         Ok(url) if !url.trim().is_empty() => Ok(()),
         _ => Err(crate::ConfigError(
-            "--local needs AWS_ENDPOINT_URL, the AWS emulator's address: start one with `python3 -m moto.server -H 127.0.0.1 -p 5000` and `export AWS_ENDPOINT_URL=http://127.0.0.1:5000` (make demo shows a whole sandbox)".into(),
+            "--local needs AWS_ENDPOINT_URL, the AWS emulator's address: `eval \"$(ferry sandbox)\"` starts one with a service to deploy to and sets it".into(),
         )
         .into()),
     }

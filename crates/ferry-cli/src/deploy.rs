@@ -158,6 +158,10 @@ async fn run_locally(
     deps: ferry_handlers::Deps,
 ) -> anyhow::Result<ExitCode> {
     let actor = crate::act::local_actor(options.mode.as_.as_deref())?;
+    // The progress below (or the JSON events) says what happened: the notifier's lines would
+    // say it twice. They stay in the log (`-v`).
+    let mut deps = deps;
+    deps.notifier = Arc::new(ferry_handlers::LogNotifier);
     let runtime = LocalRuntime::new(deps, options.mode.time_scale)?;
     // Alarms, and answers given from other terminals (`ferry approve ID --local`).
     let watching = runtime.watch(Duration::from_millis(200));
@@ -190,6 +194,7 @@ async fn run_locally(
         actor,
         auto_approve: options.auto_approve,
         json,
+        time_scale: options.mode.time_scale,
     });
     let progress = tokio::spawn(show_progress(
         execution.subscribe(),
@@ -372,6 +377,7 @@ struct Approvals {
     auto_approve: bool,
     /// `--format json`: stdout carries only events, so these lines go to stderr.
     json: bool,
+    time_scale: f64,
 }
 
 impl Approvals {
@@ -386,10 +392,28 @@ impl Approvals {
     /// An approval is requested: answer it (`--auto-approve`, or a question on a terminal), or
     /// say how to answer it from elsewhere. Answers go through the same action as
     /// `ferry approve`, so approvers are checked the same way.
-    async fn requested(&self) {
+    async fn requested(&self, timeout: Option<(u64, String)>) {
         let id = &self.deployment;
+        let deadline = timeout
+            .map(|(seconds, then)| {
+                let real = Duration::from_secs_f64(seconds as f64 * self.time_scale);
+                let at = time::OffsetDateTime::now_utc() + real;
+                format!(
+                    "; times out at {:02}:{:02}:{:02} UTC (in {}) and then {}",
+                    at.hour(),
+                    at.minute(),
+                    at.second(),
+                    ferry_core::duration::format_duration(real.as_secs()),
+                    if then == "continue" {
+                        "goes on"
+                    } else {
+                        "rolls back"
+                    }
+                )
+            })
+            .unwrap_or_default();
         let elsewhere = format!(
-            "answer from another terminal: `ferry approve {id} --local` or `ferry reject {id} --local`"
+            "answer from another terminal: `ferry approve {id} --local` or `ferry reject {id} --local`{deadline}"
         );
         if self.auto_approve {
             match act(&self.deps, &self.actor, id, Action::Approve).await {
@@ -439,6 +463,8 @@ async fn show_progress(
     let mut step_count = 0usize;
     let mut bake_seconds = 0u64;
     let mut ticker: Option<tokio::task::JoinHandle<()>> = None;
+    let mut watcher: Option<tokio::task::JoinHandle<()>> = None;
+    let mut approval_timeout: Option<(u64, String)> = None;
     loop {
         let event = match events.recv().await {
             Ok(event) => event,
@@ -447,9 +473,15 @@ async fn show_progress(
         };
         if json {
             // Only the approvals: the lifecycle events are printed from the record.
+            if let EventKind::StateEntered { name, input, .. } = &event.kind
+                && name == "Approval"
+            {
+                approval_timeout = timeout_of(input);
+            }
             if matches!(&event.kind, EventKind::TaskSubmitted { name, .. } if name == "Approval") {
                 let approvals = approvals.clone();
-                tokio::spawn(async move { approvals.requested().await });
+                let timeout = approval_timeout.take();
+                tokio::spawn(async move { approvals.requested(timeout).await });
             }
             continue;
         }
@@ -459,6 +491,9 @@ async fn show_progress(
                     .get("bakeSeconds")
                     .and_then(Value::as_u64)
                     .unwrap_or(0);
+            }
+            EventKind::StateEntered { name, input, .. } if name == "Approval" => {
+                approval_timeout = timeout_of(&input);
             }
             EventKind::TaskSucceeded { name, output } => match name.as_str() {
                 "Plan" => {
@@ -504,11 +539,9 @@ async fn show_progress(
             EventKind::TaskSubmitted { name, token } if name == "Bake" => {
                 let progress = ProgressBar::new(bake_seconds.max(1));
                 progress.set_style(
-                    ProgressStyle::with_template(
-                        "  baking  [{bar:30}] {pos}/{len}s  watching alarms",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                    ProgressStyle::with_template("  baking  [{bar:30}] {pos}/{len}s  {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
                 );
                 let ticking = progress.clone();
                 let seconds_per_tick = Duration::from_secs_f64(time_scale.clamp(0.0001, 1.0));
@@ -518,19 +551,25 @@ async fn show_progress(
                         ticking.inc(1);
                     }
                 }));
+                watcher = Some(tokio::spawn(watch_alarms(
+                    approvals.deps.clone(),
+                    approvals.deployment.clone(),
+                    progress.clone(),
+                )));
                 bar = Some(progress);
                 let _ = token;
             }
             EventKind::TaskSubmitted { name, .. } if name == "Approval" => {
                 // Beside the progress: the answer may also come from another terminal.
                 let approvals = approvals.clone();
-                tokio::spawn(async move { approvals.requested().await });
+                let timeout = approval_timeout.take();
+                tokio::spawn(async move { approvals.requested(timeout).await });
             }
             EventKind::StateExited { name, .. } if name == "Bake" => {
                 if let Some(progress) = bar.take() {
                     progress.finish_and_clear();
                 }
-                if let Some(handle) = ticker.take() {
+                for handle in [ticker.take(), watcher.take()].into_iter().flatten() {
                     handle.abort();
                 }
                 println!("  baked {bake_seconds}s");
@@ -549,5 +588,95 @@ async fn show_progress(
     }
     if let Some(progress) = bar.take() {
         progress.finish_and_clear();
+    }
+    if let Some(handle) = watcher.take() {
+        handle.abort();
+    }
+}
+
+/// The approval's timeout and what happens then, from the Approval state's input (a step).
+fn timeout_of(input: &Value) -> Option<(u64, String)> {
+    let seconds = input
+        .get("approvalTimeoutSeconds")
+        .and_then(Value::as_u64)?;
+    let then = input
+        .get("onApprovalTimeout")
+        .and_then(Value::as_str)
+        .unwrap_or("rollback");
+    Some((seconds, then.to_string()))
+}
+
+/// While a bake runs, the guarding alarms' states beside its bar, read every second:
+/// `web-5xx OK · web-p99-latency OK`.
+async fn watch_alarms(deps: ferry_handlers::Deps, deployment: String, progress: ProgressBar) {
+    let names = match deps.store.get(&deployment).await {
+        Ok(Some(record)) => record.policy.alarms,
+        _ => Vec::new(),
+    };
+    if names.is_empty() {
+        progress.set_message("no alarms guard it");
+        return;
+    }
+    loop {
+        if let Ok(states) = deps.alarms.describe_alarms(&names).await {
+            progress.set_message(alarm_line(&names, &states));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Each alarm's state, in the manifest's order; one that is gone says so.
+fn alarm_line(names: &[String], states: &[ferry_core::ports::AlarmStatus]) -> String {
+    use ferry_core::ports::AlarmState;
+    names
+        .iter()
+        .map(|name| {
+            let state =
+                states
+                    .iter()
+                    .find(|status| &status.name == name)
+                    .map_or("MISSING", |status| match status.state {
+                        AlarmState::Ok => "OK",
+                        AlarmState::Alarm => "ALARM",
+                        AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+                    });
+            format!("{name} {state}")
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use ferry_core::ports::{AlarmState, AlarmStatus};
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_bake_shows_each_guarding_alarm_in_the_manifests_order_and_a_missing_one() {
+        let status = |name: &str, state| AlarmStatus {
+            name: name.into(),
+            state,
+            reason: String::new(),
+            updated_at: None,
+            reaction_seconds: None,
+        };
+        let names = ["web-5xx".to_string(), "web-p99".into(), "gone".into()];
+        let states = [
+            status("web-p99", AlarmState::InsufficientData),
+            status("web-5xx", AlarmState::Alarm),
+        ];
+        assert_eq!(
+            alarm_line(&names, &states),
+            "web-5xx ALARM · web-p99 INSUFFICIENT_DATA · gone MISSING"
+        );
+    }
+
+    #[test]
+    fn an_approvals_timeout_comes_from_its_step() {
+        let step = json!({"approvalTimeoutSeconds": 1800, "onApprovalTimeout": "continue"});
+        assert_eq!(timeout_of(&step), Some((1800, "continue".into())));
+        assert_eq!(timeout_of(&json!({"weight": 10})), None);
     }
 }

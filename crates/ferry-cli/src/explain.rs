@@ -30,7 +30,7 @@ pub fn explain(error: &anyhow::Error) -> (String, bool) {
         return match endpoint {
             Some(url) => (
                 format!(
-                    "nothing answers at AWS_ENDPOINT_URL={url}: is the emulator running? (`python3 -m moto.server -H 127.0.0.1 -p PORT`)"
+                    "nothing answers at AWS_ENDPOINT_URL={url}: is the emulator running? (`eval \"$(ferry sandbox)\"` starts one)"
                 ),
                 true,
             ),

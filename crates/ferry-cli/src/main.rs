@@ -14,6 +14,7 @@ mod explain;
 mod invoke;
 mod plan;
 mod remote;
+mod sandbox;
 mod serve;
 mod status;
 mod validate;
@@ -93,6 +94,8 @@ fn main() -> ExitCode {
             clap_complete::generate(args.shell, &mut command, "ferry", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Man(args) => manual_pages(args.dir.as_deref()),
+        Command::Sandbox(args) => sandbox::run(args),
         command => {
             init_tracing(verbose);
             match tokio::runtime::Runtime::new() {
@@ -113,6 +116,35 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The manual pages, generated from the same clap definitions as `--help` and the completions:
+/// ferry(1) printed, or with `dir` ferry.1 and one ferry-COMMAND.1 per command written there.
+fn manual_pages(dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(command).render(&mut std::io::stdout().lock())?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let version: &'static str = env!("FERRY_VERSION");
+    let mut pages = vec![("ferry".to_string(), command.clone())];
+    for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+        let name = format!("ferry-{}", sub.get_name());
+        // clap names are `&'static str` (its `string` feature is off); this command ends soon.
+        let title: &'static str = Box::leak(name.clone().into_boxed_str());
+        pages.push((name, sub.clone().name(title).version(version)));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut file =
+            std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+        clap_mangen::Man::new(page).render(&mut file)?;
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_async(command: Command) -> anyhow::Result<ExitCode> {
@@ -148,7 +180,11 @@ async fn run_async(command: Command) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(args).await,
         Command::Invoke(args) => invoke::run(&args.function, &args.event).await,
         Command::Serve(args) => serve::run(args).await,
-        Command::Validate(_) | Command::Plan(_) | Command::Completions(_) => {
+        Command::Validate(_)
+        | Command::Plan(_)
+        | Command::Completions(_)
+        | Command::Man(_)
+        | Command::Sandbox(_) => {
             unreachable!("handled synchronously")
         }
     }

@@ -353,3 +353,96 @@ fn completions_and_a_version_with_the_commit() {
     let version = text(&ferry(&["--version"]).stdout);
     assert!(version.starts_with("ferry 0.1.0"), "{version}");
 }
+
+#[test]
+fn the_manual_pages_come_from_the_same_definitions_as_help() {
+    let page = text(&ferry(&["man"]).stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH ferry"),
+        "{page}"
+    );
+    assert!(
+        page.contains("sandbox") && page.contains("rollback"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let written = ferry(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    let deploy = std::fs::read_to_string(dir.path().join("ferry-deploy.1")).unwrap();
+    assert!(deploy.contains(".TH ferry-deploy"), "{deploy}");
+    assert!(deploy.contains("time\\-scale"), "{deploy}");
+    assert!(dir.path().join("ferry.1").exists());
+}
+
+/// `ferry sandbox` then `ferry deploy --local` on its example, as the README's quick start
+/// says, then `--stop`: the emulator is gone and a second stop says there is nothing to stop.
+#[test]
+fn the_sandbox_deploys_its_example_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = dir.path().join("shop");
+    let started = ferry(&["sandbox", "--dir", sandbox.to_str().unwrap()]);
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let exports = text(&started.stdout);
+    let first = exports.lines().next().unwrap();
+    assert!(
+        first.starts_with("export AWS_ENDPOINT_URL=http://127.0.0.1:"),
+        "{exports}"
+    );
+    let vars: Vec<(String, String)> = first
+        .trim_start_matches("export ")
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    assert!(
+        exports.contains("ferry deploy .ferry/web.yaml --local"),
+        "{exports}"
+    );
+    let stop = || {
+        Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(["sandbox", "--stop", "--dir", sandbox.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let deployed = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            "deploy",
+            ".ferry/web.yaml",
+            "--local",
+            "--time-scale",
+            "0.001",
+            "--format",
+            "json",
+        ])
+        .envs(vars.iter().map(|(name, value)| (name, value)))
+        .env_remove("AWS_PROFILE")
+        .current_dir(&sandbox)
+        .output()
+        .unwrap();
+    let stopped = stop();
+    let again = stop();
+
+    assert!(
+        deployed.status.success(),
+        "{}{}",
+        text(&deployed.stdout),
+        text(&deployed.stderr)
+    );
+    assert!(text(&deployed.stdout).contains("\"event\":\"succeeded\""));
+    assert!(stopped.status.success(), "{}", text(&stopped.stderr));
+    let endpoint = vars
+        .iter()
+        .find(|(name, _)| name == "AWS_ENDPOINT_URL")
+        .unwrap();
+    let port: u16 = endpoint.1.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the emulator still answers after --stop"
+    );
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
+    assert_eq!(text(&again.stderr).lines().count(), 1);
+    assert!(
+        sandbox.join(".ferry/web.yaml").exists(),
+        "the repository is left as it was"
+    );
+}
