@@ -17,7 +17,10 @@ pub fn explain(error: &anyhow::Error) -> (String, bool) {
             true,
         );
     }
-    if lower.contains("no region") || lower.contains("region must be set") {
+    if lower.contains("no region")
+        || lower.contains("region must be set")
+        || lower.contains("missing region")
+    {
         return (
             "no AWS region: set AWS_REGION (or a region in your AWS profile)".into(),
             true,

@@ -446,3 +446,82 @@ fn the_sandbox_deploys_its_example_and_stops() {
         "the repository is left as it was"
     );
 }
+
+/// `ferry status` against AWS whose DynamoDB is a stand-in answering `body` with `status`
+/// (`AWS_ENDPOINT_URL_DYNAMODB`: the SDK's own per-service endpoint setting, so Ferry is in AWS
+/// mode).
+fn status_against_dynamodb(args: &[&str], status: u16, body: &'static str) -> Output {
+    let (url, _request) = one_request_server(status, body);
+    Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("FERRY_CONTROL_URL")
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &url)
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("ferry runs")
+}
+
+#[test]
+fn ferry_not_installed_in_the_account_points_to_the_install_guide() {
+    let output = status_against_dynamodb(
+        &["status"],
+        400,
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#,
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    insta::assert_snapshot!("not_installed", stderr);
+}
+
+#[test]
+fn access_denied_names_the_action_and_the_principal() {
+    let output = status_against_dynamodb(
+        &["status"],
+        400,
+        r#"{"__type":"com.amazon.coral.service#AccessDeniedException","Message":"User: arn:aws:iam::123456789012:user/alice is not authorized to perform: dynamodb:Query on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/ferry/index/gsi1 because no identity-based policy allows the dynamodb:Query action"}"#,
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    insta::assert_snapshot!("access_denied", stderr);
+}
+
+#[test]
+fn a_deployment_that_does_not_exist_suggests_ferry_status() {
+    let output = status_against_dynamodb(
+        &["status", "web-20261122T100000Z-0123456-abcdef"],
+        200,
+        "{}",
+    );
+    let stderr = text(&output.stderr);
+    // A wrong argument: a usage problem.
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    insta::assert_snapshot!("deployment_not_found", stderr);
+}
+
+#[test]
+fn no_region_says_where_to_set_one() {
+    let home = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["status"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("ferry runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    insta::assert_snapshot!("no_region", stderr);
+}
