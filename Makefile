@@ -4,10 +4,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: check-convergence check-local-control soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
+.PHONY: check-convergence check-slack check-local-control soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
 
 ## Everything CI checks: formatting, lints, all tests.
-test: tools fmt-check clippy check-statemachines check-terraform unit check-iam check-local-control check-convergence fuzz
+test: tools fmt-check clippy check-statemachines check-terraform unit check-iam check-local-control check-convergence check-slack fuzz
 
 ## Install what the tests need when it is missing (a fresh machine has none of it).
 tools:
@@ -71,6 +71,13 @@ check-local-control: tools
 check-convergence: tools
 	$(CARGO) build --quiet --locked --bin ferry
 	python3 scripts/convergence.py
+
+## Slack end to end: `ferry deploy --local` notifying a Slack stand-in, signed clicks to
+## `ferry serve`'s /slack/interactions approving one deployment and rolling back another
+## (scripts/slack.py).
+check-slack: tools
+	$(CARGO) build --quiet --locked --bin ferry
+	python3 scripts/slack.py
 
 ## The whole thing on one machine: validate and plan the examples, then start the AWS
 ## emulator, seed an environment, deploy a good image to 100 percent and a bad one that an

@@ -477,6 +477,7 @@ async fn the_function_url_samples_get_the_answers_their_names_promise() {
     let router = ferry_http::router(ferry_http::App {
         intake: Some(intake),
         control: None,
+        slack: None,
     });
     let expected = [
         ("issues-ignored.json", 200, "ignored"),

@@ -9,6 +9,7 @@
 //! | --- | --- | --- | --- |
 //! | deployment | `DEPLOYMENT#<id>` | `DEPLOYMENT` | `record` (the [`Deployment`] as JSON), `version` (N), `deploymentId`, `serviceKey`, `status`, `createdAt`, `updatedAt`, `gsi2pk`/`gsi2sk`, and `gsi1pk`/`gsi1sk` while in flight |
 //! | service lock | `LOCK#<cluster>/<service>` | `LOCK` | `deploymentId`, `serviceKey`, `acquiredAt`, `expiresAtTime` (RFC 3339), `expiresAt` (N, epoch seconds) |
+//! | chat thread | `THREAD#<deployment id>` | `THREAD` | `channel`, `ts`: the Slack message a deployment's notifications edit and thread under |
 //! | desired state | `DESIRED#<cluster>/<service>` | `DESIRED` | `record` (the [`Desired`] as JSON), `version` (N), `generation` (N), `serviceKey`, `settledGeneration` (N), `settledDeploymentId`, `settledAt` once a generation is settled, and `gsi1pk`/`gsi1sk` while one waits |
 //!
 //! Other components put their own items in the same table (webhook delivery ids with an
@@ -54,7 +55,9 @@ use aws_sdk_dynamodb::types::{
 };
 use ferry_core::convergence::{Desired, Settled};
 use ferry_core::deployment::Deployment;
-use ferry_core::ports::{DeploymentStore, LockOutcome, PortError, PortResult, ServiceLock};
+use ferry_core::ports::{
+    DeploymentStore, LockOutcome, PortError, PortResult, ServiceLock, ThreadRef, ThreadStore,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -761,6 +764,46 @@ impl DeploymentStore for DynamoStore {
         // Eventually consistent, as above.
         found.retain(Desired::is_pending);
         Ok(found)
+    }
+}
+
+#[async_trait]
+impl ThreadStore for DynamoStore {
+    async fn get_thread(&self, deployment_id: &str) -> PortResult<Option<ThreadRef>> {
+        let what = format!("the thread of deployment {deployment_id}");
+        let Some(item) = self
+            .get_item(format!("THREAD#{deployment_id}"), "THREAD", &what)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(ThreadRef {
+            channel: text(&item, "channel")?.to_string(),
+            ts: text(&item, "ts")?.to_string(),
+        }))
+    }
+
+    async fn put_thread(&self, deployment_id: &str, thread: &ThreadRef) -> PortResult<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(format!("THREAD#{deployment_id}")))
+            .item(SK, s("THREAD"))
+            .item("channel", s(&thread.channel))
+            .item("ts", s(&thread.ts))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if code_of(&error) == Some(CONDITION_FAILED) => Ok(false),
+            Err(error) => Err(port_error(
+                "PutItem",
+                &format!("the thread of deployment {deployment_id}"),
+                error,
+            )),
+        }
     }
 }
 

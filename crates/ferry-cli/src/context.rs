@@ -42,6 +42,26 @@ pub fn require_emulator() -> anyhow::Result<()> {
     }
 }
 
+/// Slack, when `FERRY_SLACK_BOT_TOKEN` is set: `deps` then also notify the deployments'
+/// Slack threads (beside what they notified before), and the notifier is returned for the
+/// interactions endpoint to update messages with.
+pub fn add_slack(
+    config: &aws_config::SdkConfig,
+    deps: &mut Deps,
+) -> Option<ferry_slack::SlackNotifier> {
+    let api = ferry_slack::SlackConfig::from_env().api()?;
+    let threads = AwsClients::new(config).store(&Resources::from_env());
+    let slack = ferry_slack::SlackNotifier {
+        api,
+        threads: Arc::new(threads),
+    };
+    deps.notifier = Arc::new(ferry_slack::Notifiers(vec![
+        deps.notifier.clone(),
+        Arc::new(slack.clone()),
+    ]));
+    Some(slack)
+}
+
 /// [`deps`] on a configuration already loaded.
 pub async fn deps_with(config: &aws_config::SdkConfig, local: bool) -> anyhow::Result<Deps> {
     let clients = AwsClients::new(config);

@@ -162,6 +162,7 @@ async fn run_locally(
     // say it twice. They stay in the log (`-v`).
     let mut deps = deps;
     deps.notifier = Arc::new(ferry_handlers::LogNotifier);
+    crate::context::add_slack(&ferry_aws::load_sdk_config().await, &mut deps);
     let runtime = LocalRuntime::new(deps, options.mode.time_scale)?;
     // Alarms, and answers given from other terminals (`ferry approve ID --local`).
     let watching = runtime.watch(Duration::from_millis(200));

@@ -38,6 +38,7 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut background = Vec::new();
     let mut watching = None;
     let mut control = None;
+    let mut slack = None;
     // In AWS the intake publishes to EventBridge itself; locally it also routes.
     let events = if local {
         let eventbridge = aws_sdk_eventbridge::Client::new(&config);
@@ -65,6 +66,7 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut deps = crate::context::deps_with(&config, true).await?;
         // Deploy what was pushed, not what is on disk, recording the GitHub name.
         deps.git = Arc::new(LocalRepository::commits().with_folders(repositories));
+        let slack_notifier = crate::context::add_slack(&config, &mut deps);
         let runtime = Arc::new(LocalRuntime::new(deps, options.time_scale)?);
         watching = Some((
             runtime.watch(Duration::from_millis(500)),
@@ -74,6 +76,16 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         ));
         // The control API, for the UI and for scripts: on this machine the caller is trusted
         // (X-Ferry-As, else this user), as the emulator is theirs.
+        // Slack's buttons: signed by Slack, so served on any address (Slack must reach it).
+        slack = ferry_slack::SlackConfig::from_env()
+            .signing_secret
+            .map(|secret| {
+                Arc::new(ferry_slack::Interactions {
+                    deps: runtime.action_deps(),
+                    signing_secret: secret.into_bytes(),
+                    slack: slack_notifier.clone(),
+                })
+            });
         control = Some(Control {
             deps: runtime.action_deps(),
             auth: Arc::new(LocalTrusted {
@@ -120,9 +132,16 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
             "publishing to EventBridge"
         }
     );
+    if slack.is_some() {
+        println!(
+            "ferry serve: Slack interactions at http://{}/slack/interactions",
+            listener.local_addr()?
+        );
+    }
     let app = App {
         intake: Some(intake),
         control,
+        slack,
     };
     let served = axum::serve(listener, ferry_http::router(app))
         .with_graceful_shutdown(async {

@@ -692,6 +692,24 @@ pub trait Notifier: Send + Sync {
     async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()>;
 }
 
+/// Where a deployment's notifications live in a chat: the channel and the parent message every
+/// update edits and every reply threads under (Slack's `ts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadRef {
+    pub channel: String,
+    pub ts: String,
+}
+
+/// Remembers each deployment's thread, apart from its record: a notification never writes the
+/// record, so it can never make a handler's conditional write of the record fail.
+#[async_trait]
+pub trait ThreadStore: Send + Sync {
+    async fn get_thread(&self, deployment_id: &str) -> PortResult<Option<ThreadRef>>;
+    /// Records `thread` unless the deployment has one: `Ok(false)` when another was first.
+    async fn put_thread(&self, deployment_id: &str, thread: &ThreadRef) -> PortResult<bool>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Time
 

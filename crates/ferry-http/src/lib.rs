@@ -6,6 +6,7 @@
 //! | `POST /webhooks/github` (and `POST /`) | [`App::intake`] | `webhook-intake` (function URL, auth `NONE`), `ferry serve` |
 //! | `POST /api/deployments/{id}/actions` | [`App::control`] | `control` (function URL, auth `AWS_IAM`), `ferry serve --local` |
 //! | `GET /api/deployments[?service=CLUSTER/SERVICE]`, `GET /api/deployments/{id}` | [`App::control`] | the same |
+//! | `POST /slack/interactions` | [`App::slack`] | `ferry serve` (and, to come, a `slack-callback` function URL) |
 //! | `GET /healthz` | always | all |
 //!
 //! A part that is not configured is not routed at all: the public webhook URL cannot reach the
@@ -39,7 +40,12 @@ pub struct App {
     pub intake: Option<Intake>,
     /// The control API: actions and deployment records, as an authenticated actor.
     pub control: Option<Control>,
+    /// Slack's button clicks, verified with the app's signing secret.
+    pub slack: Option<Arc<ferry_slack::Interactions>>,
 }
+
+/// A Slack interaction is a small form; anything bigger is not one.
+const MAX_SLACK_BYTES: usize = 64 * 1024;
 
 /// The router for `app`.
 pub fn router(app: App) -> Router {
@@ -59,7 +65,38 @@ pub fn router(app: App) -> Router {
     if let Some(control) = app.control {
         router = router.merge(control::routes(control));
     }
+    if let Some(slack) = app.slack {
+        router = router.merge(
+            Router::new()
+                .route("/slack/interactions", post(slack_interaction))
+                .layer(DefaultBodyLimit::max(MAX_SLACK_BYTES))
+                .with_state(slack),
+        );
+    }
     router
+}
+
+/// Answers Slack as soon as the action is taken (well within its 3 seconds); what Slack should
+/// show afterwards (the message updated, an ephemeral refusal) follows in the background.
+async fn slack_interaction(
+    State(slack): State<Arc<ferry_slack::Interactions>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let handled = slack
+        .handle(
+            header("x-slack-request-timestamp"),
+            header("x-slack-signature"),
+            &body,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await;
+    if let Some(follow_up) = handled.follow_up {
+        tokio::spawn(follow_up);
+    }
+    let status = StatusCode::from_u16(handled.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, handled.body).into_response()
 }
 
 async fn github_webhook(

@@ -32,6 +32,7 @@ fn webhook_only(events: Arc<MemoryEvents>) -> Router {
     router(App {
         intake: Some(intake(events)),
         control: None,
+        slack: None,
     })
 }
 
@@ -181,6 +182,7 @@ fn iam_app(world: &ControlWorld) -> Router {
             deps: world.deps.clone(),
             auth: Arc::new(AwsIam),
         }),
+        slack: None,
     })
 }
 
@@ -315,6 +317,7 @@ async fn the_local_mount_trusts_its_header_and_defaults_to_its_user() {
                 default_user: "mallory".into(),
             }),
         }),
+        slack: None,
     });
     let refused = app
         .clone()
@@ -383,4 +386,42 @@ async fn desired_states_are_listed_waiting_or_per_service_and_only_to_a_caller()
     assert_eq!(unknown, json!([]));
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn slack_interactions_are_routed_only_when_configured_and_refused_unsigned() {
+    let world = control_world().await;
+    let interactions = Arc::new(ferry_slack::Interactions {
+        deps: world.deps.clone(),
+        signing_secret: b"slack-secret".to_vec(),
+        slack: None,
+    });
+    let with_slack = router(App {
+        intake: None,
+        control: None,
+        slack: Some(interactions),
+    });
+    let body = b"payload=%7B%22type%22%3A%22view_submission%22%7D".to_vec();
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+    let signature = format!(
+        "v0={}",
+        ferry_core::signing::sign_hex(b"slack-secret", &[b"v0:", stamp.as_bytes(), b":", &body])
+    );
+    let request = |signed: bool| {
+        let mut request = Request::post("/slack/interactions")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", &stamp);
+        if signed {
+            request = request.header("x-slack-signature", &signature);
+        }
+        request.body(Body::from(body.clone())).unwrap()
+    };
+
+    let signed = with_slack.clone().oneshot(request(true)).await.unwrap();
+    let unsigned = with_slack.oneshot(request(false)).await.unwrap();
+    let without = router(App::default()).oneshot(request(true)).await.unwrap();
+
+    assert_eq!(signed.status(), StatusCode::OK);
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(without.status(), StatusCode::NOT_FOUND);
 }

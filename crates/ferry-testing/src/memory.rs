@@ -372,6 +372,7 @@ pub struct MemoryStore {
     deployments: Mutex<BTreeMap<String, Deployment>>,
     locks: Mutex<HashMap<String, ServiceLock>>,
     desired: Mutex<BTreeMap<String, Desired>>,
+    threads: Mutex<BTreeMap<String, ThreadRef>>,
 }
 
 impl MemoryStore {
@@ -584,6 +585,22 @@ impl DeploymentStore for MemoryStore {
             .filter(|state| state.is_pending())
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl ThreadStore for MemoryStore {
+    async fn get_thread(&self, deployment_id: &str) -> PortResult<Option<ThreadRef>> {
+        Ok(locked(&self.threads).get(deployment_id).cloned())
+    }
+
+    async fn put_thread(&self, deployment_id: &str, thread: &ThreadRef) -> PortResult<bool> {
+        let mut threads = locked(&self.threads);
+        if threads.contains_key(deployment_id) {
+            return Ok(false);
+        }
+        threads.insert(deployment_id.to_string(), thread.clone());
+        Ok(true)
     }
 }
 

@@ -17,6 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             deps: ferry_lambda::aws_deps().await,
             auth: Arc::new(ferry_http::AwsIam),
         }),
+        slack: None,
     });
     let router = &router;
     lambda_runtime::run(service_fn(

@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let router = ferry_http::router(ferry_http::App {
         intake: Some(intake),
         control: None,
+        slack: None,
     });
     let router = &router;
     lambda_runtime::run(service_fn(

@@ -1,0 +1,102 @@
+//! [`SlackNotifier`]: each deployment with `notify.slack.channel` gets one parent message, kept
+//! current, and replies in its thread for what a person needs to know.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ferry_core::deployment::Deployment;
+use ferry_core::lifecycle::Event;
+use ferry_core::ports::{Notifier, PortResult, ThreadRef, ThreadStore};
+
+use crate::api::SlackApi;
+use crate::blocks;
+
+/// Posts to Slack through `api`; remembers each deployment's parent message in `threads`.
+#[derive(Clone)]
+pub struct SlackNotifier {
+    pub api: SlackApi,
+    pub threads: Arc<dyn ThreadStore>,
+}
+
+impl SlackNotifier {
+    /// The deployment's thread, made (the parent message posted) when it has none yet.
+    pub async fn thread(&self, deployment: &Deployment, channel: &str) -> PortResult<ThreadRef> {
+        if let Some(thread) = self.threads.get_thread(&deployment.id).await? {
+            return Ok(thread);
+        }
+        let ts = self
+            .api
+            .post_message(channel, None, &blocks::parent(deployment))
+            .await?;
+        let thread = ThreadRef {
+            channel: channel.to_string(),
+            ts,
+        };
+        if self.threads.put_thread(&deployment.id, &thread).await? {
+            return Ok(thread);
+        }
+        // Another notification made one first (a retried handler): keep that one.
+        Ok(self
+            .threads
+            .get_thread(&deployment.id)
+            .await?
+            .unwrap_or(thread))
+    }
+
+    /// The parent message, as the deployment stands now.
+    pub async fn refresh(&self, deployment: &Deployment) -> PortResult<Option<ThreadRef>> {
+        let Some(channel) = &deployment.policy.slack_channel else {
+            return Ok(None);
+        };
+        let thread = self.thread(deployment, channel).await?;
+        self.api
+            .update(&thread.channel, &thread.ts, &blocks::parent(deployment))
+            .await?;
+        Ok(Some(thread))
+    }
+
+    /// A reply in the deployment's thread.
+    pub async fn reply(&self, thread: &ThreadRef, message: &blocks::Message) -> PortResult<()> {
+        self.api
+            .post_message(&thread.channel, Some(&thread.ts), message)
+            .await
+            .map(drop)
+    }
+}
+
+#[async_trait]
+impl Notifier for SlackNotifier {
+    async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
+        let Some(channel) = &deployment.policy.slack_channel else {
+            return Ok(());
+        };
+        let fresh = self.threads.get_thread(&deployment.id).await?.is_none();
+        let thread = self.thread(deployment, channel).await?;
+        if !fresh {
+            self.api
+                .update(&thread.channel, &thread.ts, &blocks::parent(deployment))
+                .await?;
+        }
+        if let Some(reply) = blocks::reply(deployment, event) {
+            self.reply(&thread, &reply).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Tells several notifiers (the terminal or the log, and Slack) the same thing; one failing
+/// does not keep the others from hearing it.
+pub struct Notifiers(pub Vec<Arc<dyn Notifier>>);
+
+#[async_trait]
+impl Notifier for Notifiers {
+    async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
+        let mut failure = None;
+        for notifier in &self.0 {
+            if let Err(error) = notifier.notify(deployment, event).await {
+                failure = Some(error);
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+}
