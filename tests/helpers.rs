@@ -767,6 +767,7 @@ pub fn deployment_record(
             approval_timeout_seconds: 3600,
             on_approval_timeout: OnTimeout::Rollback,
             slack_channel: None,
+            slack_verbosity: Default::default(),
             on_newer_push: Default::default(),
         },
         traffic: TrafficTarget {

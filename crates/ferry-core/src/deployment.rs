@@ -186,6 +186,9 @@ pub struct Policy {
     pub on_approval_timeout: OnTimeout,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack_channel: Option<String>,
+    /// `notify.slack.verbosity`: which events get a reply in the Slack thread.
+    #[serde(default)]
+    pub slack_verbosity: crate::lifecycle::Verbosity,
     /// `onNewerPush`: what a newer push of the service does to this deployment. Records
     /// planned before this setting existed read as `wait`.
     #[serde(default)]

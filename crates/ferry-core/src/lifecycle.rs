@@ -94,7 +94,51 @@ pub enum Event {
     Earlier { name: String, detail: String },
 }
 
+/// How much a channel hears about a deployment (`notify.slack.verbosity`). The parent message
+/// always shows where it stands; this decides which events also get a reply in its thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Verbosity {
+    /// What needs a person or ends the deployment: approvals, rollbacks, failure, success.
+    Quiet,
+    /// And each step's traffic, warnings, an alarm ignored.
+    #[default]
+    Normal,
+    /// And every step of the way (green created and stable, bakes, promotion, blue's removal).
+    Verbose,
+}
+
 impl Event {
+    /// Whether a channel at `verbosity` hears about this event in the deployment's thread.
+    pub fn worth_telling(&self, verbosity: Verbosity) -> bool {
+        let quiet = matches!(
+            self,
+            Event::AwaitingApproval { .. }
+                | Event::Answered { .. }
+                | Event::Succeeded { .. }
+                | Event::RolledBack { .. }
+                | Event::RolledForward { .. }
+                | Event::Failed { .. }
+        );
+        let normal = matches!(
+            self,
+            Event::Shifted { .. }
+                | Event::Moved { .. }
+                | Event::Warning { .. }
+                | Event::AlarmIgnored { .. }
+                | Event::RollingBack { .. }
+        );
+        let bookkeeping = matches!(
+            self,
+            Event::Planned { .. } | Event::HistoryTruncated { .. } | Event::Earlier { .. }
+        );
+        match verbosity {
+            Verbosity::Quiet => quiet,
+            Verbosity::Normal => quiet || normal,
+            Verbosity::Verbose => !bookkeeping,
+        }
+    }
+
     /// The event's name, as stored (`shifted`, `rolled-back`, ...).
     pub fn name(&self) -> &str {
         match self {

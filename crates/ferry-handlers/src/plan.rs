@@ -182,6 +182,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             approval_timeout_seconds: manifest.approval.timeout_seconds,
             on_approval_timeout: manifest.approval.on_timeout,
             slack_channel: manifest.slack_channel.clone(),
+            slack_verbosity: manifest.slack_verbosity,
             on_newer_push: manifest.on_newer_push,
         },
         traffic: TrafficTarget {

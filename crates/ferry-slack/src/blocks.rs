@@ -235,24 +235,11 @@ pub fn parent(deployment: &Deployment) -> Message {
     }
 }
 
-/// The thread reply for `event`, if a person needs to know it. Waiting (a task set created, a
-/// bake begun, blue kept warm) posts nothing: the parent message shows it.
+/// The thread reply for `event`, if the channel's verbosity (`notify.slack.verbosity`) says
+/// a person needs to know it. At the default, waiting (a task set created, a bake begun, blue
+/// kept warm) posts nothing: the parent message shows it.
 pub fn reply(deployment: &Deployment, event: &Event) -> Option<Message> {
-    let worth_a_reply = matches!(
-        event,
-        Event::Warning { .. }
-            | Event::AwaitingApproval { .. }
-            | Event::Answered { .. }
-            | Event::Shifted { .. }
-            | Event::Moved { .. }
-            | Event::AlarmIgnored { .. }
-            | Event::Succeeded { .. }
-            | Event::RollingBack { .. }
-            | Event::RolledBack { .. }
-            | Event::RolledForward { .. }
-            | Event::Failed { .. }
-    );
-    if !worth_a_reply {
+    if !event.worth_telling(deployment.policy.slack_verbosity) {
         return None;
     }
     let text = cut(&event.describe(deployment), limits::SECTION_TEXT);

@@ -180,3 +180,35 @@ fn entries_round_trip_and_entries_of_earlier_versions_stay_readable() {
         json!({"at": "2026-11-20T10:00:00Z", "greenWeight": 10, "event": "shifted", "detail": "10% to green"})
     );
 }
+
+#[test]
+fn verbosity_decides_which_events_a_channel_hears() {
+    use super::Verbosity;
+    let shifted = Event::Shifted {
+        step: 0,
+        weight: 10,
+        of: 2,
+    };
+    let baking = Event::Baking {
+        step: 0,
+        seconds: 60,
+    };
+    let rolled_back = Event::RolledBack {
+        reason: "alarm".into(),
+    };
+    let planned = Event::Planned {
+        manifest_path: ".ferry/web.yaml".into(),
+        commit: "a".repeat(40),
+        author: None,
+        steps: 2,
+    };
+    let heard = |event: &Event| {
+        [Verbosity::Quiet, Verbosity::Normal, Verbosity::Verbose]
+            .map(|level| event.worth_telling(level))
+    };
+    assert_eq!(heard(&rolled_back), [true, true, true]);
+    assert_eq!(heard(&shifted), [false, true, true]);
+    assert_eq!(heard(&baking), [false, false, true]);
+    // The parent message announces the deployment: never a reply.
+    assert_eq!(heard(&planned), [false, false, false]);
+}

@@ -25,6 +25,7 @@ use crate::arn::{self, ResourceKind};
 use crate::control::Identity;
 use crate::convergence::OnNewerPush;
 use crate::deployment::OnTimeout;
+use crate::lifecycle::Verbosity;
 use crate::plan::{Plan, Preset, StepSpec, Strategy};
 use reader::{Fields, Reader, describe};
 
@@ -103,6 +104,8 @@ pub struct Manifest {
     pub alarms: Vec<String>,
     pub rollback: Rollback,
     pub slack_channel: Option<String>,
+    /// Which events get a reply in the deployment's Slack thread.
+    pub slack_verbosity: Verbosity,
     /// Branches whose pushes deploy; empty means the repository's default branch.
     pub branches: Vec<String>,
     /// What a newer push does to a deployment of this service still running.
@@ -144,6 +147,7 @@ struct DraftFields {
     alarms: Vec<String>,
     rollback: Rollback,
     slack_channel: Option<String>,
+    slack_verbosity: Verbosity,
     branches: Vec<String>,
     on_newer_push: OnNewerPush,
 }
@@ -270,6 +274,7 @@ impl Draft {
             alarms: fields.alarms,
             rollback: fields.rollback,
             slack_channel: fields.slack_channel,
+            slack_verbosity: fields.slack_verbosity,
             branches: fields.branches,
             on_newer_push: fields.on_newer_push,
         })
@@ -420,10 +425,15 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             on_insufficient_data: OnInsufficientData::default(),
         }),
     };
-    let slack_channel = match top.get("notify") {
+    let slack = match top.get("notify") {
         Some(node) => notify(&mut reader, node),
         None => Some(None),
     };
+    let slack_verbosity = slack
+        .as_ref()
+        .and_then(|slack| slack.as_ref().map(|(_, verbosity)| *verbosity))
+        .unwrap_or_default();
+    let slack_channel = slack.map(|slack| slack.map(|(channel, _)| channel));
     let branches = match top.get("branches") {
         Some(node) => reader.string_list(node, "branches", "branch names", branch_problem),
         None => Some(Vec::new()),
@@ -503,6 +513,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             alarms,
             rollback,
             slack_channel,
+            slack_verbosity,
             branches,
             on_newer_push,
         }),
@@ -1064,12 +1075,34 @@ fn rollback(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Rollback> 
     })
 }
 
-fn notify(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Option<String>> {
+/// `notify.slack`: the channel, and how much it hears.
+fn notify(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Option<(String, Verbosity)>> {
     let fields = reader.mapping(node, "notify", &["slack"])?;
     let Some(slack) = fields.get("slack") else {
         return Some(None);
     };
-    let slack_fields: Fields<'_, '_> = reader.mapping(slack, "notify.slack", &["channel"])?;
+    let slack_fields: Fields<'_, '_> =
+        reader.mapping(slack, "notify.slack", &["channel", "verbosity"])?;
+    let verbosity = match slack_fields.get("verbosity") {
+        Some(node) => match reader
+            .string(node, "notify.slack.verbosity", "quiet, normal or verbose")
+            .as_deref()
+        {
+            Some("quiet") => Some(Verbosity::Quiet),
+            Some("normal") => Some(Verbosity::Normal),
+            Some("verbose") => Some(Verbosity::Verbose),
+            Some(other) => {
+                reader.report(
+                    node,
+                    "notify.slack.verbosity",
+                    format!("expected quiet, normal or verbose, found \"{other}\""),
+                );
+                None
+            }
+            None => None,
+        },
+        None => Some(Verbosity::default()),
+    };
     let channel_node =
         reader.required(&slack_fields, "channel", "a Slack channel id like C0123ABC")?;
     let channel = reader.string(
@@ -1090,7 +1123,7 @@ fn notify(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Option<Strin
         );
         return None;
     }
-    Some(Some(channel))
+    Some(Some((channel, verbosity?)))
 }
 
 /// All ARNs must live in one region (the manifest's, when it names one) and one account.

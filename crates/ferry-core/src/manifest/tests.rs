@@ -373,3 +373,33 @@ fn paths_resolve_relative_to_the_manifest() {
         "/repo/.ferry/td.json"
     );
 }
+
+#[test]
+fn on_newer_push_and_slack_verbosity_are_choices_with_defaults() {
+    use crate::convergence::OnNewerPush;
+    use crate::lifecycle::Verbosity;
+    let default = validate(&manifest_text("  allAtOnce: {}")).unwrap();
+    assert_eq!(default.on_newer_push, OnNewerPush::Wait);
+    assert_eq!(default.slack_verbosity, Verbosity::Normal);
+    let chosen = manifest_text("  allAtOnce: {}")
+        + "onNewerPush: cancel\nnotify: { slack: { channel: C0123ABC, verbosity: quiet } }\n";
+    let manifest = validate(&chosen).unwrap();
+    assert_eq!(manifest.on_newer_push, OnNewerPush::Cancel);
+    assert_eq!(manifest.slack_verbosity, Verbosity::Quiet);
+    assert_eq!(manifest.slack_channel.as_deref(), Some("C0123ABC"));
+    let wrong = manifest_text("  allAtOnce: {}")
+        + "onNewerPush: later\nnotify: { slack: { channel: C0123ABC, verbosity: chatty } }\n";
+    let found = problems(&wrong);
+    assert!(
+        found.iter().any(
+            |problem| problem.contains("onNewerPush: expected wait or cancel, found \"later\"")
+        ),
+        "{found:#?}"
+    );
+    assert!(
+        found.iter().any(|problem| problem.contains(
+            "notify.slack.verbosity: expected quiet, normal or verbose, found \"chatty\""
+        )),
+        "{found:#?}"
+    );
+}
