@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: check-convergence check-slack check-local-control soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
+.PHONY: check-convergence check-slack check-local-control soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-slack bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
 
 ## Everything CI checks: formatting, lints, all tests.
 test: tools fmt-check clippy check-statemachines check-terraform unit check-iam check-local-control check-convergence check-slack fuzz
@@ -90,8 +90,13 @@ demo: tools
 	python3 scripts/demo.py
 
 ## Benchmarks; results are summarised in docs/benchmarks.md.
-bench: bench-orchestration bench-coldstart bench-intake
+bench: bench-orchestration bench-coldstart bench-intake bench-slack
 	$(CARGO) bench -p ferry-core --bench validate
+
+## A Slack click answered in-process: p50 and p99 (Slack allows 3 s); through `ferry serve` in
+## scripts/slack.py.
+bench-slack:
+	$(CARGO) bench -p ferry-slack --bench interactions
 
 ## Verify, decode and classify GitHub payloads in-process (25 KB push: target under 100 µs).
 bench-intake:
