@@ -26,10 +26,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -45,6 +47,60 @@ PUSH_FIXTURE = ROOT / "crates" / "ferry-webhook" / "fixtures" / "github" / "push
 
 def log(message):
     print(f"demo: {message}", flush=True)
+
+
+class SlackStandIn(BaseHTTPRequestHandler):
+    """Slack's Web API and response_url, on loopback: records every request, answers ok."""
+
+    received = []
+    lock = threading.Lock()
+    counter = [0]
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        length = int(self.headers.get("content-length", 0))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        with self.lock:
+            self.counter[0] += 1
+            ts = f"1700000000.{self.counter[0]:06d}"
+            self.received.append((self.path, body, ts))
+        data = json.dumps({"ok": True, "ts": ts, "channel": body.get("channel")}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def start_slack_stand_in():
+    """The Slack stand-in on a free loopback port: (server, its URL)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlackStandIn)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def slack_requests(to):
+    """(body, ts) of every request the stand-in received at path `to`."""
+    with SlackStandIn.lock:
+        return [(body, ts) for (path, body, ts) in SlackStandIn.received if path == to]
+
+
+def render_slack():
+    """The channel as the stand-in received it: parent messages, their updates, thread replies."""
+    lines = []
+    with SlackStandIn.lock:
+        received = list(SlackStandIn.received)
+    for path, body, _ts in received:
+        text = body.get("text", "")
+        if path == "/api/chat.postMessage":
+            lines.append(("  ↳ " if body.get("thread_ts") else "") + text)
+        elif path == "/api/chat.update":
+            lines.append(f"  (message updated: {text})")
+        elif path == "/respond":
+            lines.append(f"  (only to the clicker: {text})")
+    return "\n".join(lines)
 
 
 class Sandbox:
@@ -176,11 +232,17 @@ def main():
     sandbox = Sandbox()
     endpoint = sandbox.endpoint
     log(f"AWS emulator on {endpoint}")
+    stand_in, slack_url = start_slack_stand_in()
     try:
         env, repo = sandbox.env, sandbox.repo
         log(f"application repository at {repo}; production listener weights {weights(env)}")
+        # The team's channel: Ferry posts to a stand-in of Slack's Web API (shown at the end).
+        manifest = repo / ".ferry" / "web.yaml"
+        manifest.write_text(manifest.read_text() + "notify: { slack: { channel: C0SHOP } }\n")
+        git(repo, "commit", "-qam", "Tell #deploys")
         env_vars = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="demo",
-                        AWS_SECRET_ACCESS_KEY="demo", FERRY_TABLE="ferry", AWS_EC2_METADATA_DISABLED="true")
+                        AWS_SECRET_ACCESS_KEY="demo", FERRY_TABLE="ferry", AWS_EC2_METADATA_DISABLED="true",
+                        FERRY_SLACK_BOT_TOKEN="xoxb-demo", FERRY_SLACK_API_URL=f"{slack_url}/api")
 
         log("deployment 1: a push to main reaches ferry serve as GitHub's webhook; canary steps to 100 percent")
         port = free_port()
@@ -223,7 +285,12 @@ def main():
         print(f"  after deployment 1: weights {after_first[0]}, task sets {after_first[1]}")
         print(f"  after deployment 2: weights {weights(env)}, task sets {task_sets(env)}")
 
-        ok = (first_record is not None and second_code != 0 and len(records) == 2
+        print()
+        print("The Slack channel C0SHOP (rendered from the stand-in):")
+        print(render_slack())
+        parents = [body for body, _ in slack_requests("/api/chat.postMessage") if not body.get("thread_ts")]
+
+        ok = (first_record is not None and second_code != 0 and len(records) == 2 and len(parents) == 2
               and records[0]["status"]["state"] == "succeeded"
               and records[0]["source"]["commit"] == after
               and records[0]["source"]["repository"] == "acme/shop"
@@ -234,6 +301,7 @@ def main():
         return 0 if ok else 1
     finally:
         sandbox.stop()
+        stand_in.shutdown()
 
 
 if __name__ == "__main__":

@@ -18,11 +18,9 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,35 +35,11 @@ notify: {{ slack: {{ channel: {CHANNEL} }} }}
 """
 
 
-class SlackStandIn(BaseHTTPRequestHandler):
-    """Slack's Web API and response_url, on loopback: records every request, answers ok."""
-
-    received = []
-    lock = threading.Lock()
-    counter = [0]
-
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        length = int(self.headers.get("content-length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
-        with self.lock:
-            self.counter[0] += 1
-            ts = f"1700000000.{self.counter[0]:06d}"
-            self.received.append((self.path, body, ts))
-        answer = {"ok": True, "ts": ts, "channel": body.get("channel")}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+SlackStandIn = demo.SlackStandIn
 
 
 def requests(to):
-    with SlackStandIn.lock:
-        return [(body, ts) for (path, body, ts) in SlackStandIn.received if path == to]
+    return demo.slack_requests(to)
 
 
 def click(serve_port, user, action_id, deployment, response_url):
@@ -104,23 +78,8 @@ def parent_with_buttons(labels):
     return None
 
 
-def thread_text():
-    lines = []
-    for path, body, ts in SlackStandIn.received:
-        text = body.get("text", "")
-        if path == "/api/chat.postMessage":
-            lines.append(("  ↳ " if body.get("thread_ts") else "") + text)
-        elif path == "/api/chat.update":
-            lines.append(f"  (parent updated: {text})")
-        elif path == "/respond":
-            lines.append(f"  (only to the clicker: {text})")
-    return "\n".join(lines)
-
-
 def main():
-    stand_in = ThreadingHTTPServer(("127.0.0.1", 0), SlackStandIn)
-    threading.Thread(target=stand_in.serve_forever, daemon=True).start()
-    slack_url = f"http://127.0.0.1:{stand_in.server_address[1]}"
+    stand_in, slack_url = demo.start_slack_stand_in()
     sandbox = demo.Sandbox()
     failures = []
 
@@ -191,7 +150,7 @@ def main():
             serve.terminate()
             serve.wait(timeout=10)
         print("\nThe Slack channel, as the stand-in received it:")
-        print(thread_text())
+        print(demo.render_slack())
     finally:
         sandbox.stop()
         stand_in.shutdown()
