@@ -242,6 +242,20 @@ locals {
       resources  = [aws_secretsmanager_secret.github_webhook.arn]
       conditions = []
     }
+    secrets_slack_bot_token = {
+      # The functions that notify deployments read the bot token, only when a
+      # deployment names a Slack channel (and only with slack_enabled).
+      sid        = "ReadSlackBotToken"
+      actions    = ["secretsmanager:GetSecretValue"]
+      resources  = aws_secretsmanager_secret.slack_bot_token[*].arn
+      conditions = []
+    }
+    secrets_slack_signing_secret = {
+      sid        = "ReadSlackSigningSecret"
+      actions    = ["secretsmanager:GetSecretValue"]
+      resources  = aws_secretsmanager_secret.slack_signing_secret[*].arn
+      conditions = []
+    }
     s3_put_payload = {
       # Oversized webhook payloads only; nothing else in the bucket is readable.
       sid        = "PutWebhookPayloads"

@@ -6,7 +6,7 @@ locals {
   # The functions behind a public function URL (authorization_type NONE): each
   # gets a reserved concurrency cap, so that a flood of requests cannot take
   # the account's concurrency from the deployments in flight.
-  public_url_functions = ["webhook-intake"]
+  public_url_functions = ["webhook-intake", "slack-callback"]
 
   # With log_format JSON, Lambda drops application log lines below
   # application_log_level (INFO when unset). The functions filter by RUST_LOG
@@ -77,7 +77,7 @@ resource "aws_lambda_function" "function" {
 # credentials (SigV4). The function authenticates every request itself: it
 # verifies X-Hub-Signature-256 (HMAC-SHA256 of the body under the webhook
 # secret, in constant time) before reading anything, and answers 401 otherwise.
-# The Slack callback (later) gets its URL the same way.
+# The Slack callback gets its URL the same way (below).
 #
 # Since October 2025 a new function URL with auth type NONE needs two
 # statements in the function's resource policy: lambda:InvokeFunctionUrl
@@ -107,6 +107,49 @@ resource "aws_lambda_permission" "webhook_intake_url_invoke" {
   statement_id             = "AllowPublicFunctionUrlInvoke"
   action                   = "lambda:InvokeFunction"
   function_name            = aws_lambda_function.function["webhook-intake"].function_name
+  principal                = "*"
+  invoked_via_function_url = true
+}
+
+# ---------------------------------------------------------------------------
+# Function URL of slack-callback: the Slack app's Interactivity Request URL
+# (the slack_interactivity_url output), only with slack_enabled.
+#
+# authorization_type = "NONE" for the same reason as the webhook: Slack cannot
+# sign with SigV4. The function verifies X-Slack-Signature (v0, HMAC-SHA256 of
+# "v0:timestamp:body" under the signing secret, constant time) and a timestamp
+# within 5 minutes before reading anything, and answers 401 otherwise; who acts
+# is the Slack user of the verified payload, checked against the manifest's
+# approvers. Reserved concurrency caps what a flood can take
+# (local.public_url_functions).
+# ---------------------------------------------------------------------------
+
+resource "aws_lambda_function_url" "slack_callback" {
+  #checkov:skip=CKV_AWS_258:Slack cannot sign requests with SigV4; slack-callback authenticates each request by its X-Slack-Signature HMAC and timestamp before parsing it, and refuses others with 401.
+  count = var.slack_enabled ? 1 : 0
+
+  function_name      = aws_lambda_function.function["slack-callback"].function_name
+  authorization_type = "NONE"
+}
+
+resource "aws_lambda_permission" "slack_callback_url" {
+  #checkov:skip=CKV_AWS_301:This is the public function URL Slack posts button clicks to; the function refuses every request whose X-Slack-Signature does not verify, and the permission allows only InvokeFunctionUrl with auth type NONE.
+  count = var.slack_enabled ? 1 : 0
+
+  statement_id           = "AllowPublicFunctionUrl"
+  action                 = "lambda:InvokeFunctionUrl"
+  function_name          = aws_lambda_function.function["slack-callback"].function_name
+  principal              = "*"
+  function_url_auth_type = "NONE"
+}
+
+resource "aws_lambda_permission" "slack_callback_url_invoke" {
+  #checkov:skip=CKV_AWS_301:The second statement a public function URL needs since October 2025; invoked_via_function_url limits it to invocations through the URL, and the function still verifies X-Slack-Signature.
+  count = var.slack_enabled ? 1 : 0
+
+  statement_id             = "AllowPublicFunctionUrlInvoke"
+  action                   = "lambda:InvokeFunction"
+  function_name            = aws_lambda_function.function["slack-callback"].function_name
   principal                = "*"
   invoked_via_function_url = true
 }

@@ -34,8 +34,8 @@ locals {
       description = "Reads the manifest at the commit from GitHub, validates it against the live service, listener and alarms and computes the step plan."
       memory      = 256
       timeout     = 30
-      permissions = ["ecs_describe_services", "ecs_describe_task_sets", "elb_describe", "alarms_describe", "secrets_github_credentials", "secrets_kms_decrypt"]
-      environment = local.github_environment
+      permissions = ["ecs_describe_services", "ecs_describe_task_sets", "elb_describe", "alarms_describe", "secrets_github_credentials", "secrets_kms_decrypt", "secrets_slack_bot_token"]
+      environment = merge(local.github_environment, local.slack_environment)
     }
     "create-taskset" = {
       description = "Registers the task definition and creates the green task set at 0% traffic."
@@ -55,36 +55,36 @@ locals {
       description = "Stores the approval task token (invoked with .waitForTaskToken) and asks the approvers; once traffic has moved, first checks the alarms."
       memory      = 256
       timeout     = 30
-      permissions = ["alarms_describe"]
-      environment = {}
+      permissions = ["alarms_describe", "secrets_slack_bot_token", "secrets_kms_decrypt"]
+      environment = local.slack_environment
     }
     "shift-weights" = {
       description = "Sets and verifies the blue/green listener weights for the current step."
       memory      = 256
       timeout     = 60
-      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_task_sets"]
-      environment = {}
+      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_task_sets", "secrets_slack_bot_token", "secrets_kms_decrypt"]
+      environment = local.slack_environment
     }
     "bake" = {
       description = "Stores the task token of a bake or of the keep-blue-warm wait (invoked with .waitForTaskToken) so an alarm can end it early; fails at once when a guarding alarm already fires."
       memory      = 256
       timeout     = 30
-      permissions = ["alarms_describe"]
-      environment = {}
+      permissions = ["alarms_describe", "secrets_slack_bot_token", "secrets_kms_decrypt"]
+      environment = local.slack_environment
     }
     "check-alarms" = {
       description = "Reads the manifest's CloudWatch alarms after a bake and reports the analysis."
       memory      = 256
       timeout     = 30
-      permissions = ["alarms_describe"]
-      environment = {}
+      permissions = ["alarms_describe", "secrets_slack_bot_token", "secrets_kms_decrypt"]
+      environment = local.slack_environment
     }
     "finalize" = {
       description = "Makes the green task set primary; after keepOldFor removes the old one and releases the lock."
       memory      = 256
       timeout     = 60
-      permissions = ["ecs_describe_task_sets", "ecs_describe_services", "ecs_update_primary_task_set", "ecs_update_task_set", "ecs_delete_task_set", "elb_describe"]
-      environment = {}
+      permissions = ["ecs_describe_task_sets", "ecs_describe_services", "ecs_update_primary_task_set", "ecs_update_task_set", "ecs_delete_task_set", "elb_describe", "secrets_slack_bot_token", "secrets_kms_decrypt"]
+      environment = local.slack_environment
     }
     "rollback" = {
       description = "Restores all traffic to blue (verified), makes blue primary again if green was promoted, removes green."
@@ -92,8 +92,8 @@ locals {
       # Moves the weights back, waits up to 65 seconds (the fence lease) for a
       # traffic change in flight to settle, then sets and verifies them again.
       timeout     = 180
-      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_services", "ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set"]
-      environment = {}
+      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_services", "ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set", "secrets_slack_bot_token", "secrets_kms_decrypt"]
+      environment = local.slack_environment
     }
     "alarm-watch" = {
       description = "Receives CloudWatch alarm state changes: fails the waiting task of a deployment (SendTaskFailure) for an immediate rollback, or starts a traffic rollback of one that holds at a preset."
@@ -101,10 +101,10 @@ locals {
       # Handles every deployment the alarm guards, one after another: fails its
       # waiting task or starts the traffic workflow for it.
       timeout     = 120
-      permissions = ["states_send_task_failure", "states_start_traffic"]
-      environment = {
+      permissions = ["states_send_task_failure", "states_start_traffic", "secrets_slack_bot_token", "secrets_kms_decrypt"]
+      environment = merge(local.slack_environment, {
         FERRY_TRAFFIC_STATE_MACHINE_ARN = local.state_machine_arns["traffic"]
-      }
+      })
     }
     "pr-plan" = {
       description = "Plans a pull request: validates its .ferry manifests, diffs their task definitions against the base branch, keeps one comment up to date and sets the ferry/plan status."
@@ -157,16 +157,28 @@ locals {
         FERRY_WATCH_PATHS               = join(",", var.watch_paths)
       }
     }
+    "slack-callback" = {
+      description = "Slack's button clicks behind a public function URL: verifies X-Slack-Signature, then approves, rejects, promotes or rolls back as the clicking Slack user (checked against the manifest's approvers) and updates the message."
+      memory      = 256
+      # Slack wants an answer within 3 s: the action, then the message update (bounded).
+      timeout = 10
+      # As control: it answers the waits people answer, and starts the traffic workflow.
+      permissions = ["states_send_task", "states_start_traffic", "secrets_slack_bot_token", "secrets_slack_signing_secret", "secrets_kms_decrypt"]
+      environment = merge(local.slack_environment, {
+        FERRY_TRAFFIC_STATE_MACHINE_ARN = local.state_machine_arns["traffic"]
+        FERRY_SLACK_SIGNING_SECRET_ARN  = join("", aws_secretsmanager_secret.slack_signing_secret[*].arn)
+      })
+    }
     "control" = {
       description = "Control API behind an AWS_IAM function URL: approves, rejects, promotes, rolls back or moves a deployment, and reads the records, as the caller's IAM principal (checked against the manifest's approvers)."
       memory      = 256
       timeout     = 30
       # The only path through which people answer task tokens (alarm-watch fails
       # them on its own); promote, rollback and presets start the traffic workflow.
-      permissions = ["states_send_task", "states_start_traffic"]
-      environment = {
+      permissions = ["states_send_task", "states_start_traffic", "secrets_slack_bot_token", "secrets_kms_decrypt"]
+      environment = merge(local.slack_environment, {
         FERRY_TRAFFIC_STATE_MACHINE_ARN = local.state_machine_arns["traffic"]
-      }
+      })
     }
   }
 
@@ -225,6 +237,11 @@ locals {
     FERRY_GITHUB_CREDENTIALS_SECRET_ARN = aws_secretsmanager_secret.github_credentials.arn
     FERRY_GITHUB_API_URL                = var.github_api_url
   }
+
+  # Where the notifying functions find Slack's bot token (nothing without slack_enabled).
+  slack_environment = var.slack_enabled ? {
+    FERRY_SLACK_BOT_TOKEN_SECRET_ARN = join("", aws_secretsmanager_secret.slack_bot_token[*].arn)
+  } : {}
 
   common_environment = {
     FERRY_TABLE     = var.table_name

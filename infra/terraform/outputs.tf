@@ -77,3 +77,18 @@ output "operators_policy_arn" {
   description = "IAM managed policy to attach to the people and roles who operate deployments: it allows calling the control URL, nothing else. Null when create_operators_policy is false."
   value       = one(aws_iam_policy.operators[*].arn)
 }
+
+output "slack_interactivity_url" {
+  description = "The Slack app's Interactivity Request URL (slack-callback's function URL); null without slack_enabled."
+  value       = one(aws_lambda_function_url.slack_callback[*].function_url)
+}
+
+output "slack_bot_token_secret_arn" {
+  description = "Secret to put the Slack app's bot token (xoxb-) into; null without slack_enabled."
+  value       = one(aws_secretsmanager_secret.slack_bot_token[*].arn)
+}
+
+output "slack_signing_secret_arn" {
+  description = "Secret to put the Slack app's signing secret into; null without slack_enabled."
+  value       = one(aws_secretsmanager_secret.slack_signing_secret[*].arn)
+}

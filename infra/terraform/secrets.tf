@@ -29,3 +29,33 @@ resource "aws_secretsmanager_secret" "github_credentials" {
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = local.tags
 }
+
+# Slack secrets, only with slack_enabled. As above, Terraform creates the
+# secrets, never their values (docs/install.md, "Slack"):
+#
+#   aws secretsmanager put-secret-value --secret-id ferry/slack/bot-token --secret-string xoxb-...
+#   aws secretsmanager put-secret-value --secret-id ferry/slack/signing-secret --secret-string ...
+
+resource "aws_secretsmanager_secret" "slack_bot_token" {
+  #checkov:skip=CKV2_AWS_57:The bot token is issued by Slack, not by a rotation Lambda; reinstall the app in Slack and put the new value (docs/install.md).
+  #checkov:skip=CKV_AWS_149:A customer managed key is optional (var.secrets_kms_key_arn); the default AWS managed key aws/secretsmanager avoids a monthly key charge on an idle installation.
+  count = var.slack_enabled ? 1 : 0
+
+  name                    = "${var.name_prefix}/slack/bot-token"
+  description             = "Bot token (xoxb-) of Ferry's Slack app: posts and updates deployment messages."
+  kms_key_id              = var.secrets_kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+  tags                    = local.tags
+}
+
+resource "aws_secretsmanager_secret" "slack_signing_secret" {
+  #checkov:skip=CKV2_AWS_57:The signing secret is issued by Slack; regenerate it in the app's settings and put the new value (docs/install.md).
+  #checkov:skip=CKV_AWS_149:A customer managed key is optional (var.secrets_kms_key_arn); the default AWS managed key aws/secretsmanager avoids a monthly key charge on an idle installation.
+  count = var.slack_enabled ? 1 : 0
+
+  name                    = "${var.name_prefix}/slack/signing-secret"
+  description             = "Signing secret of Ferry's Slack app: slack-callback verifies X-Slack-Signature with it."
+  kms_key_id              = var.secrets_kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+  tags                    = local.tags
+}

@@ -273,3 +273,9 @@ variable "create_operators_policy" {
   type        = bool
   default     = true
 }
+
+variable "slack_enabled" {
+  description = "Post deployments to Slack and take clicks on their buttons: creates the Slack secrets (put their values afterwards, docs/install.md), gives the notifying functions the bot token's secret, and gives slack-callback its public function URL (the slack_interactivity_url output)."
+  type        = bool
+  default     = false
+}

@@ -84,6 +84,7 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
                     deps: runtime.action_deps(),
                     signing_secret: secret.into_bytes(),
                     slack: slack_notifier.clone(),
+                    follow_up_inline: false,
                 })
             });
         control = Some(Control {

@@ -25,7 +25,7 @@ pub enum Invoked {
     /// Lambda alike.
     Event,
     /// Through a Lambda function URL: the function serves `ferry-http`'s router
-    /// (`control`, `webhook-intake`); [`dispatch`] does not run it.
+    /// (`control`, `slack-callback`, `webhook-intake`); [`dispatch`] does not run it.
     Http,
 }
 
@@ -148,6 +148,12 @@ pub mod functions {
         invoked: Invoked::Http,
         run: None,
     };
+    pub static SLACK_CALLBACK: Function = Function {
+        name: "slack-callback",
+        needs: Needs::Aws,
+        invoked: Invoked::Http,
+        run: None,
+    };
     pub static WEBHOOK_INTAKE: Function = Function {
         name: "webhook-intake",
         needs: Needs::Aws,
@@ -175,6 +181,7 @@ pub static FUNCTIONS: &[&Function] = &[
     &functions::PUSH_DEPLOY,
     &functions::CONVERGE,
     &functions::CONTROL,
+    &functions::SLACK_CALLBACK,
     &functions::WEBHOOK_INTAKE,
 ];
 

@@ -6,7 +6,7 @@
 //! | `POST /webhooks/github` (and `POST /`) | [`App::intake`] | `webhook-intake` (function URL, auth `NONE`), `ferry serve` |
 //! | `POST /api/deployments/{id}/actions` | [`App::control`] | `control` (function URL, auth `AWS_IAM`), `ferry serve --local` |
 //! | `GET /api/deployments[?service=CLUSTER/SERVICE]`, `GET /api/deployments/{id}` | [`App::control`] | the same |
-//! | `POST /slack/interactions` | [`App::slack`] | `ferry serve` (and, to come, a `slack-callback` function URL) |
+//! | `POST /slack/interactions` | [`App::slack`] | `slack-callback` (function URL, auth `NONE`: Slack signs), `ferry serve` |
 //! | `GET /healthz` | always | all |
 //!
 //! A part that is not configured is not routed at all: the public webhook URL cannot reach the
@@ -93,7 +93,13 @@ async fn slack_interaction(
         )
         .await;
     if let Some(follow_up) = handled.follow_up {
-        tokio::spawn(follow_up);
+        if slack.follow_up_inline {
+            // Lambda: nothing may run after the answer; Slack allows 3 s in all.
+            let _ =
+                tokio::time::timeout(ferry_slack::interactions::INLINE_FOLLOW_UP, follow_up).await;
+        } else {
+            tokio::spawn(follow_up);
+        }
     }
     let status = StatusCode::from_u16(handled.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, handled.body).into_response()

@@ -395,6 +395,7 @@ async fn slack_interactions_are_routed_only_when_configured_and_refused_unsigned
         deps: world.deps.clone(),
         signing_secret: b"slack-secret".to_vec(),
         slack: None,
+        follow_up_inline: false,
     });
     let with_slack = router(App {
         intake: None,

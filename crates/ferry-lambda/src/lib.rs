@@ -64,10 +64,36 @@ pub fn init_tracing() {
 /// The handler ports backed by AWS, configured from the environment (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL` for an emulator, `FERRY_TABLE`, the state machine ARNs).
 pub async fn aws_deps() -> Deps {
-    deps_from(
-        &AwsClients::new(&sdk_config().await),
-        &Resources::from_env(),
-    )
+    let config = sdk_config().await;
+    let resources = Resources::from_env();
+    let clients = AwsClients::new(&config);
+    let mut deps = deps_from(&clients, &resources);
+    if let Some(slack) = slack_notifier(&config, &clients, &resources) {
+        deps.notifier = Arc::new(ferry_slack::Notifiers(vec![deps.notifier.clone(), slack]));
+    }
+    deps
+}
+
+/// Slack, when `FERRY_SLACK_BOT_TOKEN_SECRET_ARN` names the bot token's secret (Terraform sets
+/// it when Slack is enabled): read only when a deployment with a Slack channel is notified.
+pub fn slack_notifier(
+    config: &SdkConfig,
+    clients: &AwsClients,
+    resources: &Resources,
+) -> Option<Arc<ferry_slack::LazySlackNotifier>> {
+    let secret = std::env::var("FERRY_SLACK_BOT_TOKEN_SECRET_ARN")
+        .ok()
+        .filter(|arn| !arn.trim().is_empty())?;
+    let api_url = std::env::var("FERRY_SLACK_API_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| ferry_slack::api::DEFAULT_API_URL.into());
+    Some(Arc::new(ferry_slack::LazySlackNotifier::new(
+        Arc::new(ferry_aws::SecretsManagerReader::from_config(config)),
+        secret.trim(),
+        &api_url,
+        Arc::new(clients.store(resources)),
+    )))
 }
 
 /// [`aws_deps`] on clients already built (a function that needs them for more ports builds

@@ -74,6 +74,7 @@ fn main() {
         },
         signing_secret: SECRET.to_vec(),
         slack: None,
+        follow_up_inline: false,
     });
     println!("{:<52} {:>10} {:>10}", "click", "p50", "p99");
     for (what, user, action_id, secret) in [

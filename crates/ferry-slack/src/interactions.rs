@@ -36,7 +36,14 @@ pub struct Interactions {
     pub deps: Deps,
     pub signing_secret: Vec<u8>,
     pub slack: Option<SlackNotifier>,
+    /// Run the follow-up before answering, bounded by [`INLINE_FOLLOW_UP`]: in Lambda, work
+    /// left running after the answer would be frozen with the execution environment.
+    /// `ferry serve` answers first and follows up in the background.
+    pub follow_up_inline: bool,
 }
+
+/// How long a follow-up may delay the answer when it runs inline (Slack allows 3 s in all).
+pub const INLINE_FOLLOW_UP: std::time::Duration = std::time::Duration::from_millis(2000);
 
 /// The HTTP answer, and what to do after it.
 pub struct Handled {

@@ -10,7 +10,10 @@
 //! - [`SlackApi`]: the Web API calls, bounded so Slack never holds up a deployment.
 //!
 //! Configuration ([`SlackConfig::from_env`]): `FERRY_SLACK_BOT_TOKEN`,
-//! `FERRY_SLACK_SIGNING_SECRET`, `FERRY_SLACK_API_URL` (default `https://slack.com/api`).
+//! `FERRY_SLACK_SIGNING_SECRET`, `FERRY_SLACK_API_URL` (default `https://slack.com/api`); in
+//! Lambda the token and secret are read from Secrets Manager (`FERRY_SLACK_BOT_TOKEN_SECRET_ARN`,
+//! `FERRY_SLACK_SIGNING_SECRET_ARN`), the token only when a deployment has a Slack channel
+//! ([`LazySlackNotifier`]).
 
 pub mod api;
 pub mod blocks;
@@ -19,7 +22,7 @@ pub mod notifier;
 
 pub use api::SlackApi;
 pub use interactions::Interactions;
-pub use notifier::{Notifiers, SlackNotifier};
+pub use notifier::{LazySlackNotifier, Notifiers, SlackNotifier};
 
 /// Slack's settings, from the environment.
 #[derive(Clone, Default)]

@@ -100,3 +100,55 @@ impl Notifier for Notifiers {
         failure.map_or(Ok(()), Err)
     }
 }
+
+/// A [`SlackNotifier`] whose bot token is read from a secret (Secrets Manager in Lambda) the
+/// first time a deployment with a Slack channel is notified: functions that notify nobody in
+/// Slack never read it, and a cold start never waits for it.
+pub struct LazySlackNotifier {
+    pub secrets: Arc<dyn ferry_core::ports::SecretReader>,
+    /// The secret holding the bot token (`FERRY_SLACK_BOT_TOKEN_SECRET_ARN`).
+    pub token_secret: String,
+    pub api_url: String,
+    pub threads: Arc<dyn ThreadStore>,
+    slack: tokio::sync::OnceCell<SlackNotifier>,
+}
+
+impl LazySlackNotifier {
+    pub fn new(
+        secrets: Arc<dyn ferry_core::ports::SecretReader>,
+        token_secret: &str,
+        api_url: &str,
+        threads: Arc<dyn ThreadStore>,
+    ) -> Self {
+        Self {
+            secrets,
+            token_secret: token_secret.to_string(),
+            api_url: api_url.to_string(),
+            threads,
+            slack: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The notifier, its token read once; a failed read is tried again next time.
+    pub async fn slack(&self) -> PortResult<&SlackNotifier> {
+        self.slack
+            .get_or_try_init(|| async {
+                let token = self.secrets.read_secret(&self.token_secret).await?;
+                Ok(SlackNotifier {
+                    api: SlackApi::new(&self.api_url, token.trim())?,
+                    threads: self.threads.clone(),
+                })
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Notifier for LazySlackNotifier {
+    async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
+        if deployment.policy.slack_channel.is_none() {
+            return Ok(());
+        }
+        self.slack().await?.notify(deployment, event).await
+    }
+}

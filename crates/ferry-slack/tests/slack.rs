@@ -93,6 +93,7 @@ async fn world() -> World {
         deps,
         signing_secret: SECRET.as_bytes().to_vec(),
         slack: Some(notifier.clone()),
+        follow_up_inline: false,
     });
     World {
         slack,
@@ -499,5 +500,45 @@ async fn slack_rate_limiting_is_waited_out_briefly_and_never_for_long() {
     assert!(
         started.elapsed() < std::time::Duration::from_secs(2),
         "30 s is not waited for"
+    );
+}
+
+/// In Lambda the bot token is read from Secrets Manager once, and only when a deployment with
+/// a Slack channel is notified: a function that notifies nobody in Slack never reads it.
+#[tokio::test]
+async fn the_lambda_notifier_reads_the_token_once_and_only_for_deployments_with_a_channel() {
+    use ferry_slack::LazySlackNotifier;
+    use ferry_testing::memory::MemorySecrets;
+
+    let world = world().await;
+    let secrets = Arc::new(MemorySecrets::new());
+    secrets.put(
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ferry/slack/bot-token",
+        "xoxb-test\n",
+    );
+    let lazy = LazySlackNotifier::new(
+        secrets.clone(),
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ferry/slack/bot-token",
+        &format!("{}/api", world.slack.uri()),
+        world.store.clone(),
+    );
+    let mut quiet = waiting();
+    quiet.policy.slack_channel = None;
+    let shifted = Event::Shifted {
+        step: 0,
+        weight: 10,
+        of: 2,
+    };
+
+    lazy.notify(&quiet, &shifted).await.unwrap();
+    assert_eq!(secrets.reads(), 0, "no channel: no secret read");
+    lazy.notify(&waiting(), &shifted).await.unwrap();
+    lazy.notify(&waiting(), &shifted).await.unwrap();
+
+    assert_eq!(secrets.reads(), 1);
+    assert_eq!(
+        requests_to(&world, "/api/chat.postMessage").await.len(),
+        3,
+        "a parent, two replies"
     );
 }

@@ -126,8 +126,22 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
     condition = [
       for fn, doc in data.aws_iam_policy_document.function : fn
       if contains(flatten([for s in doc.statement : s.actions]), "states:StartExecution")
-    ] == ["alarm-watch", "control", "converge", "push-deploy"]
-    error_message = "Only push-deploy and converge (deployments, and rollbacks for onNewerPush: cancel), alarm-watch (traffic rollbacks) and control (promote, rollback, presets) may start executions."
+    ] == ["alarm-watch", "control", "converge", "push-deploy", "slack-callback"]
+    error_message = "Only push-deploy and converge (deployments, and rollbacks for onNewerPush: cancel), alarm-watch (traffic rollbacks), and control and slack-callback (promote, rollback, presets) may start executions."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["slack-callback"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "states:SendTaskSuccess", "states:SendTaskFailure", "states:StartExecution", "states:DescribeExecution",
+    ])
+    error_message = "slack-callback (internet-facing) may answer waits and start the traffic workflow, as control; without slack_enabled it reads no secret."
+  }
+
+  assert {
+    condition     = length(aws_lambda_function_url.slack_callback) == 0 && length(aws_secretsmanager_secret.slack_bot_token) == 0 && !contains(keys(aws_lambda_function.function["plan"].environment[0].variables), "FERRY_SLACK_BOT_TOKEN_SECRET_ARN")
+    error_message = "Without slack_enabled (the default) there is no Slack URL, no Slack secret, and no function looks for one."
   }
 
   assert {
@@ -388,16 +402,16 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
     condition = [
       for fn, doc in data.aws_iam_policy_document.function : fn
       if contains(flatten([for s in doc.statement : s.actions]), "states:SendTaskFailure")
-    ] == ["alarm-watch", "control"]
-    error_message = "Only alarm-watch (alarms) and control (people) may fail task tokens."
+    ] == ["alarm-watch", "control", "converge", "push-deploy", "slack-callback"]
+    error_message = "Only alarm-watch (alarms), control and slack-callback (people), and push-deploy and converge (onNewerPush: cancel) may fail task tokens."
   }
 
   assert {
     condition = [
       for fn, doc in data.aws_iam_policy_document.function : fn
       if contains(flatten([for s in doc.statement : s.actions]), "states:SendTaskSuccess")
-    ] == ["control"]
-    error_message = "Only control may succeed task tokens: people answer waits through it alone."
+    ] == ["control", "slack-callback"]
+    error_message = "Only control and slack-callback may succeed task tokens: people answer waits through them alone."
   }
 
   assert {
