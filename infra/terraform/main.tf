@@ -83,8 +83,8 @@ locals {
       description = "Makes the green task set primary; after keepOldFor removes the old one and releases the lock."
       memory      = 256
       timeout     = 60
-      permissions = ["ecs_describe_task_sets", "ecs_describe_services", "ecs_update_primary_task_set", "ecs_update_task_set", "ecs_delete_task_set", "elb_describe", "secrets_slack_bot_token", "secrets_kms_decrypt"]
-      environment = local.slack_environment
+      permissions = ["ecs_describe_task_sets", "ecs_describe_services", "ecs_update_primary_task_set", "ecs_update_task_set", "ecs_delete_task_set", "elb_describe", "secrets_slack_bot_token", "secrets_kms_decrypt", "secrets_github_credentials"]
+      environment = merge(local.github_environment, local.slack_environment)
     }
     "rollback" = {
       description = "Restores all traffic to blue (verified), makes blue primary again if green was promoted, removes green."
@@ -92,8 +92,8 @@ locals {
       # Moves the weights back, waits up to 65 seconds (the fence lease) for a
       # traffic change in flight to settle, then sets and verifies them again.
       timeout     = 180
-      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_services", "ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set", "secrets_slack_bot_token", "secrets_kms_decrypt"]
-      environment = local.slack_environment
+      permissions = ["elb_describe", "elb_modify_listener", "elb_modify_rule", "ecs_describe_services", "ecs_describe_task_sets", "ecs_update_primary_task_set", "ecs_delete_task_set", "secrets_slack_bot_token", "secrets_kms_decrypt", "secrets_github_credentials"]
+      environment = merge(local.github_environment, local.slack_environment)
     }
     "alarm-watch" = {
       description = "Receives CloudWatch alarm state changes: fails the waiting task of a deployment (SendTaskFailure) for an immediate rollback, or starts a traffic rollback of one that holds at a preset."

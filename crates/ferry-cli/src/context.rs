@@ -62,6 +62,31 @@ pub fn add_slack(
     Some(slack)
 }
 
+/// GitHub evidence, when `GITHUB_TOKEN` is set: deployments of `owner/name` repositories also
+/// become GitHub Deployments with statuses, and set the commit's `ferry/deploy` status.
+pub fn add_github_evidence(deps: &mut Deps) {
+    let Some(token) = std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|token| !token.trim().is_empty())
+    else {
+        return;
+    };
+    let api_url = std::env::var("FERRY_GITHUB_API_URL")
+        .unwrap_or_else(|_| ferry_github::DEFAULT_API_URL.to_string());
+    match ferry_github::GitHub::new(
+        &api_url,
+        ferry_github::Credentials::Token(token.trim().into()),
+    ) {
+        Ok(github) => {
+            deps.notifier = Arc::new(ferry_slack::Notifiers(vec![
+                deps.notifier.clone(),
+                Arc::new(ferry_github::GithubEvidence::new(github)),
+            ]));
+        }
+        Err(error) => tracing::warn!(%error, "GITHUB_TOKEN is set but GitHub cannot be used"),
+    }
+}
+
 /// [`deps`] on a configuration already loaded.
 pub async fn deps_with(config: &aws_config::SdkConfig, local: bool) -> anyhow::Result<Deps> {
     let clients = AwsClients::new(config);

@@ -67,6 +67,7 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         // Deploy what was pushed, not what is on disk, recording the GitHub name.
         deps.git = Arc::new(LocalRepository::commits().with_folders(repositories));
         let slack_notifier = crate::context::add_slack(&config, &mut deps);
+        crate::context::add_github_evidence(&mut deps);
         let runtime = Arc::new(LocalRuntime::new(deps, options.time_scale)?);
         watching = Some((
             runtime.watch(Duration::from_millis(500)),

@@ -46,17 +46,75 @@ pub async fn git_deps() -> Result<Deps, String> {
     let config = sdk_config().await;
     let github = github_client(&config).await?;
     Ok(deps_reading_git(
+        &config,
         &AwsClients::new(&config),
         &Resources::from_env(),
         &github,
     ))
 }
 
-/// [`deps_from`] with Git read from `github`.
-fn deps_reading_git(clients: &AwsClients, resources: &Resources, github: &GitHub) -> Deps {
+/// [`deps_from`] with Git read from `github`, and the deployments' evidence on GitHub.
+fn deps_reading_git(
+    config: &aws_config::SdkConfig,
+    clients: &AwsClients,
+    resources: &Resources,
+    github: &GitHub,
+) -> Deps {
     Deps {
         git: Arc::new(github.source()),
+        notifier: crate::notifier(config, clients, resources, Some(github)),
         ..deps_from(clients, resources)
+    }
+}
+
+/// [`ferry_github::GithubEvidence`] for the functions that do not talk to GitHub otherwise
+/// (`finalize`, `rollback`): the credentials are read the first time a deployment of a GitHub
+/// repository is notified of something GitHub shows.
+pub struct LazyGithubEvidence {
+    config: aws_config::SdkConfig,
+    evidence: tokio::sync::OnceCell<ferry_github::GithubEvidence>,
+}
+
+impl LazyGithubEvidence {
+    pub fn new(config: aws_config::SdkConfig) -> Self {
+        Self {
+            config,
+            evidence: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ferry_core::ports::Notifier for LazyGithubEvidence {
+    async fn notify(
+        &self,
+        deployment: &ferry_core::Deployment,
+        event: &ferry_core::lifecycle::Event,
+    ) -> ferry_core::ports::PortResult<()> {
+        use ferry_core::lifecycle::Event;
+        let shown = matches!(
+            event,
+            Event::Planned { .. }
+                | Event::Succeeded { .. }
+                | Event::RolledForward { .. }
+                | Event::RolledBack { .. }
+                | Event::Failed { .. }
+        );
+        let github_repository = deployment.source.repository.split('/').count() == 2
+            && !deployment.source.repository.starts_with('/');
+        if !shown || !github_repository {
+            return Ok(());
+        }
+        let evidence = self
+            .evidence
+            .get_or_try_init(|| async {
+                github_client(&self.config)
+                    .await
+                    .map(ferry_github::GithubEvidence::new)
+                    .map_err(ferry_core::ports::PortError::Invalid)
+            })
+            .await?;
+        evidence.notify(deployment, event).await
     }
 }
 
@@ -69,7 +127,7 @@ pub async fn github_deps() -> Result<Deps, String> {
         poll::parse_tracked_list(&std::env::var("FERRY_POLL_REPOSITORIES").unwrap_or_default())
             .map_err(|error| format!("FERRY_POLL_REPOSITORIES: {error}"))?;
     let clients = AwsClients::new(&config);
-    let mut deps = deps_reading_git(&clients, &resources, &github);
+    let mut deps = deps_reading_git(&config, &clients, &resources, &github);
     deps.github = Some(Arc::new(GithubDeps {
         pulls: Arc::new(github.pull_requests()),
         branches: Arc::new(github.source()),

@@ -68,10 +68,35 @@ pub async fn aws_deps() -> Deps {
     let resources = Resources::from_env();
     let clients = AwsClients::new(&config);
     let mut deps = deps_from(&clients, &resources);
-    if let Some(slack) = slack_notifier(&config, &clients, &resources) {
-        deps.notifier = Arc::new(ferry_slack::Notifiers(vec![deps.notifier.clone(), slack]));
-    }
+    deps.notifier = notifier(&config, &clients, &resources, None);
     deps
+}
+
+/// Who hears about deployments: the log always; Slack with
+/// `FERRY_SLACK_BOT_TOKEN_SECRET_ARN`; GitHub (deployments and the `ferry/deploy` status) with
+/// `github`, or lazily with `FERRY_GITHUB_CREDENTIALS_SECRET_ARN`. Secrets are read only when a
+/// deployment needs them, never at cold start.
+pub fn notifier(
+    config: &SdkConfig,
+    clients: &AwsClients,
+    resources: &Resources,
+    github: Option<&ferry_github::GitHub>,
+) -> Arc<dyn ferry_core::ports::Notifier> {
+    let mut notifiers: Vec<Arc<dyn ferry_core::ports::Notifier>> = vec![Arc::new(LogNotifier)];
+    if let Some(slack) = slack_notifier(config, clients, resources) {
+        notifiers.push(slack);
+    }
+    match github {
+        Some(github) => notifiers.push(Arc::new(ferry_github::GithubEvidence::new(github.clone()))),
+        None => {
+            let configured = std::env::var("FERRY_GITHUB_CREDENTIALS_SECRET_ARN")
+                .is_ok_and(|arn| !arn.trim().is_empty());
+            if configured {
+                notifiers.push(Arc::new(github::LazyGithubEvidence::new(config.clone())));
+            }
+        }
+    }
+    Arc::new(ferry_slack::Notifiers(notifiers))
 }
 
 /// Slack, when `FERRY_SLACK_BOT_TOKEN_SECRET_ARN` names the bot token's secret (Terraform sets

@@ -247,8 +247,9 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
       "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
       "ecs:DescribeTaskSets", "ecs:DescribeServices", "ecs:UpdateServicePrimaryTaskSet", "ecs:UpdateTaskSet", "ecs:DeleteTaskSet",
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+      "secretsmanager:GetSecretValue",
     ])
-    error_message = "finalize must only confirm the weights, promote green, scale blue down and remove it."
+    error_message = "finalize must only confirm the weights, promote green, scale blue down and remove it, and read the GitHub credentials (the deployment's success on GitHub)."
   }
 
   assert {
@@ -258,8 +259,9 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
       "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule",
       "ecs:DescribeServices", "ecs:DescribeTaskSets", "ecs:UpdateServicePrimaryTaskSet", "ecs:DeleteTaskSet",
+      "secretsmanager:GetSecretValue",
     ])
-    error_message = "rollback must only move traffic back, restore blue as primary and remove green."
+    error_message = "rollback must only move traffic back, restore blue as primary and remove green, and read the GitHub credentials (the failure on GitHub)."
   }
 
   assert {
@@ -302,13 +304,13 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
 
   assert {
     condition = alltrue([
-      for fn in ["plan", "push-deploy", "pr-plan", "poller"] : alltrue([
+      for fn in ["plan", "push-deploy", "pr-plan", "poller", "finalize", "rollback"] : alltrue([
         for s in data.aws_iam_policy_document.function[fn].statement :
         toset(s.resources) == toset([aws_secretsmanager_secret.github_credentials.arn])
         if contains(s.actions, "secretsmanager:GetSecretValue")
       ])
     ])
-    error_message = "plan, push-deploy, pr-plan and poller may read the GitHub credentials secret only."
+    error_message = "plan, push-deploy, pr-plan, poller, finalize and rollback may read the GitHub credentials secret only (without slack_enabled)."
   }
 
   assert {
