@@ -764,6 +764,7 @@ pub fn deployment_record(
             keep_old_for_seconds: 60,
             approvers: Vec::new(),
             self_approval: true,
+            rollback_by_approvers: false,
             approval_timeout_seconds: 3600,
             on_approval_timeout: OnTimeout::Rollback,
             slack_channel: None,

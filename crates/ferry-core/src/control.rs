@@ -417,7 +417,12 @@ pub fn decide(deployment: &Deployment, actor: &Actor, action: &Action) -> Result
             _ => "it has ended",
         }));
     }
-    if action.needs_approver() {
+    // A rollback is for anyone, unless the manifest says approvers only; a newer push that
+    // cancels the deployment (`onNewerPush: cancel`) acts on the manifest's own word.
+    let restricted_rollback = matches!(action, Action::Rollback { .. })
+        && deployment.policy.rollback_by_approvers
+        && actor.via != Channel::Push;
+    if action.needs_approver() || restricted_rollback {
         check_approver(deployment, actor)?;
     }
     let pending = deployment.pending_token.as_ref();

@@ -182,6 +182,10 @@ pub struct Policy {
     /// `approval.selfApproval`: whether the commit's author may approve it.
     #[serde(default = "yes")]
     pub self_approval: bool,
+    /// `approval.rollbackBy: approvers`: only approvers may roll back. Records planned before
+    /// this setting existed read as anyone may.
+    #[serde(default)]
+    pub rollback_by_approvers: bool,
     pub approval_timeout_seconds: u64,
     pub on_approval_timeout: OnTimeout,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -179,6 +179,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             keep_old_for_seconds: manifest.rollback.keep_old_for_seconds,
             approvers: manifest.approval.approvers.clone(),
             self_approval: manifest.approval.self_approval,
+            rollback_by_approvers: manifest.approval.rollback_by_approvers,
             approval_timeout_seconds: manifest.approval.timeout_seconds,
             on_approval_timeout: manifest.approval.on_timeout,
             slack_channel: manifest.slack_channel.clone(),

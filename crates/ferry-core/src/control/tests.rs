@@ -263,3 +263,23 @@ fn a_local_name_is_a_local_user_even_when_it_starts_like_a_slack_id() {
     assert!(Identity::parse_local("github:").is_err());
     assert!(Identity::parse_local(" ").is_err());
 }
+
+#[test]
+fn rolling_back_is_for_anyone_unless_the_manifest_says_approvers() {
+    let mut deployment = waiting(TokenKind::Bake, &["U0APPROVER"]);
+    let rollback = Action::Rollback { reason: None };
+    assert!(decide(&deployment, &actor("U0ONCALL"), &rollback).is_ok());
+
+    deployment.policy.rollback_by_approvers = true;
+    assert!(matches!(
+        decide(&deployment, &actor("U0ONCALL"), &rollback),
+        Err(Refusal::NotApprover { .. })
+    ));
+    assert!(decide(&deployment, &actor("U0APPROVER"), &rollback).is_ok());
+    // A newer push cancelling it (onNewerPush: cancel) acts on the manifest's own word.
+    let push = Actor {
+        identity: Identity::GitHub("bob".into()),
+        via: Channel::Push,
+    };
+    assert!(decide(&deployment, &push, &rollback).is_ok());
+}

@@ -79,6 +79,9 @@ pub struct Approval {
     pub on_timeout: OnTimeout,
     /// Whether the commit's author may approve it (default true).
     pub self_approval: bool,
+    /// `approval.rollbackBy: approvers`: only approvers may roll back (default: anyone who can
+    /// reach the controls, since rolling back is the safe direction).
+    pub rollback_by_approvers: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,6 +412,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             timeout_seconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
             on_timeout: OnTimeout::Rollback,
             self_approval: true,
+            rollback_by_approvers: false,
         }),
     };
     let alarms = match top.get("alarms") {
@@ -975,6 +979,7 @@ fn approval(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Approval> 
             "timeout",
             "onTimeout",
             "selfApproval",
+            "rollbackBy",
         ],
     )?;
     let before_traffic = match fields.get("beforeTraffic") {
@@ -1026,12 +1031,32 @@ fn approval(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Approval> 
         Some(node) => reader.boolean(node, "approval.selfApproval"),
         None => Some(true),
     };
+    let rollback_by_approvers = match fields.get("rollbackBy") {
+        Some(node) => match reader
+            .string(node, "approval.rollbackBy", "anyone or approvers")
+            .as_deref()
+        {
+            Some("anyone") => Some(false),
+            Some("approvers") => Some(true),
+            Some(other) => {
+                reader.report(
+                    node,
+                    "approval.rollbackBy",
+                    format!("expected anyone or approvers, found \"{other}\""),
+                );
+                None
+            }
+            None => None,
+        },
+        None => Some(false),
+    };
     Some(Approval {
         before_traffic: before_traffic?,
         approvers: approvers?,
         timeout_seconds: timeout?,
         on_timeout: on_timeout?,
         self_approval: self_approval?,
+        rollback_by_approvers: rollback_by_approvers?,
     })
 }
 

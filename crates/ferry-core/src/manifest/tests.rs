@@ -403,3 +403,19 @@ fn on_newer_push_and_slack_verbosity_are_choices_with_defaults() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn rollback_by_is_anyone_or_approvers() {
+    let default = validate(&manifest_text("  allAtOnce: {}")).unwrap();
+    assert!(!default.approval.rollback_by_approvers);
+    let strict = manifest_text("  allAtOnce: {}")
+        + "approval: { beforeTraffic: true, approvers: [U0123ABC], rollbackBy: approvers }\n";
+    assert!(validate(&strict).unwrap().approval.rollback_by_approvers);
+    let wrong = manifest_text("  allAtOnce: {}") + "approval: { rollbackBy: nobody }\n";
+    let found = problems(&wrong);
+    assert!(
+        found.iter().any(|problem| problem
+            .contains("approval.rollbackBy: expected anyone or approvers, found \"nobody\"")),
+        "{found:#?}"
+    );
+}
