@@ -110,14 +110,15 @@ pub async fn act(
                     unreachable!("decide answers only a pending wait");
                 };
                 if pending.answered.is_none() {
-                    deployment.answered(Answered {
+                    let event = deployment.answered(Answered {
                         answer,
                         by: actor.clone(),
                         at: deps.clock.now(),
                         reason: reason.clone(),
                     });
                     match deps.store.update(&mut deployment).await {
-                        Ok(()) => {}
+                        // The answer is recorded: say who gave it (Slack's thread, the log).
+                        Ok(()) => crate::record::notify(deps, &deployment, &event).await,
                         // Someone else wrote first: decide again on what they wrote.
                         Err(PortError::Conflict(_)) => continue,
                         Err(error) => {

@@ -583,6 +583,11 @@ async fn only_listed_approvers_may_approve() {
         .await
         .unwrap();
     assert_eq!(world.workflows.successes.lock().unwrap()[0].0, "ap");
+    // Who answered is told (a Slack thread reply, the log), once the answer is recorded.
+    assert_eq!(
+        world.notifier.names().last().map(String::as_str),
+        Some("answered")
+    );
 }
 
 #[tokio::test]

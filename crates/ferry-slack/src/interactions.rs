@@ -157,12 +157,25 @@ impl Interactions {
             Ok(Some(deployment)) => deployment,
             _ => return,
         };
+        // An answered wait is told in the thread by its Answered event; what the traffic
+        // workflow does (a promotion, a rollback) is told here, with who asked for it.
+        let promoted = click.action_id == actions::PROMOTE;
         match slack.refresh(&deployment).await {
-            Ok(Some(thread)) if rollback => {
+            Ok(Some(thread)) if rollback || promoted => {
                 let text = format!(
-                    ":rewind: {} rolled {} back from Slack",
+                    "{} {} {} {} from Slack",
+                    if rollback {
+                        ":rewind:"
+                    } else {
+                        ":fast_forward:"
+                    },
                     mention(&Identity::Slack(click.user.clone())),
-                    deployment.service_key()
+                    if rollback { "rolled" } else { "promoted" },
+                    if rollback {
+                        format!("{} back", deployment.service_key())
+                    } else {
+                        deployment.service_key()
+                    }
                 );
                 let reply = Message {
                     text: text.clone(),
