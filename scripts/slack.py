@@ -142,9 +142,10 @@ def main():
             check(second.wait(timeout=120) != 0, "the second deployment ends rolled back")
             record = next(r for r in demo.deployments(env) if r["id"] == baking)
             check(record["status"]["state"] == "rolledBack", f"it is recorded rolled back ({record['status']})")
-            wait_until(lambda: any("<@U0ONCALL> rolled shop/web back" in body.get("text", "")
+            wait_until(lambda: any("rolled back by U0ONCALL via Slack" in body.get("text", "")
                                    for body, _ in requests("/api/chat.postMessage")), "the rollback in the thread")
-            check(True, "the thread says who rolled back")
+            said = [body for body, _ in requests("/api/chat.postMessage") if "U0ONCALL" in body.get("text", "")]
+            check(len(said) == 1, f"the thread says who rolled back, once ({len(said)})")
             demo.log(f"answer times through ferry serve: {', '.join(f'{t * 1000:.0f} ms' for t in timings)}")
         finally:
             serve.terminate()

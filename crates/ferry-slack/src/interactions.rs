@@ -105,7 +105,14 @@ impl Interactions {
         let follow_up: FollowUp = match acted {
             Ok(outcome) => {
                 info!(deployment = %click.deployment_id, user = %click.user, outcome = %outcome.describe(), "Slack action");
-                Box::pin(async move { this.after_action(&click, rollback).await })
+                // An answered wait is told in the thread by its Answered event already; only
+                // what the traffic workflow does needs saying here (never twice).
+                let traffic = matches!(
+                    outcome,
+                    ferry_handlers::control::Outcome::TrafficStarted { .. }
+                );
+                let say = traffic && (rollback || click.action_id == actions::PROMOTE);
+                Box::pin(async move { this.after_action(&click, say).await })
             }
             Err(ActionError::Refused(refusal)) => {
                 let text = format!(":no_entry: {refusal}");
@@ -150,18 +157,17 @@ impl Interactions {
         }
     }
 
-    /// The parent message shows who did what; a rollback is also said in the thread.
-    async fn after_action(&self, click: &Click, rollback: bool) {
+    /// The parent message shows who did what; with `say`, the thread too (a promotion or a
+    /// rollback through the traffic workflow, which no Answered event tells).
+    async fn after_action(&self, click: &Click, say: bool) {
         let Some(slack) = &self.slack else { return };
         let deployment = match self.deps.store.get(&click.deployment_id).await {
             Ok(Some(deployment)) => deployment,
             _ => return,
         };
-        // An answered wait is told in the thread by its Answered event; what the traffic
-        // workflow does (a promotion, a rollback) is told here, with who asked for it.
-        let promoted = click.action_id == actions::PROMOTE;
+        let rollback = click.action_id == actions::ROLLBACK;
         match slack.refresh(&deployment).await {
-            Ok(Some(thread)) if rollback || promoted => {
+            Ok(Some(thread)) if say => {
                 let text = format!(
                     "{} {} {} {} from Slack",
                     if rollback {

@@ -376,7 +376,7 @@ async fn a_second_click_on_a_decided_request_says_who_decided_and_changes_nothin
 }
 
 #[tokio::test]
-async fn anyone_may_roll_back_and_the_thread_says_who() {
+async fn anyone_may_roll_back_and_the_record_says_who() {
     let world = world().await;
     let response_url = format!("{}/respond", world.slack.uri());
 
@@ -395,14 +395,28 @@ async fn anyone_may_roll_back_and_the_thread_says_who() {
         1,
         "the wait fails with Aborted: the workflow rolls back"
     );
+    // The wait was failed (Aborted): its Answered event tells who (the handler's
+    // notification); the click adds no second reply, and the record says who.
     let posted = requests_to(&world, "/api/chat.postMessage").await;
     assert!(
-        posted.iter().any(|reply| reply["thread_ts"].is_string()
-            && reply["text"]
-                .as_str()
-                .unwrap()
-                .contains("<@U0ONCALL> rolled shop/web back")),
+        !posted
+            .iter()
+            .any(|reply| reply["text"].as_str().unwrap().contains("from Slack")),
         "{posted:#?}"
+    );
+    let record = world.store.get("web-1").await.unwrap().unwrap();
+    let answered = record.pending_token.unwrap().answered.unwrap();
+    assert_eq!(
+        answered.by.identity,
+        ferry_core::control::Identity::Slack("U0ONCALL".into())
+    );
+    let updated = requests_to(&world, "/api/chat.update").await;
+    assert!(
+        updated
+            .last()
+            .unwrap()
+            .to_string()
+            .contains("rolled back by <@U0ONCALL>")
     );
 }
 
@@ -541,4 +555,46 @@ async fn the_lambda_notifier_reads_the_token_once_and_only_for_deployments_with_
         3,
         "a parent, two replies"
     );
+}
+
+/// A holding deployment has no wait to fail: the traffic workflow rolls it back, and the thread
+/// says who asked for it (once: no Answered event tells it).
+#[tokio::test]
+async fn a_rollback_through_the_traffic_workflow_is_said_in_the_thread_once() {
+    let world = world().await;
+    let mut holding = world.store.get("web-1").await.unwrap().unwrap();
+    holding.status = ferry_core::DeploymentStatus::Holding { step: 0 };
+    holding.pending_token = None;
+    holding.green_weight = 10;
+    world.store.update(&mut holding).await.unwrap();
+    let response_url = format!("{}/respond", world.slack.uri());
+
+    let (status, _) = post(
+        &world,
+        &click("U0ONCALL", actions::ROLLBACK, &response_url),
+        now(),
+        SECRET,
+    )
+    .await;
+
+    assert_eq!(status, 200);
+    assert_eq!(
+        world
+            .workflows
+            .names(ferry_core::ports::Workflow::Traffic)
+            .len(),
+        1
+    );
+    let said: Vec<Value> = requests_to(&world, "/api/chat.postMessage")
+        .await
+        .into_iter()
+        .filter(|reply| {
+            reply["text"]
+                .as_str()
+                .unwrap()
+                .contains("<@U0ONCALL> rolled shop/web back from Slack")
+        })
+        .collect();
+    assert_eq!(said.len(), 1, "{said:#?}");
+    assert!(said[0]["thread_ts"].is_string());
 }
