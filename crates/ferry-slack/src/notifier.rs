@@ -64,9 +64,24 @@ impl SlackNotifier {
     }
 }
 
+/// The most one notification may take, all its Web API calls together: Slack being slow
+/// never slows a deployment by more than this per event.
+pub const NOTIFY_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
+
 #[async_trait]
 impl Notifier for SlackNotifier {
     async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
+        match tokio::time::timeout(NOTIFY_BUDGET, self.post(deployment, event)).await {
+            Ok(result) => result,
+            Err(_) => Err(ferry_core::ports::PortError::Transient(format!(
+                "Slack did not take the notification within {NOTIFY_BUDGET:?}; skipped"
+            ))),
+        }
+    }
+}
+
+impl SlackNotifier {
+    async fn post(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
         let Some(channel) = &deployment.policy.slack_channel else {
             return Ok(());
         };

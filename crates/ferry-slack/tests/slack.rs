@@ -598,3 +598,59 @@ async fn a_rollback_through_the_traffic_workflow_is_said_in_the_thread_once() {
     assert_eq!(said.len(), 1, "{said:#?}");
     assert!(said[0]["thread_ts"].is_string());
 }
+
+/// An alarm's rollback is told with the alarm and its state reason; a Slack that hangs is given
+/// up on within the notification budget, so the deployment is not held up.
+#[tokio::test]
+async fn an_alarm_rollback_names_the_alarm_and_a_hanging_slack_is_given_up_on() {
+    let world = world().await;
+    let mut deployment = waiting();
+    deployment.status = ferry_core::DeploymentStatus::RolledBack;
+    deployment.pending_token = None;
+    let cause = "AlarmBreached: alarm web-5xx: Threshold Crossed: 42 5xx responses in 1 minute";
+    world
+        .notifier
+        .notify(
+            &deployment,
+            &Event::RolledBack {
+                reason: cause.into(),
+            },
+        )
+        .await
+        .unwrap();
+    let posted = requests_to(&world, "/api/chat.postMessage").await;
+    assert!(
+        posted.iter().any(|reply| reply["thread_ts"].is_string()
+            && reply["text"]
+                .as_str()
+                .unwrap()
+                .contains("web-5xx: Threshold Crossed")),
+        "{posted:#?}"
+    );
+
+    let hanging = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(30)))
+        .mount(&hanging)
+        .await;
+    let slow = SlackNotifier {
+        api: SlackApi::new(&format!("{}/api", hanging.uri()), "xoxb-test").unwrap(),
+        threads: Arc::new(MemoryStore::new()),
+    };
+    let started = std::time::Instant::now();
+    let result = slow
+        .notify(
+            &deployment,
+            &Event::RolledBack {
+                reason: cause.into(),
+            },
+        )
+        .await;
+    assert!(result.is_err());
+    assert!(
+        started.elapsed()
+            <= ferry_slack::notifier::NOTIFY_BUDGET + std::time::Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+}
