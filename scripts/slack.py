@@ -35,13 +35,6 @@ notify: {{ slack: {{ channel: {CHANNEL} }} }}
 """
 
 
-SlackStandIn = demo.SlackStandIn
-
-
-def requests(to):
-    return demo.slack_requests(to)
-
-
 def click(serve_port, user, action_id, deployment, response_url):
     payload = {"type": "block_actions", "user": {"id": user}, "channel": {"id": CHANNEL},
                "response_url": response_url, "trigger_id": "1.2.3",
@@ -70,7 +63,7 @@ def wait_until(predicate, what, timeout=60):
 
 
 def parent_with_buttons(labels):
-    for body, _ts in requests("/api/chat.postMessage") + requests("/api/chat.update"):
+    for body, _ts in demo.slack_requests("/api/chat.postMessage") + demo.slack_requests("/api/chat.update"):
         buttons = [element["text"]["text"] for block in body.get("blocks", []) if block["type"] == "actions"
                    for element in block["elements"]]
         if buttons == labels:
@@ -113,7 +106,7 @@ def main():
             respond = f"{slack_url}/respond"
             status, _ = click(serve_port, "U0MALLORY", "ferry_approve", deployment, respond)
             check(status == 200, "a non-approver's click is answered 200")
-            refusal = wait_until(lambda: requests("/respond"), "the ephemeral refusal")
+            refusal = wait_until(lambda: demo.slack_requests("/respond"), "the ephemeral refusal")
             check("approver" in refusal[0][0]["text"] and refusal[0][0]["response_type"] == "ephemeral",
                   "the non-approver is told, and only them")
             # The answer time through ferry serve (HTTP, the emulator's DynamoDB behind it): a
@@ -128,7 +121,7 @@ def main():
             timings.append(seconds)
             check(status == 200, "the approver's click is answered 200")
             check(first.wait(timeout=120) == 0, "the approved deployment finishes")
-            check(any(f"approved by <@{APPROVER}>" in json.dumps(body) for body, _ in requests("/api/chat.update")),
+            check(any(f"approved by <@{APPROVER}>" in json.dumps(body) for body, _ in demo.slack_requests("/api/chat.update")),
                   "the message says who approved")
 
             # 2. Roll back from Slack during a bake.
@@ -143,8 +136,8 @@ def main():
             record = next(r for r in demo.deployments(env) if r["id"] == baking)
             check(record["status"]["state"] == "rolledBack", f"it is recorded rolled back ({record['status']})")
             wait_until(lambda: any("rolled back by U0ONCALL via Slack" in body.get("text", "")
-                                   for body, _ in requests("/api/chat.postMessage")), "the rollback in the thread")
-            said = [body for body, _ in requests("/api/chat.postMessage") if "U0ONCALL" in body.get("text", "")]
+                                   for body, _ in demo.slack_requests("/api/chat.postMessage")), "the rollback in the thread")
+            said = [body for body, _ in demo.slack_requests("/api/chat.postMessage") if "U0ONCALL" in body.get("text", "")]
             check(len(said) == 1, f"the thread says who rolled back, once ({len(said)})")
             demo.log(f"answer times through ferry serve: {', '.join(f'{t * 1000:.0f} ms' for t in timings)}")
         finally:

@@ -100,19 +100,17 @@ resource "aws_lambda_permission" "push_deploy_events" {
 # ARN is added here, as it depends on name_prefix.
 # ---------------------------------------------------------------------------
 
+locals {
+  deploy_ended_pattern = jsondecode(file("${local.rules_dir}/deploy-ended.json"))
+}
+
 resource "aws_cloudwatch_event_rule" "deploy_ended" {
   name           = "${var.name_prefix}-deploy-ended"
   description    = "A deploy execution ended: converge deploys the latest push of each service that waits."
   event_bus_name = "default"
-  event_pattern = jsonencode(merge(
-    jsondecode(file("${local.rules_dir}/deploy-ended.json")),
-    {
-      detail = merge(
-        jsondecode(file("${local.rules_dir}/deploy-ended.json")).detail,
-        { stateMachineArn = [local.state_machine_arns["deploy"]] },
-      )
-    },
-  ))
+  event_pattern = jsonencode(merge(local.deploy_ended_pattern, {
+    detail = merge(local.deploy_ended_pattern.detail, { stateMachineArn = [local.state_machine_arns["deploy"]] })
+  }))
   tags = local.tags
 }
 

@@ -47,15 +47,17 @@ pub fn require_emulator() -> anyhow::Result<()> {
 /// interactions endpoint to update messages with.
 pub fn add_slack(
     config: &aws_config::SdkConfig,
+    slack: &ferry_slack::SlackConfig,
     deps: &mut Deps,
 ) -> Option<ferry_slack::SlackNotifier> {
-    let api = ferry_slack::SlackConfig::from_env().api()?;
+    let api = slack.api()?;
+    // The thread of each deployment lives in the table, beside its record.
     let threads = AwsClients::new(config).store(&Resources::from_env());
     let slack = ferry_slack::SlackNotifier {
         api,
         threads: Arc::new(threads),
     };
-    deps.notifier = Arc::new(ferry_slack::Notifiers(vec![
+    deps.notifier = Arc::new(ferry_handlers::Notifiers(vec![
         deps.notifier.clone(),
         Arc::new(slack.clone()),
     ]));
@@ -78,7 +80,7 @@ pub fn add_github_evidence(deps: &mut Deps) {
         ferry_github::Credentials::Token(token.trim().into()),
     ) {
         Ok(github) => {
-            deps.notifier = Arc::new(ferry_slack::Notifiers(vec![
+            deps.notifier = Arc::new(ferry_handlers::Notifiers(vec![
                 deps.notifier.clone(),
                 Arc::new(ferry_github::GithubEvidence::new(github)),
             ]));

@@ -92,8 +92,10 @@ pub async fn run(options: DeployArgs) -> anyhow::Result<ExitCode> {
         return start_on_aws(&options, &manifest).await;
     }
     let checkout = checkout(&options.manifest)?;
-    let deps = crate::context::deps(true).await?;
-    run_locally(&options, &manifest, checkout, deps).await
+    crate::context::require_emulator()?;
+    let config = ferry_aws::load_sdk_config().await;
+    let deps = crate::context::deps_with(&config, true).await?;
+    run_locally(&options, &manifest, checkout, &config, deps).await
 }
 
 /// `--local --commit REV`: the manifest and task definition as committed at REV (any revision
@@ -145,16 +147,19 @@ async fn run_commit_locally(options: &DeployArgs, revision: &str) -> anyhow::Res
     };
     checkout.author = git(&checkout.root, &["log", "-1", "--format=%an", &resolved]);
     checkout.commit = resolved;
-    let mut deps = crate::context::deps(true).await?;
+    crate::context::require_emulator()?;
+    let config = ferry_aws::load_sdk_config().await;
+    let mut deps = crate::context::deps_with(&config, true).await?;
     // What was committed, not what is on disk.
     deps.git = Arc::new(ferry_local::LocalRepository::commits());
-    run_locally(options, &manifest, checkout, deps).await
+    run_locally(options, &manifest, checkout, &config, deps).await
 }
 
 async fn run_locally(
     options: &DeployArgs,
     manifest: &manifest::Manifest,
     checkout: Checkout,
+    config: &aws_config::SdkConfig,
     deps: ferry_handlers::Deps,
 ) -> anyhow::Result<ExitCode> {
     let actor = crate::act::local_actor(options.mode.as_.as_deref())?;
@@ -162,7 +167,7 @@ async fn run_locally(
     // say it twice. They stay in the log (`-v`).
     let mut deps = deps;
     deps.notifier = Arc::new(ferry_handlers::LogNotifier);
-    crate::context::add_slack(&ferry_aws::load_sdk_config().await, &mut deps);
+    crate::context::add_slack(config, &ferry_slack::SlackConfig::from_env(), &mut deps);
     let runtime = LocalRuntime::new(deps, options.mode.time_scale)?;
     // Alarms, and answers given from other terminals (`ferry approve ID --local`).
     let watching = runtime.watch(Duration::from_millis(200));

@@ -66,7 +66,8 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut deps = crate::context::deps_with(&config, true).await?;
         // Deploy what was pushed, not what is on disk, recording the GitHub name.
         deps.git = Arc::new(LocalRepository::commits().with_folders(repositories));
-        let slack_notifier = crate::context::add_slack(&config, &mut deps);
+        let slack_config = ferry_slack::SlackConfig::from_env();
+        let slack_notifier = crate::context::add_slack(&config, &slack_config, &mut deps);
         crate::context::add_github_evidence(&mut deps);
         let runtime = Arc::new(LocalRuntime::new(deps, options.time_scale)?);
         watching = Some((
@@ -78,16 +79,14 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         // The control API, for the UI and for scripts: on this machine the caller is trusted
         // (X-Ferry-As, else this user), as the emulator is theirs.
         // Slack's buttons: signed by Slack, so served on any address (Slack must reach it).
-        slack = ferry_slack::SlackConfig::from_env()
-            .signing_secret
-            .map(|secret| {
-                Arc::new(ferry_slack::Interactions {
-                    deps: runtime.action_deps(),
-                    signing_secret: secret.into_bytes(),
-                    slack: slack_notifier.clone(),
-                    follow_up_inline: false,
-                })
-            });
+        slack = slack_config.signing_secret.map(|secret| {
+            Arc::new(ferry_slack::Interactions {
+                deps: runtime.action_deps(),
+                signing_secret: secret.into_bytes(),
+                slack: slack_notifier.clone(),
+                follow_up_inline: false,
+            })
+        });
         control = Some(Control {
             deps: runtime.action_deps(),
             auth: Arc::new(LocalTrusted {

@@ -325,20 +325,27 @@ fn an_endpoint_that_does_not_answer_is_named_in_one_line() {
 
 #[test]
 fn no_credentials_names_where_the_sdk_looks() {
+    let stderr = one_line_configuration_error(&[("AWS_REGION", "eu-west-1")]);
+    insta::assert_snapshot!("no_credentials", stderr);
+}
+
+/// `ferry status` with nothing of the caller's environment but `PATH`, an empty home (no AWS
+/// profile) and `env`: a configuration problem, said in one line on stderr, exit 2.
+fn one_line_configuration_error(env: &[(&str, &str)]) -> String {
     let home = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
         .args(["status"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home.path())
-        .env("AWS_REGION", "eu-west-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
         .output()
         .expect("ferry runs");
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    insta::assert_snapshot!("no_credentials", stderr);
+    stderr
 }
 
 #[test]
@@ -509,19 +516,9 @@ fn a_deployment_that_does_not_exist_suggests_ferry_status() {
 
 #[test]
 fn no_region_says_where_to_set_one() {
-    let home = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["status"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("ferry runs");
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = one_line_configuration_error(&[
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ]);
     insta::assert_snapshot!("no_region", stderr);
 }

@@ -28,6 +28,7 @@ pub mod manifest;
 pub mod plan;
 pub mod ports;
 pub mod signing;
+pub mod text;
 pub mod trigger;
 
 pub use deployment::{Deployment, DeploymentStatus};

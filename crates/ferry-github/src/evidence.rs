@@ -15,12 +15,13 @@ use async_trait::async_trait;
 use ferry_core::deployment::{Deployment, short_commit};
 use ferry_core::lifecycle::Event;
 use ferry_core::ports::{CommitState, CommitStatus, Notifier, PortResult, PullRequests};
+use ferry_core::text::cut;
 use http::Method;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::{GitHub, JSON, encode, failure};
-use crate::pulls::GithubPullRequests;
+use crate::pulls::{GithubPullRequests, MAX_DESCRIPTION_CHARS};
 
 /// The commit status context Ferry sets on deployed commits.
 pub const DEPLOY_CONTEXT: &str = "ferry/deploy";
@@ -50,6 +51,13 @@ fn states(event: &Event) -> Option<(&'static str, CommitState)> {
 impl GithubEvidence {
     pub fn new(api: GitHub) -> Self {
         Self { api }
+    }
+
+    /// Whether GitHub shows `event` of `deployment`: an event that changes its status, of a
+    /// repository named `owner/name` (a local folder is not GitHub's).
+    pub fn shows(deployment: &Deployment, event: &Event) -> bool {
+        states(event).is_some()
+            && crate::api::checked_repository(&deployment.source.repository).is_ok()
     }
 
     /// The GitHub deployment of `deployment`, made when it has none yet.
@@ -102,13 +110,11 @@ impl GithubEvidence {
 #[async_trait]
 impl Notifier for GithubEvidence {
     async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
-        let Some((state, commit_state)) = states(event) else {
+        let Some((state, commit_state)) = states(event).filter(|_| Self::shows(deployment, event))
+        else {
             return Ok(());
         };
         let repository = &deployment.source.repository;
-        if crate::api::checked_repository(repository).is_err() {
-            return Ok(()); // a local folder, not a GitHub repository
-        }
         let description = match event {
             Event::RolledBack { reason } | Event::Failed { error: reason } => {
                 format!("{}: {reason}", event.name())
@@ -119,7 +125,7 @@ impl Notifier for GithubEvidence {
         let status = format!("/repos/{repository}/deployments/{id}/statuses");
         let body = json!({
             "state": state,
-            "description": cut(&description, 140),
+            "description": cut(&description, MAX_DESCRIPTION_CHARS),
             "environment": deployment.service_key(),
             "auto_inactive": true,
         });
@@ -148,13 +154,4 @@ impl Notifier for GithubEvidence {
             )
             .await
     }
-}
-
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
 }

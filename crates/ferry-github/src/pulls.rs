@@ -13,7 +13,7 @@ use crate::api::{GitHub, JSON, checked_repository, encode, failure};
 /// GitHub refuses comment bodies longer than this (characters).
 pub const MAX_COMMENT_CHARS: usize = 65_536;
 /// GitHub keeps status descriptions this short.
-const MAX_DESCRIPTION_CHARS: usize = 140;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 140;
 /// Comments read per page, and pages read at most, looking for Ferry's comment.
 const PER_PAGE: usize = 100;
 const MAX_PAGES: usize = 30;
@@ -158,17 +158,7 @@ impl PullRequests for GithubPullRequests {
         status: &CommitStatus,
     ) -> PortResult<()> {
         let repository = checked_repository(repository)?;
-        let description: String = if status.description.chars().count() > MAX_DESCRIPTION_CHARS {
-            let mut cut: String = status
-                .description
-                .chars()
-                .take(MAX_DESCRIPTION_CHARS - 1)
-                .collect();
-            cut.push('…');
-            cut
-        } else {
-            status.description.clone()
-        };
+        let description = ferry_core::text::cut(&status.description, MAX_DESCRIPTION_CHARS);
         let mut payload = json!({
             "state": status.state.name(),
             "context": status.context,

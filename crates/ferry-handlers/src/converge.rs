@@ -543,17 +543,19 @@ mod tests {
         let world = World::new(&manifest("canary: { weight: 10, bake: 1h }", extra));
         let mut parent: Option<String> = None;
         for digit in digits.chars() {
-            add_commit(&world, digit, parent.as_deref(), extra);
+            add_commit(&world, digit, parent.as_deref(), digit, extra);
             parent = Some(commit(digit));
         }
         world
     }
 
-    fn add_commit(world: &World, digit: char, parent: Option<&str>, extra: &str) {
+    /// Commit `digit` on `parent`, whose web files are those of commit `files_of` (its own
+    /// digit, or an earlier one's for a revert or a README-only change).
+    fn add_commit(world: &World, digit: char, parent: Option<&str>, files_of: char, extra: &str) {
         let sha = commit(digit);
         let text = manifest("canary: { weight: 10, bake: 1h }", extra);
         world.git.put(REPO, &sha, ".ferry/web.yaml", &text);
-        let task_definition = TASK_DEFINITION.replace("${GIT_SHA}", &format!("v-{digit}"));
+        let task_definition = TASK_DEFINITION.replace("${GIT_SHA}", &format!("v-{files_of}"));
         world.git.put(REPO, &sha, "ecs/web.json", &task_definition);
         if let Some(parent) = parent {
             world.git.set_parent(&sha, parent);
@@ -620,6 +622,14 @@ mod tests {
             .await
             .unwrap();
         world.workflows.end(id);
+    }
+
+    /// Commit `digit` pushed, planned as the `index`th execution, and succeeded: production runs it.
+    async fn deployed(world: &World, digit: char, index: usize) -> String {
+        pushed(world, digit).await;
+        let id = plan_started(world, index).await.unwrap();
+        end(world, &id, DeploymentStatus::Succeeded).await;
+        id
     }
 
     async fn converge(world: &World) -> ConvergeOutput {
@@ -719,12 +729,8 @@ mod tests {
     #[tokio::test]
     async fn a_retried_delivery_of_an_older_push_after_a_newer_one_deployed_changes_nothing() {
         let world = world("", "ab");
-        pushed(&world, 'a').await;
-        let a = plan_started(&world, 0).await.unwrap();
-        end(&world, &a, DeploymentStatus::Succeeded).await;
-        pushed(&world, 'b').await;
-        let b = plan_started(&world, 1).await.unwrap();
-        end(&world, &b, DeploymentStatus::Succeeded).await;
+        deployed(&world, 'a', 0).await;
+        let b = deployed(&world, 'b', 1).await;
         let before = desired(&world).await;
 
         let late = redelivered(&world, 'a').await;
@@ -870,19 +876,7 @@ mod tests {
         pushed(&world, 'a').await;
         // A README-only commit on top: web's files are the same.
         let readme = commit('b');
-        world.git.put(
-            REPO,
-            &readme,
-            ".ferry/web.yaml",
-            &manifest("canary: { weight: 10, bake: 1h }", ""),
-        );
-        world.git.put(
-            REPO,
-            &readme,
-            "ecs/web.json",
-            &TASK_DEFINITION.replace("${GIT_SHA}", "v-a"),
-        );
-        world.git.set_parent(&readme, &commit('a'));
+        add_commit(&world, 'b', Some(&commit('a')), 'a', "");
         world.git.set_head(REPO, "main", &readme);
 
         plan_started(&world, 0).await.unwrap();
@@ -892,18 +886,10 @@ mod tests {
     async fn never_backwards_but_a_revert_and_a_force_push_back_deploy() {
         let world = world("", "ab");
         // b runs in production.
-        pushed(&world, 'b').await;
-        let b = plan_started(&world, 0).await.unwrap();
-        end(&world, &b, DeploymentStatus::Succeeded).await;
+        deployed(&world, 'b', 0).await;
 
         // A revert of b (a's files again) is a new commit on top: it deploys.
-        add_commit(&world, 'c', Some(&commit('b')), "");
-        world.git.put(
-            REPO,
-            &commit('c'),
-            "ecs/web.json",
-            &TASK_DEFINITION.replace("${GIT_SHA}", "v-a"),
-        );
+        add_commit(&world, 'c', Some(&commit('b')), 'a', "");
         let revert = pushed(&world, 'c').await;
         assert_eq!(revert.started.len(), 1, "{revert:?}");
         let c = plan_started(&world, 1).await.unwrap();
@@ -926,13 +912,7 @@ mod tests {
         by_hand.desired_generation = None;
         crate::plan::handle(&world.deps, by_hand).await.unwrap();
         end(&world, "web-by-hand", DeploymentStatus::Succeeded).await;
-        add_commit(&world, 'c', Some(&commit('b')), "");
-        world.git.put(
-            REPO,
-            &commit('c'),
-            "ecs/web.json",
-            &TASK_DEFINITION.replace("${GIT_SHA}", "v-a"),
-        );
+        add_commit(&world, 'c', Some(&commit('b')), 'a', "");
         world.git.set_head(REPO, "main", &commit('c'));
 
         let error = plan_started(&world, 0).await.unwrap_err();
@@ -949,9 +929,7 @@ mod tests {
     #[tokio::test]
     async fn a_deliberate_redeploy_of_an_older_commit_is_planned() {
         let world = world("", "ab");
-        pushed(&world, 'b').await;
-        let b = plan_started(&world, 0).await.unwrap();
-        end(&world, &b, DeploymentStatus::Succeeded).await;
+        deployed(&world, 'b', 0).await;
 
         let mut redeploy = world.plan_input("web-redeploy-a");
         redeploy.commit = commit('a');
@@ -964,11 +942,9 @@ mod tests {
     #[tokio::test]
     async fn pushes_from_a_rewritten_history_are_ordered_by_the_branch_head() {
         let world = world("", "ab");
-        pushed(&world, 'b').await;
-        let b = plan_started(&world, 0).await.unwrap();
-        end(&world, &b, DeploymentStatus::Succeeded).await;
+        deployed(&world, 'b', 0).await;
         // A force-push replaces b with e (a sibling): ancestry cannot order them.
-        add_commit(&world, 'e', Some(&commit('a')), "");
+        add_commit(&world, 'e', Some(&commit('a')), 'e', "");
 
         let forced = pushed(&world, 'e').await;
         // And b's push, retried late, is not the head any more.

@@ -57,7 +57,7 @@ pub use dispatch::{
     event_functions, function, function_name, functions,
 };
 pub use error::{ErrorKind, HandlerError};
-pub use support::{LogNotifier, NoGitSource};
+pub use support::{LogNotifier, NoGitSource, Notifiers};
 
 /// Input of every handler that works on an existing deployment.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

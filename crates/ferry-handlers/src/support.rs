@@ -6,7 +6,7 @@ use ferry_core::lifecycle::Event;
 use ferry_core::ports::{GitSource, Notifier, PortError, PortResult};
 use tracing::info;
 
-/// Notifications as structured log lines (until a Slack notifier is configured).
+/// Notifications as structured log lines (always, beside Slack and GitHub when configured).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogNotifier;
 
@@ -21,6 +21,23 @@ impl Notifier for LogNotifier {
             event.describe(deployment)
         );
         Ok(())
+    }
+}
+
+/// Tells several notifiers (the log or the terminal, Slack, GitHub) the same thing; one failing
+/// does not keep the others from hearing it.
+pub struct Notifiers(pub Vec<std::sync::Arc<dyn Notifier>>);
+
+#[async_trait]
+impl Notifier for Notifiers {
+    async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
+        let mut failure = None;
+        for notifier in &self.0 {
+            if let Err(error) = notifier.notify(deployment, event).await {
+                failure = Some(error);
+            }
+        }
+        failure.map_or(Ok(()), Err)
     }
 }
 

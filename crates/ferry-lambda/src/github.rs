@@ -91,18 +91,8 @@ impl ferry_core::ports::Notifier for LazyGithubEvidence {
         deployment: &ferry_core::Deployment,
         event: &ferry_core::lifecycle::Event,
     ) -> ferry_core::ports::PortResult<()> {
-        use ferry_core::lifecycle::Event;
-        let shown = matches!(
-            event,
-            Event::Planned { .. }
-                | Event::Succeeded { .. }
-                | Event::RolledForward { .. }
-                | Event::RolledBack { .. }
-                | Event::Failed { .. }
-        );
-        let github_repository = deployment.source.repository.split('/').count() == 2
-            && !deployment.source.repository.starts_with('/');
-        if !shown || !github_repository {
+        // Nothing GitHub shows: no credentials read.
+        if !ferry_github::GithubEvidence::shows(deployment, event) {
             return Ok(());
         }
         let evidence = self

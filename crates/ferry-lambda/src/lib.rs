@@ -96,7 +96,7 @@ pub fn notifier(
             }
         }
     }
-    Arc::new(ferry_slack::Notifiers(notifiers))
+    Arc::new(ferry_handlers::Notifiers(notifiers))
 }
 
 /// Slack, when `FERRY_SLACK_BOT_TOKEN_SECRET_ARN` names the bot token's secret (Terraform sets

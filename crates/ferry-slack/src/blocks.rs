@@ -8,6 +8,7 @@
 use ferry_core::control::{Answer, Identity};
 use ferry_core::deployment::{Deployment, DeploymentStatus, short_commit};
 use ferry_core::lifecycle::Event;
+pub use ferry_core::text::cut;
 use serde_json::{Value, json};
 
 /// Slack's limits for what Ferry sends (api.slack.com/reference/block-kit).
@@ -36,16 +37,6 @@ pub mod actions {
 pub struct Message {
     pub text: String,
     pub blocks: Vec<Value>,
-}
-
-/// `text` cut to `max` characters (on a character boundary), with an ellipsis when cut.
-pub fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 /// How a person reads in Slack: a Slack user as a mention, anyone else by name.

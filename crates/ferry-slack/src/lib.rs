@@ -22,7 +22,7 @@ pub mod notifier;
 
 pub use api::SlackApi;
 pub use interactions::Interactions;
-pub use notifier::{LazySlackNotifier, Notifiers, SlackNotifier};
+pub use notifier::{LazySlackNotifier, SlackNotifier};
 
 /// Slack's settings, from the environment.
 #[derive(Clone, Default)]

@@ -21,8 +21,17 @@ pub struct SlackNotifier {
 impl SlackNotifier {
     /// The deployment's thread, made (the parent message posted) when it has none yet.
     pub async fn thread(&self, deployment: &Deployment, channel: &str) -> PortResult<ThreadRef> {
+        Ok(self.thread_made(deployment, channel).await?.0)
+    }
+
+    /// The thread, and whether this call made it (its parent message is then current).
+    async fn thread_made(
+        &self,
+        deployment: &Deployment,
+        channel: &str,
+    ) -> PortResult<(ThreadRef, bool)> {
         if let Some(thread) = self.threads.get_thread(&deployment.id).await? {
-            return Ok(thread);
+            return Ok((thread, false));
         }
         let ts = self
             .api
@@ -33,14 +42,11 @@ impl SlackNotifier {
             ts,
         };
         if self.threads.put_thread(&deployment.id, &thread).await? {
-            return Ok(thread);
+            return Ok((thread, true));
         }
         // Another notification made one first (a retried handler): keep that one.
-        Ok(self
-            .threads
-            .get_thread(&deployment.id)
-            .await?
-            .unwrap_or(thread))
+        let kept = self.threads.get_thread(&deployment.id).await?;
+        Ok((kept.unwrap_or(thread), false))
     }
 
     /// The parent message, as the deployment stands now.
@@ -85,8 +91,7 @@ impl SlackNotifier {
         let Some(channel) = &deployment.policy.slack_channel else {
             return Ok(());
         };
-        let fresh = self.threads.get_thread(&deployment.id).await?.is_none();
-        let thread = self.thread(deployment, channel).await?;
+        let (thread, fresh) = self.thread_made(deployment, channel).await?;
         if !fresh {
             self.api
                 .update(&thread.channel, &thread.ts, &blocks::parent(deployment))
@@ -96,23 +101,6 @@ impl SlackNotifier {
             self.reply(&thread, &reply).await?;
         }
         Ok(())
-    }
-}
-
-/// Tells several notifiers (the terminal or the log, and Slack) the same thing; one failing
-/// does not keep the others from hearing it.
-pub struct Notifiers(pub Vec<Arc<dyn Notifier>>);
-
-#[async_trait]
-impl Notifier for Notifiers {
-    async fn notify(&self, deployment: &Deployment, event: &Event) -> PortResult<()> {
-        let mut failure = None;
-        for notifier in &self.0 {
-            if let Err(error) = notifier.notify(deployment, event).await {
-                failure = Some(error);
-            }
-        }
-        failure.map_or(Ok(()), Err)
     }
 }
 
