@@ -47,7 +47,7 @@ async fn ensuring_the_table_twice_keeps_the_first_and_its_indexes() {
         .filter_map(|index| index.index_name())
         .collect();
     indexes.sort();
-    assert_eq!(indexes, vec!["gsi1", "gsi2"]);
+    assert_eq!(indexes, vec!["gsi1", "gsi2", "gsi3"]);
     let ttl = clients
         .aws
         .dynamodb

@@ -1421,3 +1421,53 @@ async fn a_push_for_a_busy_service_waits_and_converge_deploys_it_when_the_deploy
         Some(next)
     );
 }
+
+/// The web UI's reads against the real services, as the UI's task runs them (its AWS calls
+/// are recorded as `ui`'s, for `make check-iam`): a canary at 10 %.
+#[tokio::test]
+async fn the_ui_reads_a_deployment_in_flight_from_the_real_services() {
+    use ferry_handlers::views;
+    let h = Harness::new("views", CANARY).await;
+    let id = h.deployment_id(1);
+    h.provision(&id).await;
+    h.shift(&id, 0).await;
+    let record = h.deps.store.get(&id).await.unwrap().unwrap();
+
+    let (listed, live, service) = ferry_handlers::as_function("ui", async {
+        let filter = views::Filter {
+            service: Some(record.service_key()),
+            status: None,
+            limit: 10,
+        };
+        (
+            views::overview(&h.deps, &filter).await,
+            views::live(&h.deps, &record).await,
+            views::service(&h.deps, &h.env.cluster, &h.env.service).await,
+        )
+    })
+    .await;
+
+    let listed = listed.expect("overview");
+    assert_eq!(listed.deployments[0].id, id);
+    assert_eq!(listed.deployments[0].strategy, "canary 10%");
+    let weights = live
+        .weights
+        .as_ref()
+        .expect("weights read from the listener");
+    assert_eq!(weights.green_percent, Some(10.0));
+    let sides: Vec<views::Role> = live.task_sets.iter().map(|set| set.role).collect();
+    assert_eq!(sides, [views::Role::Blue, views::Role::Green], "{live:?}");
+    assert!(
+        live.task_sets[1].images[0].image.ends_with(&h.commit),
+        "green's image: {:?}",
+        live.task_sets[1].images
+    );
+    assert_eq!(live.alarms.len(), h.env.alarm_names.len());
+    assert!(live.task_sets_error.is_none() && live.alarms_error.is_none());
+    let service = service.expect("service view");
+    assert_eq!(
+        service.current.unwrap().task_set.unwrap().id,
+        h.env.blue_task_set_id
+    );
+    assert_eq!(service.last_plan.unwrap().deployment_id, id);
+}

@@ -747,6 +747,7 @@ pub fn deployment_record(
             commit: "0123456789abcdef".into(),
             branch: Some("main".into()),
             author: None,
+            message: None,
             manifest_path: format!(".ferry/{service}.yaml"),
         },
         status: ferry_core::DeploymentStatus::Pending,

@@ -4,6 +4,7 @@
 #   pk, sk          item identity
 #   gsi1pk, gsi1sk  "deployments in flight" (written only while a deployment runs)
 #   gsi2pk, gsi2sk  "latest deployments per service"
+#   gsi3pk, gsi3sk  "latest deployments of every service" (the web UI's list)
 #   expiresAt       TTL, epoch seconds
 
 resource "aws_dynamodb_table" "ferry" {
@@ -42,6 +43,16 @@ resource "aws_dynamodb_table" "ferry" {
     type = "S"
   }
 
+  attribute {
+    name = "gsi3pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "gsi3sk"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "gsi1"
     hash_key        = "gsi1pk"
@@ -53,6 +64,13 @@ resource "aws_dynamodb_table" "ferry" {
     name            = "gsi2"
     hash_key        = "gsi2pk"
     range_key       = "gsi2sk"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "gsi3"
+    hash_key        = "gsi3pk"
+    range_key       = "gsi3sk"
     projection_type = "ALL"
   }
 

@@ -7,7 +7,7 @@
 //!
 //! | item | `pk` | `sk` | other attributes |
 //! | --- | --- | --- | --- |
-//! | deployment | `DEPLOYMENT#<id>` | `DEPLOYMENT` | `record` (the [`Deployment`] as JSON), `version` (N), `deploymentId`, `serviceKey`, `status`, `createdAt`, `updatedAt`, `gsi2pk`/`gsi2sk`, and `gsi1pk`/`gsi1sk` while in flight |
+//! | deployment | `DEPLOYMENT#<id>` | `DEPLOYMENT` | `record` (the [`Deployment`] as JSON), `version` (N), `deploymentId`, `serviceKey`, `status`, `createdAt`, `updatedAt`, `gsi2pk`/`gsi2sk`, `gsi3pk`/`gsi3sk`, and `gsi1pk`/`gsi1sk` while in flight |
 //! | service lock | `LOCK#<cluster>/<service>` | `LOCK` | `deploymentId`, `serviceKey`, `acquiredAt`, `expiresAtTime` (RFC 3339), `expiresAt` (N, epoch seconds) |
 //! | chat thread | `THREAD#<deployment id>` | `THREAD` | `channel`, `ts`: the Slack message a deployment's notifications edit and thread under |
 //! | desired state | `DESIRED#<cluster>/<service>` | `DESIRED` | `record` (the [`Desired`] as JSON), `version` (N), `generation` (N), `serviceKey`, `settledGeneration` (N), `settledDeploymentId`, `settledAt` once a generation is settled, and `gsi1pk`/`gsi1sk` while one waits |
@@ -15,7 +15,7 @@
 //! Other components put their own items in the same table (webhook delivery ids with an
 //! `expiresAt`); their `pk` prefixes never collide with these.
 //!
-//! Indexes (both project all attributes):
+//! Indexes (all project all attributes):
 //! - `gsi1` (`gsi1pk` = `INFLIGHT`, `gsi1sk` = `<createdAt>#<id>`): deployments in flight. It is
 //!   sparse: a write that makes a deployment terminal omits both attributes, which removes the
 //!   item from the index. In-flight deployments are few at any time, so one partition is fine.
@@ -23,6 +23,9 @@
 //!   (`gsi1sk` = `<pushedAt>#<service key>`).
 //! - `gsi2` (`gsi2pk` = `SERVICE#<cluster>/<service>`, `gsi2sk` = `<createdAt>#<id>`): a
 //!   service's deployments, newest first with `ScanIndexForward = false`.
+//! - `gsi3` (`gsi3pk` = `DEPLOYMENTS`, `gsi3sk` = `<createdAt>#<id>`): every service's
+//!   deployments, newest first (the web UI's list). One partition: deployments are written a
+//!   few times a minute at most.
 //!
 //! `createdAt` in sort keys is UTC with nine fractional digits, so text order is time order.
 //!
@@ -75,6 +78,9 @@ pub mod names {
     pub const GSI2: &str = "gsi2";
     pub const GSI2_PK: &str = "gsi2pk";
     pub const GSI2_SK: &str = "gsi2sk";
+    pub const GSI3: &str = "gsi3";
+    pub const GSI3_PK: &str = "gsi3pk";
+    pub const GSI3_SK: &str = "gsi3sk";
     /// The TTL attribute, epoch seconds.
     pub const EXPIRES_AT: &str = "expiresAt";
 }
@@ -86,6 +92,9 @@ const LOCK_SK: &str = "LOCK";
 const IN_FLIGHT: &str = "INFLIGHT";
 const DESIRED_SK: &str = "DESIRED";
 const PENDING: &str = "PENDING";
+/// gsi3's one partition: every deployment, latest first. Deployments are written a few times a
+/// minute at most, far below a partition's limits.
+const RECENT: &str = "DEPLOYMENTS";
 pub(crate) const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 /// A transaction whose condition failed (or that collided with another transaction).
 const TRANSACTION_CANCELED: &str = "TransactionCanceledException";
@@ -298,6 +307,8 @@ fn deployment_item(deployment: &Deployment) -> PortResult<Item> {
         ("record".to_string(), s(record)),
         (GSI2_PK.to_string(), s(format!("SERVICE#{service_key}"))),
         (GSI2_SK.to_string(), s(&created)),
+        (GSI3_PK.to_string(), s(RECENT)),
+        (GSI3_SK.to_string(), s(&created)),
     ]);
     if !deployment.status.is_terminal() {
         item.insert(GSI1_PK.to_string(), s(IN_FLIGHT));
@@ -704,6 +715,21 @@ impl DeploymentStore for DynamoStore {
         Ok(found)
     }
 
+    async fn list_recent(&self, limit: usize) -> PortResult<Vec<Deployment>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.query_index(
+            GSI3,
+            GSI3_PK,
+            RECENT.to_string(),
+            true,
+            Some(limit),
+            deployment_from,
+        )
+        .await
+    }
+
     async fn get_desired(&self, service_key: &str) -> PortResult<Option<Desired>> {
         self.get_item(
             desired_pk(service_key),
@@ -846,8 +872,9 @@ pub async fn ensure_table(client: &Client, name: &str) -> PortResult<()> {
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?)
         .global_secondary_indexes(index(GSI1, GSI1_PK, GSI1_SK)?)
-        .global_secondary_indexes(index(GSI2, GSI2_PK, GSI2_SK)?);
-    for attribute in [PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK] {
+        .global_secondary_indexes(index(GSI2, GSI2_PK, GSI2_SK)?)
+        .global_secondary_indexes(index(GSI3, GSI3_PK, GSI3_SK)?);
+    for attribute in [PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, GSI3_PK, GSI3_SK] {
         call = call.attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(attribute)

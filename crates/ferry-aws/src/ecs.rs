@@ -14,8 +14,8 @@ use aws_sdk_ecs::types::{
     NetworkConfiguration, Scale, ScaleUnit, StabilityStatus, TaskSet,
 };
 use ferry_core::ports::{
-    CapacityProviderItem, NetworkConfig, NewTaskSet, Placement, PortError, PortResult, ServiceInfo,
-    TaskSetDeployer, TaskSetInfo, TaskSetStatus,
+    CapacityProviderItem, ContainerImage, NetworkConfig, NewTaskSet, Placement, PortError,
+    PortResult, ServiceInfo, TaskDefinitionInfo, TaskSetDeployer, TaskSetInfo, TaskSetStatus,
 };
 use tracing::{debug, info};
 
@@ -421,6 +421,33 @@ impl TaskSetDeployer for EcsTaskSets {
                 }
             }
         }
+    }
+
+    async fn describe_task_definition(&self, arn: &str) -> PortResult<TaskDefinitionInfo> {
+        let subject = format!("task definition {arn}");
+        let output = self
+            .client
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|error| port_error("DescribeTaskDefinition", &subject, error))?;
+        let definition = output
+            .task_definition()
+            .ok_or_else(|| PortError::NotFound(subject.clone()))?;
+        let family = definition.family().unwrap_or_default();
+        Ok(TaskDefinitionInfo {
+            arn: definition.task_definition_arn().unwrap_or(arn).to_string(),
+            name: format!("{family}:{}", definition.revision()),
+            containers: definition
+                .container_definitions()
+                .iter()
+                .map(|container| ContainerImage {
+                    container: container.name().unwrap_or_default().to_string(),
+                    image: container.image().unwrap_or_default().to_string(),
+                })
+                .collect(),
+        })
     }
 }
 

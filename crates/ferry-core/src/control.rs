@@ -16,7 +16,8 @@ use crate::deployment::{Deployment, DeploymentStatus, TokenKind};
 use crate::plan::Preset;
 
 /// Who someone is, as the front end that authenticated them knows them. Written as in the
-/// manifest's `approvers`: `U0123ABC` (Slack), `github:alice`, an IAM ARN, `local:alice`.
+/// manifest's `approvers`: `U0123ABC` (Slack), `github:alice`, an IAM ARN, `local:alice`,
+/// `email:alice@example.com`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Identity {
     /// A Slack user id (`U…` or `W…`), from a request whose Slack signature was verified.
@@ -27,6 +28,8 @@ pub enum Identity {
     Iam(String),
     /// The operating-system user (or `--as`) of a local CLI: trusted, as the emulator is theirs.
     Local(String),
+    /// The verified email of a person the web UI's load balancer signed in (OIDC).
+    Email(String),
 }
 
 impl Identity {
@@ -53,6 +56,19 @@ impl Identity {
                 Ok(Identity::Local(user.to_string()))
             };
         }
+        if let Some(address) = text.strip_prefix("email:") {
+            let valid = address
+                .split_once('@')
+                .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+                && !address.chars().any(|c| c.is_whitespace() || c.is_control());
+            return if valid {
+                Ok(Identity::Email(address.to_string()))
+            } else {
+                Err(format!(
+                    "expected an email address after email:, found \"{address}\""
+                ))
+            };
+        }
         if text.starts_with("arn:") {
             return if iam_principal(text).is_some() {
                 Ok(Identity::Iam(text.to_string()))
@@ -71,7 +87,7 @@ impl Identity {
             return Ok(Identity::Slack(text.to_string()));
         }
         Err(format!(
-            "expected a Slack user id like U0123ABC, github:LOGIN or an IAM ARN, found \"{text}\""
+            "expected a Slack user id like U0123ABC, github:LOGIN, email:ADDRESS or an IAM ARN, found \"{text}\""
         ))
     }
 
@@ -94,6 +110,7 @@ impl Identity {
     pub fn is(&self, approver: &Identity) -> bool {
         match (self, approver) {
             (Identity::GitHub(me), Identity::GitHub(them)) => me.eq_ignore_ascii_case(them),
+            (Identity::Email(me), Identity::Email(them)) => me.eq_ignore_ascii_case(them),
             (Identity::Iam(me), Identity::Iam(them)) => {
                 me == them
                     || matches!(
@@ -112,6 +129,8 @@ impl Identity {
             Identity::Slack(id) => id,
             Identity::GitHub(login) => login,
             Identity::Local(user) => user,
+            // The part before the @, as Git authors often go by it.
+            Identity::Email(address) => address.split('@').next().unwrap_or(address),
             Identity::Iam(arn) => match iam_principal(arn) {
                 Some(IamPrincipal::User { name, .. }) => name,
                 Some(IamPrincipal::Session { session, .. }) => session,
@@ -128,6 +147,7 @@ impl fmt::Display for Identity {
             Identity::GitHub(login) => write!(f, "github:{login}"),
             Identity::Iam(arn) => write!(f, "{arn}"),
             Identity::Local(user) => write!(f, "local:{user}"),
+            Identity::Email(address) => write!(f, "email:{address}"),
         }
     }
 }
@@ -515,6 +535,38 @@ pub fn decide(deployment: &Deployment, actor: &Actor, action: &Action) -> Result
                 "moving to a preset works on a deployment that holds at one",
             )),
         },
+    }
+}
+
+/// The actions a deployment's state offers now, by their names in [`Action`] (`approve`,
+/// `reject`, `promote`, `rollback`, `moveTo`): what front ends show as buttons. Who may take
+/// them is still [`decide`]'s to say; a front end shows its refusal.
+pub fn offered_actions(deployment: &Deployment) -> Vec<&'static str> {
+    let undecided = |kind: TokenKind| {
+        deployment
+            .pending_token
+            .as_ref()
+            .is_some_and(|token| token.kind == kind && token.answered.is_none())
+    };
+    match deployment.status {
+        DeploymentStatus::AwaitingApproval { .. } if undecided(TokenKind::Approval) => {
+            vec!["approve", "reject", "rollback"]
+        }
+        DeploymentStatus::Holding { .. } => vec!["promote", "rollback", "moveTo"],
+        DeploymentStatus::Finalizing if undecided(TokenKind::KeepWarm) => {
+            vec!["promote", "rollback"]
+        }
+        DeploymentStatus::Pending
+        | DeploymentStatus::Provisioning
+        | DeploymentStatus::AwaitingApproval { .. }
+        | DeploymentStatus::Shifting { .. }
+        | DeploymentStatus::Baking { .. }
+        | DeploymentStatus::Finalizing => vec!["rollback"],
+        DeploymentStatus::CleaningUp
+        | DeploymentStatus::RollingBack
+        | DeploymentStatus::Succeeded
+        | DeploymentStatus::RolledBack
+        | DeploymentStatus::Failed => Vec::new(),
     }
 }
 

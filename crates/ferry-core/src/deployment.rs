@@ -154,6 +154,9 @@ pub struct Source {
     pub branch: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// The first line of the commit's message, when the repository could be asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// Path of the manifest inside the repository, e.g. `.ferry/web.yaml`.
     pub manifest_path: String,
 }

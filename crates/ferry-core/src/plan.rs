@@ -167,6 +167,42 @@ impl Plan {
     pub fn final_weight(&self) -> u8 {
         self.steps.last().map_or(0, |step| step.weight)
     }
+
+    /// The strategy in a few words, read back from the steps (the record keeps the schedule,
+    /// not the manifest's spelling): `all at once`, `canary 10%`, `linear +20%`, `preset
+    /// green-80`, or the weights of custom `steps`.
+    pub fn strategy_label(&self) -> String {
+        let weights: Vec<u8> = self.steps.iter().map(|step| step.weight).collect();
+        if let Some(held) = self.holds_at {
+            return match Preset::ALL
+                .into_iter()
+                .find(|preset| preset.green_weight() == held)
+            {
+                Some(preset) => format!("preset {}", preset.name()),
+                None => format!("holds at {held}%"),
+            };
+        }
+        match weights.as_slice() {
+            [100] => "all at once".into(),
+            [first, 100] => format!("canary {first}%"),
+            [first, .., 100]
+                if weights
+                    .windows(2)
+                    .take(weights.len() - 2)
+                    .all(|pair| pair[1].checked_sub(pair[0]) == Some(*first)) =>
+            {
+                format!("linear +{first}%")
+            }
+            _ => format!(
+                "steps {}",
+                weights
+                    .iter()
+                    .map(|weight| format!("{weight}%"))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            ),
+        }
+    }
 }
 
 fn step(weight: u8, bake_seconds: u64) -> Step {
@@ -185,6 +221,41 @@ mod tests {
 
     fn weights(plan: &Plan) -> Vec<u8> {
         plan.steps.iter().map(|step| step.weight).collect()
+    }
+
+    #[test]
+    fn a_plan_names_its_strategy() {
+        let label = |strategy: Strategy| Plan::new(&strategy, false).strategy_label();
+        assert_eq!(label(Strategy::AllAtOnce), "all at once");
+        assert_eq!(
+            label(Strategy::Canary {
+                weight: 10,
+                bake_seconds: 300
+            }),
+            "canary 10%"
+        );
+        assert_eq!(
+            label(Strategy::Linear {
+                step: 20,
+                interval_seconds: 60
+            }),
+            "linear +20%"
+        );
+        // 30, 60, 90, then 100: still linear, the last step completes it.
+        assert_eq!(
+            label(Strategy::Linear {
+                step: 30,
+                interval_seconds: 60
+            }),
+            "linear +30%"
+        );
+        assert_eq!(label(Strategy::Preset(Preset::Green80)), "preset green-80");
+        assert_eq!(label(Strategy::Preset(Preset::Green)), "all at once");
+        let custom = Plan {
+            steps: vec![step(5, 60), step(50, 60), step(100, 0)],
+            holds_at: None,
+        };
+        assert_eq!(custom.strategy_label(), "steps 5% / 50% / 100%");
     }
 
     #[test]

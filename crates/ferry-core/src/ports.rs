@@ -151,6 +151,24 @@ pub struct NewTaskSet {
     pub scale_percent: f64,
 }
 
+/// A registered task definition, as the views show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDefinitionInfo {
+    pub arn: String,
+    /// `family:revision`.
+    pub name: String,
+    pub containers: Vec<ContainerImage>,
+}
+
+/// A container of a task definition and the image it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerImage {
+    pub container: String,
+    pub image: String,
+}
+
 /// Registers task definitions and manages the task sets of an EXTERNAL-controller service.
 #[async_trait]
 pub trait TaskSetDeployer: Send + Sync {
@@ -183,6 +201,9 @@ pub trait TaskSetDeployer: Send + Sync {
     /// Deleting a task set that is already gone is `Ok`.
     async fn delete_task_set(&self, cluster: &str, service: &str, task_set: &str)
     -> PortResult<()>;
+    /// A registered task definition's containers and images (for the views). `NotFound` when
+    /// there is no such revision.
+    async fn describe_task_definition(&self, arn: &str) -> PortResult<TaskDefinitionInfo>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,6 +409,8 @@ pub trait DeploymentStore: Send + Sync {
     ) -> PortResult<Vec<Deployment>>;
     /// Every deployment not yet ended, any service.
     async fn list_in_flight(&self) -> PortResult<Vec<Deployment>>;
+    /// The latest deployments of every service, latest first, ended or not.
+    async fn list_recent(&self, limit: usize) -> PortResult<Vec<Deployment>>;
 
     /// The desired state of a service (`<cluster>/<service>`), if a push ever recorded one.
     /// Desired states live here, with the lock, because taking the lock settles them in the
@@ -485,6 +508,14 @@ pub trait GitSource: Send + Sync {
     async fn head_of_branch(&self, repository: &str, branch: &str) -> PortResult<Option<String>> {
         Err(PortError::Invalid(format!(
             "this Git source cannot read branches (asked for {branch} of {repository})"
+        )))
+    }
+
+    /// The commit's message; `None` when the source does not know the commit. A source
+    /// without history refuses with `Invalid` (the default).
+    async fn commit_message(&self, repository: &str, commit: &str) -> PortResult<Option<String>> {
+        Err(PortError::Invalid(format!(
+            "this Git source cannot read commit messages (asked for {commit} of {repository})"
         )))
     }
 }

@@ -206,6 +206,31 @@ impl GitSource for GithubSource {
         })
     }
 
+    async fn commit_message(&self, repository: &str, commit: &str) -> PortResult<Option<String>> {
+        let repository = checked_repository(repository)?;
+        let url = format!("/repos/{repository}/commits/{}", encode(commit, false));
+        let subject = format!("commit {commit} of {repository}");
+        let reply = self
+            .api
+            .send(Method::GET, repository, &url, JSON, None, None)
+            .await?;
+        match reply.status {
+            StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY => return Ok(None),
+            status if !status.is_success() => return Err(failure(&reply, &subject)),
+            _ => {}
+        }
+        #[derive(Deserialize)]
+        struct Commit {
+            commit: Message,
+        }
+        #[derive(Deserialize)]
+        struct Message {
+            message: String,
+        }
+        let found: Commit = reply.json(&subject)?;
+        Ok(Some(found.commit.message))
+    }
+
     async fn head_of_branch(&self, repository: &str, branch: &str) -> PortResult<Option<String>> {
         match BranchHeads::branch_head(self, repository, branch, None).await? {
             BranchHead::At { sha, .. } => Ok(Some(sha)),

@@ -49,6 +49,7 @@ pub mod schemas;
 pub mod shift_weights;
 mod support;
 mod traffic;
+pub mod views;
 pub mod wait_stable;
 pub mod wait_token;
 

@@ -159,6 +159,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
     if let Some(image) = &input.image {
         set_image(&mut document, &manifest.container.name, image);
     }
+    let message = commit_summary(deps, &input.repository, &input.commit).await;
     let mut deployment = Deployment {
         id: id.clone(),
         service: manifest.service.clone(),
@@ -168,6 +169,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             commit: input.commit.clone(),
             branch: input.branch.clone(),
             author: input.author.clone(),
+            message,
             manifest_path: input.manifest_path.clone(),
         },
         status: DeploymentStatus::Pending,
@@ -263,6 +265,22 @@ pub fn output(deployment: &Deployment) -> PlanOutput {
         on_approval_timeout,
         keep_old_for_seconds: policy.keep_old_for_seconds,
         holds: deployment.plan.holds_at.is_some(),
+    }
+}
+
+/// The first line of the commit's message, cut to a line's length, for the record and the
+/// views. Best effort: a repository that cannot say leaves it out, never the deployment.
+async fn commit_summary(deps: &Deps, repository: &str, commit: &str) -> Option<String> {
+    const MAX_SUMMARY_CHARS: usize = 200;
+    match deps.git.commit_message(repository, commit).await {
+        Ok(message) => message
+            .as_deref()
+            .and_then(|message| message.lines().map(str::trim).find(|line| !line.is_empty()))
+            .map(|line| ferry_core::text::cut(line, MAX_SUMMARY_CHARS)),
+        Err(error) => {
+            tracing::debug!(%error, repository, commit, "commit message not read");
+            None
+        }
     }
 }
 

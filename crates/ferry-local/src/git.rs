@@ -227,6 +227,10 @@ impl GitSource for LocalRepository {
         })
     }
 
+    async fn commit_message(&self, repository: &str, commit: &str) -> PortResult<Option<String>> {
+        local_commit_message(&self.folder(repository)?, commit).await
+    }
+
     async fn head_of_branch(&self, repository: &str, branch: &str) -> PortResult<Option<String>> {
         let folder = self.folder(repository)?;
         if branch.starts_with('-') || branch.contains("..") || branch.is_empty() {
@@ -243,6 +247,25 @@ impl GitSource for LocalRepository {
         let sha = String::from_utf8_lossy(&output.stdout).trim().to_string();
         Ok((output.status.success() && !sha.is_empty()).then_some(sha))
     }
+}
+
+/// `git log -1 --format=%B COMMIT`: the message, `None` when the commit is not here.
+async fn local_commit_message(folder: &Path, commit: &str) -> PortResult<Option<String>> {
+    let commit = commit_id(commit)?;
+    let output = tokio::process::Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .args(["log", "-1", "--format=%B"])
+        .arg(format!("{commit}^{{commit}}"))
+        .arg("--")
+        .output()
+        .await
+        .map_err(|error| PortError::Invalid(format!("cannot run git: {error}")))?;
+    Ok(output.status.success().then(|| {
+        String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_string()
+    }))
 }
 
 /// A commit id as Git takes it on a command line (never an option).

@@ -250,6 +250,36 @@ impl TaskSetDeployer for MemoryEcs {
             .retain(|set| set.id != task_set && set.arn != task_set);
         Ok(())
     }
+
+    async fn describe_task_definition(&self, arn: &str) -> PortResult<TaskDefinitionInfo> {
+        let state = self.enter("describe_task_definition")?;
+        // `…:task-definition/FAMILY:REVISION`, revisions counted per family from 1.
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        let missing = || PortError::NotFound(format!("task definition {arn}"));
+        let (family, revision) = name.rsplit_once(':').ok_or_else(missing)?;
+        let revision: usize = revision.parse().map_err(|_| missing())?;
+        let document = state
+            .task_definitions
+            .iter()
+            .filter(|doc| doc.get("family").and_then(Value::as_str) == Some(family))
+            .nth(revision.checked_sub(1).ok_or_else(missing)?)
+            .ok_or_else(missing)?;
+        let containers = document
+            .get("containerDefinitions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|container| ContainerImage {
+                container: container["name"].as_str().unwrap_or_default().to_string(),
+                image: container["image"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect();
+        Ok(TaskDefinitionInfo {
+            arn: arn.to_string(),
+            name: name.to_string(),
+            containers,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,6 +589,13 @@ impl DeploymentStore for MemoryStore {
             .collect())
     }
 
+    async fn list_recent(&self, limit: usize) -> PortResult<Vec<Deployment>> {
+        let mut found: Vec<Deployment> = locked(&self.deployments).values().cloned().collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn get_desired(&self, service_key: &str) -> PortResult<Option<Desired>> {
         Ok(locked(&self.desired).get(service_key).cloned())
     }
@@ -705,6 +742,8 @@ pub struct MemoryGit {
     parents: Mutex<HashMap<String, String>>,
     /// (repository, branch) → head commit.
     heads: Mutex<HashMap<(String, String), String>>,
+    /// commit → its message.
+    messages: Mutex<HashMap<String, String>>,
 }
 
 impl MemoryGit {
@@ -722,6 +761,11 @@ impl MemoryGit {
     /// Records `commit` as a child of `parent` (for `compare_commits`).
     pub fn set_parent(&self, commit: &str, parent: &str) {
         locked(&self.parents).insert(commit.to_string(), parent.to_string());
+    }
+
+    /// Gives `commit` a message (for `commit_message`).
+    pub fn set_message(&self, commit: &str, message: &str) {
+        locked(&self.messages).insert(commit.to_string(), message.to_string());
     }
 
     /// Points `branch` of `repository` at `commit` (for `head_of_branch`).
@@ -751,6 +795,10 @@ impl MemoryGit {
 
 #[async_trait]
 impl GitSource for MemoryGit {
+    async fn commit_message(&self, _repository: &str, commit: &str) -> PortResult<Option<String>> {
+        Ok(locked(&self.messages).get(commit).cloned())
+    }
+
     async fn read_file(
         &self,
         repository: &str,

@@ -60,6 +60,7 @@ fn identities_parse_as_the_manifest_writes_them_and_print_back() {
         "W0123ABC",
         "github:alice",
         "local:alice",
+        "email:alice@example.com",
         "arn:aws:iam::123456789012:user/alice",
         "arn:aws:iam::123456789012:role/path/deployers",
         "arn:aws:sts::123456789012:assumed-role/deployers/alice",
@@ -71,6 +72,9 @@ fn identities_parse_as_the_manifest_writes_them_and_print_back() {
         "u0123abc",
         "github:",
         "github:-x",
+        "email:alice",
+        "email:@example.com",
+        "email:a lice@example.com",
         "arn:aws:s3:::bucket",
         "arn:aws:iam::12:user/a",
         "arn:aws:sts::123456789012:assumed-role/deployers",
@@ -91,6 +95,61 @@ fn a_role_arn_stands_for_its_sessions_and_github_logins_ignore_case() {
     assert!(!role.is(&session));
     assert!(Identity::GitHub("Alice".into()).is(&Identity::GitHub("alice".into())));
     assert!(!Identity::Local("alice".into()).is(&Identity::GitHub("alice".into())));
+    assert!(
+        Identity::Email("Alice@Example.com".into())
+            .is(&Identity::Email("alice@example.com".into()))
+    );
+    assert_eq!(
+        Identity::Email("alice@example.com".into()).person(),
+        "alice"
+    );
+}
+
+#[test]
+fn a_deployment_offers_the_actions_its_state_allows() {
+    let offered = |deployment: &Deployment| offered_actions(deployment);
+    let mut approval = waiting(TokenKind::Approval, &[]);
+    assert_eq!(offered(&approval), ["approve", "reject", "rollback"]);
+    answered_by(&mut approval, "U01", Answer::Approved);
+    assert_eq!(offered(&approval), ["rollback"]);
+    assert_eq!(offered(&waiting(TokenKind::Bake, &[])), ["rollback"]);
+    assert_eq!(
+        offered(&waiting(TokenKind::KeepWarm, &[])),
+        ["promote", "rollback"]
+    );
+    assert_eq!(
+        offered(&deployment(DeploymentStatus::Holding { step: 0 }, &[])),
+        ["promote", "rollback", "moveTo"]
+    );
+    for ended in [
+        DeploymentStatus::Succeeded,
+        DeploymentStatus::RolledBack,
+        DeploymentStatus::Failed,
+        DeploymentStatus::RollingBack,
+        DeploymentStatus::CleaningUp,
+    ] {
+        assert!(offered(&deployment(ended, &[])).is_empty(), "{ended:?}");
+    }
+    // Every action offered is one `decide` allows to an approver (none are listed here).
+    for deployment in [
+        waiting(TokenKind::Approval, &[]),
+        waiting(TokenKind::KeepWarm, &[]),
+        deployment(DeploymentStatus::Holding { step: 0 }, &[]),
+        deployment(DeploymentStatus::Baking { step: 0 }, &[]),
+    ] {
+        for name in offered(&deployment) {
+            let action: Action = serde_json::from_value(match name {
+                "moveTo" => json!({"action": name, "preset": "split"}),
+                _ => json!({"action": name}),
+            })
+            .unwrap();
+            assert!(
+                decide(&deployment, &actor("U01"), &action).is_ok(),
+                "{name} offered on {:?} but refused",
+                deployment.status
+            );
+        }
+    }
 }
 
 #[test]

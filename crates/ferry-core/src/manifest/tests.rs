@@ -296,7 +296,7 @@ fn approval_settings_are_checked() {
     assert_eq!(found.len(), 4, "{found:#?}");
     assert!(found[0].contains("approval.beforeTraffic: expected true or false, found \"yes\""));
     assert!(found[1].contains(
-        "approval.approvers[0]: expected a Slack user id like U0123ABC, github:LOGIN or an IAM ARN, found \"alice\""
+        "approval.approvers[0]: expected a Slack user id like U0123ABC, github:LOGIN, email:ADDRESS or an IAM ARN, found \"alice\""
     ));
     assert!(found[2].contains("approval.timeout: must be at least 1s, found 0s"));
     assert!(found[3].contains("approval.onTimeout: expected continue or rollback, found \"wait\""));
