@@ -7,7 +7,8 @@ Reads every *.jsonl file in DIR. Each line is one recorded AWS SDK call:
 
     {"function": "create-taskset", "service": "ECS", "operation": "CreateTaskSet"}
 
-`function` is a key of local.functions (infra/terraform/main.tf), `service` the AWS
+`function` is a key of local.functions (infra/terraform/main.tf), or `ui` (the web UI's
+task role, infra/terraform/ui.tf), `service` the AWS
 SDK's service id ("ECS", "Elastic Load Balancing v2", "CloudWatch", "DynamoDB",
 "SFN", ...) and `operation` the API operation. Each call becomes the IAM actions
 it needs: the service id maps to its IAM prefix (SERVICE_PREFIXES) and the
@@ -248,7 +249,30 @@ def function_grants(module: tfc.Module) -> dict[str, set[str]]:
                 raise InputError(f"function {name} asks for permission {key!r}, not in local.permission_statements")
             granted.update(action_list(module, entries(statements[key]).get("actions"), f"local.permission_statements.{key}"))
         grants[name] = granted
+    ui = ui_grants(module, functions, statements, table_statements)
+    if ui is not None:
+        grants["ui"] = ui
     return grants
+
+
+def ui_grants(module: tfc.Module, functions: dict, statements: dict, table_statements: dict) -> set[str] | None:
+    """The web UI's task role (ui.tf, recorded as `ui`): the table's item actions, the control
+    function's permission keys, local.ui_view_permissions, and the literal actions
+    local.ui_permission_statements adds (ecs:DescribeTaskDefinition)."""
+    views = module.locals.get("ui_view_permissions")
+    added = module.locals.get("ui_permission_statements")
+    if views is None or added is None:
+        return None
+    granted: set[str] = set()
+    if "items" in table_statements:
+        granted.update(action_list(module, entries(table_statements["items"]).get("actions"), "local.table_statements.items"))
+    control = entries(functions.get("control"))
+    for key in list(resolve(module, control.get("permissions", [])) or []) + list(resolve(module, views) or []):
+        if key not in statements:
+            raise InputError(f"the UI asks for permission {key!r}, not in local.permission_statements")
+        granted.update(action_list(module, entries(statements[key]).get("actions"), f"local.permission_statements.{key}"))
+    granted.update(re.findall(r"\b(ecs:[A-Za-z]+)", str(added)))
+    return granted
 
 
 # ---------------------------------------------------------------------------

@@ -74,8 +74,10 @@ async fn the_control_api_answers_waits_and_starts_rollbacks_through_step_functio
         control: Some(Control {
             deps,
             auth: Arc::new(AwsIam),
+            function: "control",
         }),
         slack: None,
+        ui: None,
     });
 
     // Waiting for an approval: the approver's answer is claimed on the record, then sent.
@@ -213,8 +215,10 @@ async fn the_function_url_samples_get_the_answers_their_names_promise() {
             control: Some(Control {
                 deps,
                 auth: Arc::new(AwsIam),
+                function: "control",
             }),
             slack: None,
+            ui: None,
         });
         let text = std::fs::read_to_string(root.join(name)).unwrap();
         let request: LambdaFunctionUrlRequest = serde_json::from_str(&text).unwrap();

@@ -478,6 +478,7 @@ async fn the_function_url_samples_get_the_answers_their_names_promise() {
         intake: Some(intake),
         control: None,
         slack: None,
+        ui: None,
     });
     let expected = [
         ("issues-ignored.json", 200, "ignored"),

@@ -63,9 +63,9 @@ pub enum Command {
     /// ECS service behind a load balancer, write an application repository to edit, and print
     /// the lines to export (`eval "$(ferry sandbox)"`). `--stop` ends it.
     Sandbox(SandboxArgs),
-    /// Serve POST /webhooks/github (GitHub webhooks) with the webhook-intake logic; with
-    /// AWS_ENDPOINT_URL set, pushes deploy on the local engine (FERRY_LOCAL_REPOSITORIES) and
-    /// the control API answers on loopback.
+    /// Serve the web UI at / and the control API (on loopback), and POST /webhooks/github
+    /// (GitHub webhooks) with the webhook-intake logic; with AWS_ENDPOINT_URL set, pushes deploy
+    /// on the local engine (FERRY_LOCAL_REPOSITORIES).
     Serve(ServeArgs),
 }
 
@@ -235,6 +235,10 @@ pub struct ServeArgs {
     /// Local mode: multiply waits and bakes by this.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Who the web UI and the control API act as when a request names no one (`X-Ferry-As`):
+    /// a local user name, default the operating-system user.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
 }
 
 fn parse_preset(name: &str) -> Result<Preset, String> {

@@ -35,9 +35,10 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = ferry_aws::load_sdk_config().await;
     let resources = ferry_aws::Resources::from_env();
     let local = env("AWS_ENDPOINT_URL").is_some();
+    let user = options.user.clone().unwrap_or_else(crate::act::os_user);
     let mut background = Vec::new();
     let mut watching = None;
-    let mut control = None;
+    let mut control;
     let mut slack = None;
     // In AWS the intake publishes to EventBridge itself; locally it also routes.
     let events = if local {
@@ -90,16 +91,36 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         control = Some(Control {
             deps: runtime.action_deps(),
             auth: Arc::new(LocalTrusted {
-                default_user: crate::act::os_user(),
+                default_user: user.clone(),
             }),
+            function: "control",
         });
         let router = Arc::new(LocalRouter::new(runtime, Some(bus))?);
         background.push(tokio::spawn(report_deployments(router.clone())));
         Some(router as Arc<dyn EventPublisher>)
     } else {
+        // A real account: the UI and the control API act with this machine's credentials, as
+        // the CLI's user (on loopback only, as below).
+        let mut deps = crate::context::deps_with(&config, false).await?;
+        crate::context::add_github_evidence(&mut deps);
+        control = Some(Control {
+            deps,
+            auth: Arc::new(LocalTrusted {
+                default_user: user.clone(),
+            }),
+            function: "control",
+        });
         None
     };
-    let intake = ferry_webhook::aws::intake(&config, env, events).map_err(anyhow::Error::msg)?;
+    // Without a webhook secret the UI and the control API are still worth serving.
+    let intake = match ferry_webhook::aws::intake(&config, env, events) {
+        Ok(intake) => Some(intake),
+        Err(problem) if control.is_some() => {
+            eprintln!("note: GitHub webhooks are not served: {problem}");
+            None
+        }
+        Err(problem) => return Err(anyhow::Error::msg(problem)),
+    };
     let address: SocketAddr = format!("{}:{}", options.host, options.port)
         .parse()
         .with_context(|| {
@@ -111,28 +132,35 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    // The local control API trusts its caller: never on an address others can reach.
+    // The local control API and UI trust their caller: never on an address others can reach.
     if control.is_some() && !address.ip().is_loopback() {
         eprintln!(
-            "note: the control API (/api/...) is served on loopback addresses only; {address} is not one"
+            "note: the web UI and the control API (/api/...) are served on loopback addresses only; {address} is not one"
         );
         control = None;
     }
+    if intake.is_none() && control.is_none() {
+        anyhow::bail!(
+            "nothing to serve on {address}: no webhook secret (FERRY_GITHUB_WEBHOOK_SECRET), and the web UI is served on loopback addresses only"
+        );
+    }
     if control.is_some() {
         println!(
-            "ferry serve: control API at http://{}/api/deployments",
+            "ferry serve: web UI at http://{}/ (acting as local:{user}), control API at /api/deployments",
             listener.local_addr()?
         );
     }
-    println!(
-        "ferry serve: POST http://{}/webhooks/github ({})",
-        listener.local_addr()?,
-        if local {
-            "local mode: routing pushes to the local engine"
-        } else {
-            "publishing to EventBridge"
-        }
-    );
+    if intake.is_some() {
+        println!(
+            "ferry serve: POST http://{}/webhooks/github ({})",
+            listener.local_addr()?,
+            if local {
+                "local mode: routing pushes to the local engine"
+            } else {
+                "publishing to EventBridge"
+            }
+        );
+    }
     if slack.is_some() {
         println!(
             "ferry serve: Slack interactions at http://{}/slack/interactions",
@@ -140,9 +168,10 @@ pub async fn run(options: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let app = App {
-        intake: Some(intake),
+        intake,
         control,
         slack,
+        ui: Some(ferry_ui::ui()),
     };
     let served = axum::serve(listener, ferry_http::router(app))
         .with_graceful_shutdown(async {

@@ -11,8 +11,10 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ferry_core::control::{Action, Actor, Refusal};
+use ferry_core::ports::PortError;
 use ferry_handlers::Deps;
 use ferry_handlers::control::{ActionError, act};
+use ferry_handlers::views;
 use serde::Deserialize;
 use serde_json::json;
 use tracing::warn;
@@ -23,6 +25,9 @@ use crate::auth::Authenticate;
 pub struct Control {
     pub deps: Deps,
     pub auth: Arc<dyn Authenticate>,
+    /// The Ferry function whose grants its AWS calls use: `control` (the Lambda function, and
+    /// `ferry serve`), or `ui` (the web UI's Fargate task role).
+    pub function: &'static str,
 }
 
 /// An action's body is small; anything bigger is not one.
@@ -36,6 +41,10 @@ pub(crate) fn routes(control: Control) -> Router {
         .route("/api/deployments/{id}", get(show))
         .route("/api/deployments/{id}/actions", post(take_action))
         .route("/api/desired", get(desired))
+        .route("/api/me", get(me))
+        .route("/api/overview", get(overview))
+        .route("/api/deployments/{id}/live", get(live))
+        .route("/api/services/{cluster}/{service}", get(service))
         .with_state(Arc::new(control))
 }
 
@@ -58,6 +67,7 @@ impl FromRequestParts<Arc<Control>> for Authenticated {
         control
             .auth
             .authenticate(parts)
+            .await
             .map(Authenticated)
             .map_err(|error| problem(StatusCode::UNAUTHORIZED, "unauthenticated", error.0))
     }
@@ -69,8 +79,11 @@ async fn take_action(
     Authenticated(actor): Authenticated,
     request: Request,
 ) -> Response {
-    // JSON only: a browser cannot send it cross-site without a CORS preflight this API never
-    // grants, so a web page cannot post an action to a local `ferry serve` (CSRF).
+    // Cross-site requests are refused outright; and JSON only: a browser cannot send it
+    // cross-site without a CORS preflight this API never grants (CSRF, twice over).
+    if let Err(refused) = same_origin(request.headers()) {
+        return problem(StatusCode::FORBIDDEN, "crossSite", refused);
+    }
     let json = request
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -105,8 +118,9 @@ async fn take_action(
             );
         }
     };
-    // In AWS this is the `control` function: its AWS calls are that function's.
-    let outcome = ferry_handlers::as_function("control", act(&control.deps, &actor, &id, action));
+    // In AWS this is the `control` function (or the UI's task): its AWS calls are its.
+    let outcome =
+        ferry_handlers::as_function(control.function, act(&control.deps, &actor, &id, action));
     match outcome.await {
         Ok(outcome) => (StatusCode::OK, axum::Json(outcome)).into_response(),
         Err(ActionError::Refused(refusal)) => refused(&refusal),
@@ -139,7 +153,7 @@ async fn show(
     Path(id): Path<String>,
     _reader: Authenticated,
 ) -> Response {
-    match ferry_handlers::as_function("control", control.deps.store.get(&id)).await {
+    match ferry_handlers::as_function(control.function, control.deps.store.get(&id)).await {
         Ok(Some(deployment)) => axum::Json(deployment.redacted()).into_response(),
         Ok(None) => refused(&Refusal::NotFound { deployment_id: id }),
         Err(error) => problem(
@@ -173,12 +187,14 @@ async fn list(
         }
         Some(service) => {
             ferry_handlers::as_function(
-                "control",
+                control.function,
                 control.deps.store.list_for_service(service, limit),
             )
             .await
         }
-        None => ferry_handlers::as_function("control", control.deps.store.list_in_flight()).await,
+        None => {
+            ferry_handlers::as_function(control.function, control.deps.store.list_in_flight()).await
+        }
     };
     match listed {
         Ok(deployments) => {
@@ -213,10 +229,10 @@ async fn desired(
                 format!("service is written CLUSTER/SERVICE, found {service:?}"),
             );
         }
-        Some(service) => ferry_handlers::as_function("control", store.get_desired(service))
+        Some(service) => ferry_handlers::as_function(control.function, store.get_desired(service))
             .await
             .map(|found| found.into_iter().collect::<Vec<_>>()),
-        None => ferry_handlers::as_function("control", store.list_pending_desired()).await,
+        None => ferry_handlers::as_function(control.function, store.list_pending_desired()).await,
     };
     match read {
         Ok(states) => axum::Json(states).into_response(),
@@ -224,6 +240,126 @@ async fn desired(
             StatusCode::SERVICE_UNAVAILABLE,
             "Retryable",
             format!("reading the desired states: {error}"),
+        ),
+    }
+}
+
+/// Refuses a request a browser sent from another site: its `Sec-Fetch-Site` says so, or its
+/// `Origin` is not the host it was sent to. Requests without either (the CLI, scripts, signed
+/// calls) pass: only browsers add them, and every browser in use does.
+pub fn same_origin(headers: &http::HeaderMap) -> Result<(), String> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(format!(
+            "a {site} request cannot act on a deployment: open Ferry's own page to act"
+        ));
+    }
+    if let Some(origin) = header("origin") {
+        let host = header("x-forwarded-host").or_else(|| header("host"));
+        let origin_host = origin
+            .split_once("://")
+            .map_or(origin, |(_, rest)| rest)
+            .trim_end_matches('/');
+        if host.is_none_or(|host| !host.eq_ignore_ascii_case(origin_host)) {
+            return Err(format!(
+                "a request from {origin} cannot act on a deployment: open Ferry's own page to act"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Who the UI acts as.
+async fn me(Authenticated(actor): Authenticated) -> Response {
+    axum::Json(json!({
+        "identity": actor.identity.to_string(),
+        "name": actor.identity.person(),
+        "via": actor.via,
+    }))
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct OverviewQuery {
+    service: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The deployments across services, in flight first (the UI's first page).
+async fn overview(
+    State(control): State<Arc<Control>>,
+    Query(query): Query<OverviewQuery>,
+    _reader: Authenticated,
+) -> Response {
+    let service = query.service.filter(|service| !service.is_empty());
+    if let Some(service) = &service
+        && !service.contains('/')
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("service is written CLUSTER/SERVICE, found {service:?}"),
+        );
+    }
+    let filter = views::Filter {
+        service,
+        status: query.status.filter(|status| !status.is_empty()),
+        limit: query.limit.unwrap_or(50).clamp(1, views::MAX_ROWS),
+    };
+    match ferry_handlers::as_function(control.function, views::overview(&control.deps, &filter))
+        .await
+    {
+        Ok(overview) => axum::Json(overview).into_response(),
+        Err(error) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Retryable",
+            format!("listing deployments: {error}"),
+        ),
+    }
+}
+
+/// A deployment as it stands in AWS now: weights, task sets, alarms, what may be done.
+async fn live(
+    State(control): State<Arc<Control>>,
+    Path(id): Path<String>,
+    _reader: Authenticated,
+) -> Response {
+    let deps = &control.deps;
+    let read = async {
+        match deps.store.get(&id).await {
+            Ok(Some(deployment)) => Ok(Some(views::live(deps, &deployment).await)),
+            Ok(None) => Ok(None),
+            Err(error) => Err(error),
+        }
+    };
+    match ferry_handlers::as_function(control.function, read).await {
+        Ok(Some(live)) => axum::Json(live).into_response(),
+        Ok(None) => refused(&Refusal::NotFound { deployment_id: id }),
+        Err(error) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Retryable",
+            format!("reading the deployment record: {error}"),
+        ),
+    }
+}
+
+/// A service: what runs it, its deployments, its last plan, its latest push.
+async fn service(
+    State(control): State<Arc<Control>>,
+    Path((cluster, service)): Path<(String, String)>,
+    _reader: Authenticated,
+) -> Response {
+    let read = views::service(&control.deps, &cluster, &service);
+    match ferry_handlers::as_function(control.function, read).await {
+        Ok(view) => axum::Json(view).into_response(),
+        Err(PortError::NotFound(message)) => problem(StatusCode::NOT_FOUND, "notFound", message),
+        Err(error) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Retryable",
+            format!("reading service {cluster}/{service}: {error}"),
         ),
     }
 }

@@ -6,6 +6,8 @@
 //! | `POST /webhooks/github` (and `POST /`) | [`App::intake`] | `webhook-intake` (function URL, auth `NONE`), `ferry serve` |
 //! | `POST /api/deployments/{id}/actions` | [`App::control`] | `control` (function URL, auth `AWS_IAM`), `ferry serve --local` |
 //! | `GET /api/deployments[?service=CLUSTER/SERVICE]`, `GET /api/deployments/{id}` | [`App::control`] | the same |
+//! | `GET /api/me`, `/api/overview`, `/api/deployments/{id}/live`, `/api/services/{cluster}/{service}` | [`App::control`] | the same, and `ferry-ui` (the web UI's Fargate task) |
+//! | `GET /`, `/deployments/{id}`, `/services/{cluster}/{service}`, `/assets/{name}` | [`App::ui`] | `ferry serve`, `ferry-ui` |
 //! | `POST /slack/interactions` | [`App::slack`] | `slack-callback` (function URL, auth `NONE`: Slack signs), `ferry serve` |
 //! | `GET /healthz` | always | all |
 //!
@@ -18,6 +20,7 @@ mod auth;
 mod control;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod ui;
 
 use std::sync::Arc;
 
@@ -30,8 +33,9 @@ use axum::routing::{get, post};
 use ferry_webhook::Intake;
 use ferry_webhook::inspect::MAX_BODY_BYTES;
 
-pub use auth::{Authenticate, AwsIam, AwsPrincipal, LocalTrusted, Unauthenticated};
-pub use control::Control;
+pub use auth::{Authenticate, AwsIam, AwsPrincipal, LocalTrusted, Unauthenticated, from_browser};
+pub use control::{Control, same_origin};
+pub use ui::{Asset, Ui};
 
 /// The parts a mount serves.
 #[derive(Default)]
@@ -42,6 +46,9 @@ pub struct App {
     pub control: Option<Control>,
     /// Slack's button clicks, verified with the app's signing secret.
     pub slack: Option<Arc<ferry_slack::Interactions>>,
+    /// The web UI's pages; they read and act through [`App::control`], so they are served
+    /// only beside it.
+    pub ui: Option<Ui>,
 }
 
 /// A Slack interaction is a small form; anything bigger is not one.
@@ -64,6 +71,9 @@ pub fn router(app: App) -> Router {
     }
     if let Some(control) = app.control {
         router = router.merge(control::routes(control));
+        if let Some(ui) = app.ui {
+            router = router.merge(ui::routes(ui));
+        }
     }
     if let Some(slack) = app.slack {
         router = router.merge(

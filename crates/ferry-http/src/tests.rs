@@ -33,6 +33,7 @@ fn webhook_only(events: Arc<MemoryEvents>) -> Router {
         intake: Some(intake(events)),
         control: None,
         slack: None,
+        ui: None,
     })
 }
 
@@ -181,8 +182,10 @@ fn iam_app(world: &ControlWorld) -> Router {
         control: Some(Control {
             deps: world.deps.clone(),
             auth: Arc::new(AwsIam),
+            function: "control",
         }),
         slack: None,
+        ui: None,
     })
 }
 
@@ -316,8 +319,10 @@ async fn the_local_mount_trusts_its_header_and_defaults_to_its_user() {
             auth: Arc::new(LocalTrusted {
                 default_user: "mallory".into(),
             }),
+            function: "control",
         }),
         slack: None,
+        ui: None,
     });
     let refused = app
         .clone()
@@ -401,6 +406,7 @@ async fn slack_interactions_are_routed_only_when_configured_and_refused_unsigned
         intake: None,
         control: None,
         slack: Some(interactions),
+        ui: None,
     });
     let body = b"payload=%7B%22type%22%3A%22view_submission%22%7D".to_vec();
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
@@ -425,4 +431,319 @@ async fn slack_interactions_are_routed_only_when_configured_and_refused_unsigned
     assert_eq!(signed.status(), StatusCode::OK);
     assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(without.status(), StatusCode::NOT_FOUND);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The web UI: pages, assets, its API, who it acts as, and cross-site requests
+
+static TEST_ASSETS: &[Asset] = &[
+    Asset {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        body: b"<!doctype html><title>Ferry</title>",
+    },
+    Asset {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: b"console.log('ferry')",
+    },
+];
+
+/// The local mount as `ferry serve` has it: the webhook intake, the control API trusting this
+/// machine's user `alice`, and the UI.
+fn local_ui_app(world: &ControlWorld) -> Router {
+    router(App {
+        intake: Some(intake(Arc::new(MemoryEvents::new()))),
+        control: Some(Control {
+            deps: world.deps.clone(),
+            auth: Arc::new(LocalTrusted {
+                default_user: "alice".into(),
+            }),
+            function: "control",
+        }),
+        slack: None,
+        ui: Some(Ui {
+            assets: TEST_ASSETS,
+        }),
+    })
+}
+
+fn browser_get(path: &str) -> Request<Body> {
+    Request::get(path)
+        .header("host", "127.0.0.1:8080")
+        .header("sec-fetch-mode", "cors")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_page_path_serves_the_shell_and_assets_revalidate() {
+    let world = control_world().await;
+    let app = local_ui_app(&world);
+    for path in ["/", "/deployments/d1", "/services/shop/web"] {
+        let response = app.clone().oneshot(browser_get(path)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let headers = response.headers();
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("script-src 'self'")
+        );
+        assert_eq!(headers["x-frame-options"], "DENY");
+    }
+    let script = app
+        .clone()
+        .oneshot(browser_get("/assets/app.js"))
+        .await
+        .unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(script.headers()["x-content-type-options"], "nosniff");
+    let etag = script.headers()["etag"].clone();
+    let mut again = browser_get("/assets/app.js");
+    again.headers_mut().insert("if-none-match", etag);
+    let revalidated = app.clone().oneshot(again).await.unwrap();
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    for missing in [
+        "/assets/nope.js",
+        "/assets/index.html",
+        "/assets/..%2Fsecret",
+    ] {
+        let response = app.clone().oneshot(browser_get(missing)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+    // The webhook intake still answers at the root, beside the page.
+    let events = Arc::new(MemoryEvents::new());
+    let body = compact(PUSH_MAIN).into_bytes();
+    let headers = signed_headers("serve-secret", "push", "d-ui", "application/json", &body);
+    let posted = router(App {
+        intake: Some(intake(events.clone())),
+        ..local_ui_app_parts(&world)
+    })
+    .oneshot(post("/", body, headers))
+    .await
+    .unwrap();
+    assert_eq!(posted.status(), StatusCode::ACCEPTED);
+    assert_eq!(events.published().len(), 1);
+}
+
+fn local_ui_app_parts(world: &ControlWorld) -> App {
+    App {
+        intake: None,
+        control: Some(Control {
+            deps: world.deps.clone(),
+            auth: Arc::new(LocalTrusted {
+                default_user: "alice".into(),
+            }),
+            function: "control",
+        }),
+        slack: None,
+        ui: Some(Ui {
+            assets: TEST_ASSETS,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn the_ui_is_served_only_beside_the_control_api() {
+    let app = router(App {
+        intake: None,
+        control: None,
+        slack: None,
+        ui: Some(Ui {
+            assets: TEST_ASSETS,
+        }),
+    });
+    let response = app.oneshot(browser_get("/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_ui_reads_who_it_is_the_list_the_live_view_and_the_service() {
+    let world = control_world().await;
+    let app = local_ui_app(&world);
+    let me = json_of(app.clone().oneshot(browser_get("/api/me")).await.unwrap()).await;
+    assert_eq!(
+        me,
+        json!({"identity": "local:alice", "name": "alice", "via": "ui"})
+    );
+
+    let listed = json_of(
+        app.clone()
+            .oneshot(browser_get("/api/overview?status=awaiting-approval"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(listed["deployments"][0]["id"], "d1");
+    assert_eq!(listed["deployments"][0]["strategy"], "all at once");
+    assert_eq!(listed["services"], json!(["shop/web"]));
+    let none = json_of(
+        app.clone()
+            .oneshot(browser_get("/api/overview?status=succeeded"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(none["deployments"], json!([]));
+    let malformed = app
+        .clone()
+        .oneshot(browser_get("/api/overview?service=web"))
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+
+    // The fakes have no listener `l` and no service: each part says so, the rest is shown.
+    let live = json_of(
+        app.clone()
+            .oneshot(browser_get("/api/deployments/d1/live"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(live["status"], "awaiting-approval");
+    assert_eq!(live["actions"], json!(["approve", "reject", "rollback"]));
+    assert!(
+        live["weightsError"]
+            .as_str()
+            .unwrap()
+            .contains("listener l")
+    );
+    assert!(live["taskSetsError"].is_string());
+    assert_eq!(
+        live["links"]["commit"],
+        "https://github.com/acme/shop/commit/abc"
+    );
+    let gone = app
+        .clone()
+        .oneshot(browser_get("/api/deployments/nope/live"))
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+
+    let service = json_of(
+        app.clone()
+            .oneshot(browser_get("/api/services/shop/web"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(service["service"], "shop/web");
+    assert_eq!(service["lastPlan"]["deploymentId"], "d1");
+    assert!(service["currentError"].is_string());
+    let unknown = app
+        .oneshot(browser_get("/api/services/shop/nope"))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+fn browser_action(body: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut request = Request::post("/api/deployments/d1/actions")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    request
+}
+
+#[tokio::test]
+async fn a_page_elsewhere_cannot_act_or_read_through_the_local_server() {
+    let world = control_world().await;
+    let app = local_ui_app(&world);
+    let approver = ("x-ferry-as", "arn:aws:iam::123456789012:role/deployers");
+    let cases = [
+        (
+            "cross-site fetch",
+            vec![
+                ("host", "127.0.0.1:8080"),
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+                approver,
+            ],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "another origin, no fetch metadata",
+            vec![
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://evil.example"),
+                approver,
+            ],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "same site, another port",
+            vec![
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://127.0.0.1:3000"),
+                ("sec-fetch-site", "same-site"),
+                approver,
+            ],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "DNS rebinding: the page's own name for 127.0.0.1",
+            vec![
+                ("host", "evil.example:8080"),
+                ("origin", "http://evil.example:8080"),
+                ("sec-fetch-site", "same-origin"),
+                approver,
+            ],
+            StatusCode::UNAUTHORIZED,
+        ),
+    ];
+    for (case, headers, status) in cases {
+        let response = app
+            .clone()
+            .oneshot(browser_action(r#"{"action":"approve"}"#, &headers))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{case}");
+    }
+    assert!(
+        world.workflows.successes.lock().unwrap().is_empty(),
+        "nothing was answered"
+    );
+    let rebound = app
+        .clone()
+        .oneshot(
+            Request::get("/api/overview")
+                .header("host", "evil.example")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::UNAUTHORIZED);
+
+    // Ferry's own page, as the browser sends it: acted on, recorded as the web UI.
+    let response = app
+        .oneshot(browser_action(
+            r#"{"action":"approve"}"#,
+            &[
+                ("host", "localhost:8080"),
+                ("origin", "http://localhost:8080"),
+                ("sec-fetch-site", "same-origin"),
+                ("sec-fetch-mode", "cors"),
+                approver,
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let record = world.store.get("d1").await.unwrap().unwrap();
+    let answered = record.pending_token.unwrap().answered.unwrap();
+    assert_eq!(answered.by.via, ferry_core::control::Channel::Ui);
 }

@@ -16,8 +16,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         control: Some(ferry_http::Control {
             deps: ferry_lambda::aws_deps().await,
             auth: Arc::new(ferry_http::AwsIam),
+            function: "control",
         }),
         slack: None,
+        ui: None,
     });
     let router = &router;
     lambda_runtime::run(service_fn(

@@ -44,6 +44,7 @@ async fn router() -> Result<axum::Router, String> {
             slack: Some(slack),
             follow_up_inline: true,
         })),
+        ui: None,
     }))
 }
 

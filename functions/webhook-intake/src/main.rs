@@ -14,6 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         intake: Some(intake),
         control: None,
         slack: None,
+        ui: None,
     });
     let router = &router;
     lambda_runtime::run(service_fn(
