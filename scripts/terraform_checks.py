@@ -28,6 +28,15 @@ Checks, each reported as passed, failed or skipped (with the reason):
   lambda-logs  every aws_lambda_function with log_format "JSON" sets
                application_log_level, derived from var.rust_log (or DEBUG/TRACE),
                so that Lambda does not drop the debug lines RUST_LOG lets through
+  ui           the web UI service (ui.tf): create_ui defaults to false and gates
+               every UI resource; the task is Fargate, Linux/ARM64, 256 CPU units
+               / 512 MiB, read-only root file system, non-root user; its role
+               reuses the control function's table access and permission keys
+               (local.functions["control"]) and has no wildcard action; its
+               environment is control's plus FERRY_UI_*; the service has no public
+               IP and rolls back; the load balancer drops invalid headers, its
+               HTTPS listener (TLS13-1-2-2021-06) authenticates before it forwards,
+               HTTP only redirects, and the target group checks /healthz
   skips        every "#checkov:skip=CKV_...:reason" carries a reason
   terraform    `terraform fmt -check`; and when an AWS provider the module
                accepts (infra/terraform/versions.tf) is available offline
@@ -36,7 +45,9 @@ Checks, each reported as passed, failed or skipped (with the reason):
                unit tests in infra/terraform/tests, with a mocked provider);
                skipped without terraform
   checkov      checkov -d infra/terraform --framework terraform --skip-download
-               --compact --quiet: no failed check, every skip with a reason
+               --compact --quiet: no failed check, every skip with a reason, and
+               the UI_CHECKOV_RESOURCES of ui.tf scanned (checkov drops resources
+               whose count it evaluates to 0: examples/complete keeps create_ui on)
 
 The tools come from pinned versions in virtual environments under
 $FERRY_TOOLS_DIR/terraform-checks (default ~/.cache/ferry), created on first
@@ -711,6 +722,201 @@ def check_lambda_logs(report: Report, modules: dict[Path, Module]) -> None:
 
 
 # ---------------------------------------------------------------------------
+# The web UI service (ui.tf)
+# ---------------------------------------------------------------------------
+
+UI_FILE = TF_ROOT / "ui.tf"
+# An IAM action as a quoted literal anywhere in an expression: "service:Action".
+IAM_ACTION_LITERAL = re.compile(r'"([a-z0-9-]+:[A-Za-z0-9*?]+)"')
+UI_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Resources of ui.tf that checkov must have scanned (see check_checkov).
+UI_CHECKOV_RESOURCES = [
+    "aws_ecs_cluster.ui", "aws_ecs_task_definition.ui", "aws_ecs_service.ui", "aws_lb.ui",
+    "aws_lb_listener.ui_https", "aws_lb_listener.ui_http", "aws_lb_target_group.ui",
+    "aws_iam_role_policy.ui_task", "aws_security_group.ui_task", "aws_cloudwatch_log_group.ui",
+]
+
+
+def first_block(value: object) -> dict:
+    """The first of a nested block list as python-hcl2 returns it, or {}."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return value[0]
+    return value if isinstance(value, dict) else {}
+
+
+def literal_number(module: Module, value: object) -> object:
+    """A number, or a `${local.x}` holding one."""
+    ref = re.fullmatch(r"\$\{local\.([A-Za-z_][A-Za-z0-9_]*)\}", str(value))
+    return module.locals.get(ref.group(1)) if ref else value
+
+
+def values_of(node: object, key: str) -> list[object]:
+    """Every value stored under `key` anywhere in a parsed body."""
+    found: list[object] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key:
+                found.append(v)
+            else:
+                found.extend(values_of(v, key))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(values_of(item, key))
+    return found
+
+
+def dynamic_blocks(body: dict, name: str) -> list[dict]:
+    """The `content` of every `dynamic "<name>"` block of a body."""
+    found = []
+    for dynamic in body.get("dynamic", []) or []:
+        for label, spec in dynamic.items():
+            if unquote(label) == name and isinstance(spec, dict):
+                found.append(first_block(spec.get("content")))
+    return found
+
+
+def check_ui(report: Report, modules: dict[Path, Module]) -> None:
+    root = modules.get(TF_ROOT)
+    if root is None or UI_FILE not in root.files:
+        report.skip("ui", f"{rel(UI_FILE)} does not exist")
+        return
+    problems: list[str] = []
+    where = rel(UI_FILE)
+    doc = root.files[UI_FILE]
+
+    # create_ui: a bool, off by default.
+    create_ui = None
+    for path, file_doc in root.files.items():
+        for block in file_doc.get("variable", []):
+            for name, body in block.items():
+                if unquote(name) == "create_ui":
+                    create_ui = (path, body)
+    if create_ui is None:
+        problems.append(f"{rel(TF_ROOT)}: no variable create_ui")
+    elif create_ui[1].get("type") not in ("bool", "${bool}") or create_ui[1].get("default") is not False:
+        problems.append(f"{rel(create_ui[0])}: variable create_ui must be a bool defaulting to false (the UI costs money around the clock)")
+
+    # Every resource and data source of ui.tf exists only with create_ui.
+    labelled = block_bodies(doc)
+    for label, body in labelled:
+        if not label:
+            continue
+        gate = str(body.get("count", "")) + str(body.get("for_each", ""))
+        if "local.ui_enabled" not in gate and "var.create_ui" not in gate:
+            problems.append(f"{where}: {label} is not gated on create_ui (count or for_each over local.ui_enabled)")
+    bodies = dict(labelled)
+
+    def need(label: str) -> dict:
+        if label not in bodies:
+            problems.append(f"{where}: {label} is missing")
+            return {}
+        return bodies[label]
+
+    # The task: Fargate, Linux/ARM64, 0.25 vCPU / 0.5 GB, read-only root, not root.
+    task = need("aws_ecs_task_definition.ui")
+    if task:
+        compat = [unquote(v) for v in task.get("requires_compatibilities", []) or []]
+        if compat != ["FARGATE"]:
+            problems.append(f"{where}: aws_ecs_task_definition.ui must require FARGATE only, found {compat}")
+        cpu, memory = literal_number(root, task.get("cpu")), literal_number(root, task.get("memory"))
+        if (cpu, memory) != (256, 512):
+            problems.append(f"{where}: the UI task must be cpu 256 / memory 512 (0.25 vCPU / 0.5 GB), found {cpu} / {memory}")
+        platform = first_block(task.get("runtime_platform"))
+        if unquote(platform.get("cpu_architecture")) != "ARM64" or unquote(platform.get("operating_system_family")) != "LINUX":
+            problems.append(f"{where}: aws_ecs_task_definition.ui needs runtime_platform ARM64 / LINUX")
+        containers = str(task.get("container_definitions", ""))
+        if not re.search(r"readonlyRootFilesystem\s*=\s*true", containers):
+            problems.append(f"{where}: the UI container must set readonlyRootFilesystem = true")
+        user = re.search(r'user\s*=\s*\\?"([^"\\]*)\\?"', containers)
+        if not user or user.group(1).split(":")[0] in ("", "0", "root"):
+            problems.append(f"{where}: the UI container must run as a non-root user (user = \"65532:65532\")")
+
+    # Its environment: the control function's, plus the UI's own.
+    environment = str(root.locals.get("ui_environment", ""))
+    for part in ("local.common_environment", 'local.functions["control"].environment', 'FERRY_UI_AUTH = "alb-oidc"', "FERRY_UI_ALB_ARN", "FERRY_UI_LISTEN"):
+        if part not in environment:
+            problems.append(f"{where}: local.ui_environment must include {part} (the control function's environment and the UI's settings)")
+
+    # The task role: control's table access and permission keys, read from
+    # local.functions["control"], plus the views; no wildcard action.
+    role = need("data.aws_iam_policy_document.ui_task")
+    statements = str(root.locals.get("ui_permission_statements", ""))
+    if 'local.functions["control"].permissions' not in statements:
+        problems.append(f'{where}: local.ui_permission_statements must take the control function\'s keys from local.functions["control"].permissions')
+    if role and not any('lookup(local.table_access, "control"' in str(d) for d in role.get("dynamic", []) or []):
+        problems.append(f'{where}: the UI task role must use the table as control does (lookup(local.table_access, "control", ...))')
+    permissions = {unquote(k): v for k, v in (root.locals.get("permission_statements") or {}).items() if not str(k).startswith("__")}
+    control = (root.locals.get("functions") or {}).get('"control"') or (root.locals.get("functions") or {}).get("control") or {}
+    keys = [unquote(k) for k in control.get("permissions", []) or []] + [unquote(k) for k in root.locals.get("ui_view_permissions", []) or []]
+    actions: set[str] = set(IAM_ACTION_LITERAL.findall(statements))
+    actions.update(str(unquote(text)) for text in walk_strings(values_of(role, "actions")) if not text.startswith("${"))
+    for key in keys:
+        if key not in permissions:
+            problems.append(f"{where}: the UI task role asks for permission {key!r}, not in local.permission_statements")
+            continue
+        actions.update(unquote(a) for a in permissions[key].get("actions", []) or [])
+    table = (root.locals.get("table_statements") or {}).get("items") or {}
+    for action in table.get("actions", []) if isinstance(table.get("actions"), list) else []:
+        actions.add(str(unquote(action)))
+    table_ref = re.fullmatch(r"\$\{local\.([A-Za-z_]+)\}", str(table.get("actions", "")))
+    if table_ref:
+        actions.update(str(unquote(a)) for a in root.locals.get(table_ref.group(1), []) or [])
+    wildcards = sorted(a for a in actions if "*" in a or "?" in a)
+    if wildcards:
+        problems.append(f"{where}: the UI task role must name its actions, found wildcards {', '.join(wildcards)}")
+    if not actions:
+        problems.append(f"{where}: found no action of the UI task role to check")
+
+    # The service: Fargate, no public IP, a failed deployment rolls back.
+    service = need("aws_ecs_service.ui")
+    if service:
+        network = first_block(service.get("network_configuration"))
+        breaker = first_block(service.get("deployment_circuit_breaker"))
+        if unquote(service.get("launch_type")) != "FARGATE":
+            problems.append(f"{where}: aws_ecs_service.ui must use launch_type FARGATE")
+        if network.get("assign_public_ip") is not False:
+            problems.append(f"{where}: aws_ecs_service.ui must set assign_public_ip = false")
+        if breaker.get("enable") is not True or breaker.get("rollback") is not True:
+            problems.append(f"{where}: aws_ecs_service.ui needs deployment_circuit_breaker with enable and rollback true")
+
+    # The load balancer: invalid headers dropped, HTTPS authenticates then forwards,
+    # HTTP only redirects, the target group checks /healthz on the task's IP.
+    lb = need("aws_lb.ui")
+    if lb and lb.get("drop_invalid_header_fields") is not True:
+        problems.append(f"{where}: aws_lb.ui must set drop_invalid_header_fields = true")
+    https = need("aws_lb_listener.ui_https")
+    if https:
+        if unquote(https.get("protocol")) != "HTTPS" or unquote(https.get("ssl_policy")) != UI_TLS_POLICY:
+            problems.append(f"{where}: aws_lb_listener.ui_https must be HTTPS with ssl_policy {UI_TLS_POLICY}")
+        auth = [unquote(c.get("type")) for c in dynamic_blocks(https, "default_action")]
+        static = [first_block([a]) for a in https.get("default_action", []) or []]
+        if not auth or not all(t in ("authenticate-oidc", "authenticate-cognito") for t in auth):
+            problems.append(f"{where}: aws_lb_listener.ui_https must authenticate (authenticate-oidc or authenticate-cognito) before it forwards")
+        if [unquote(a.get("type")) for a in static] != ["forward"] or any(
+            not isinstance(c.get("order"), int) or c.get("order") >= static[0].get("order", 0) for c in dynamic_blocks(https, "default_action")
+        ):
+            problems.append(f"{where}: aws_lb_listener.ui_https must forward only after authenticating (order)")
+    http = need("aws_lb_listener.ui_http")
+    if http and [unquote(first_block([a]).get("type")) for a in http.get("default_action", []) or []] != ["redirect"]:
+        problems.append(f"{where}: aws_lb_listener.ui_http must only redirect to HTTPS")
+    target = need("aws_lb_target_group.ui")
+    if target and (unquote(target.get("target_type")) != "ip" or unquote(first_block(target.get("health_check")).get("path")) != "/healthz"):
+        problems.append(f"{where}: aws_lb_target_group.ui must have target_type ip and health check path /healthz")
+
+    outputs = {unquote(name) for file_doc in root.files.values() for block in file_doc.get("output", []) for name in block}
+    for name in ("ui_url", "ui_alb_arn", "ui_task_role_arn"):
+        if name not in outputs:
+            problems.append(f"{rel(TF_ROOT)}: output {name} is missing")
+
+    report.check(
+        "ui",
+        problems,
+        f"create_ui off by default and gating {len([l for l, _ in labelled if l])} UI blocks; Fargate ARM64 256/512, "
+        f"read-only root, non-root; task role from control's keys and table access, up to {len(actions)} actions, no wildcard",
+    )
+
+
+# ---------------------------------------------------------------------------
 # checkov skip comments
 # ---------------------------------------------------------------------------
 
@@ -966,6 +1172,23 @@ def check_checkov(report: Report, list_skips: bool) -> None:
     for (check_id, resource), reason in sorted(reasons.items()):
         if len(reason) < MIN_REASON_CHARS or reason.lower().startswith("no comment"):
             problems.append(f"{check_id} on {resource} is skipped without a written reason")
+    # checkov leaves out resources whose count it evaluates to 0: ui.tf is only
+    # scanned through a module call that turns create_ui on (examples/complete).
+    scanned = {
+        re.sub(r"\[[^\]]*\]", "", check.get("resource", "")).split("module.")[-1].split(".", 1)[-1]
+        if check.get("resource", "").startswith("module.") else re.sub(r"\[[^\]]*\]", "", check.get("resource", ""))
+        for item in reports
+        for kind in ("passed_checks", "failed_checks", "skipped_checks")
+        for check in item.get("results", {}).get(kind, [])
+        if str(check.get("file_path", "")) == f"/{UI_FILE.relative_to(TF_ROOT)}"
+    }
+    if UI_FILE.exists():
+        for resource in UI_CHECKOV_RESOURCES:
+            if resource not in scanned:
+                problems.append(
+                    f"checkov did not scan {resource} of {rel(UI_FILE)} (a count it evaluates to 0?): "
+                    "keep create_ui on in examples/complete, and count expressions checkov can evaluate"
+                )
     if list_skips:
         for (check_id, resource), reason in sorted(reasons.items()):
             print(f"      skip {check_id} {resource}: {reason}")
@@ -994,6 +1217,7 @@ def main() -> int:
     check_rules(report, modules)
     check_function_urls(report, modules)
     check_lambda_logs(report, modules)
+    check_ui(report, modules)
     check_skip_comments(report)
     if args.no_terraform:
         report.skip("terraform", "--no-terraform")

@@ -92,3 +92,33 @@ output "slack_signing_secret_arn" {
   description = "Secret to put the Slack app's signing secret into; null without slack_enabled."
   value       = one(aws_secretsmanager_secret.slack_signing_secret[*].arn)
 }
+
+output "ui_url" {
+  description = "The web UI's address (https://<ui_domain_name, or the load balancer's DNS name>/); null without create_ui."
+  value       = local.ui_enabled ? "https://${local.ui_host}/" : null
+}
+
+output "ui_oidc_callback_url" {
+  description = "The redirect (callback) URL to register with the identity provider or the Cognito app client; null without create_ui."
+  value       = local.ui_enabled ? "https://${local.ui_host}/oauth2/idpresponse" : null
+}
+
+output "ui_alb_arn" {
+  description = "ARN of the UI's load balancer (ferry-ui checks the signer of every x-amzn-oidc-data token against it); null without create_ui."
+  value       = one(aws_lb.ui[*].arn)
+}
+
+output "ui_alb_dns_name" {
+  description = "DNS name of the UI's load balancer: point ui_domain_name at it. Null without create_ui."
+  value       = one(aws_lb.ui[*].dns_name)
+}
+
+output "ui_alb_zone_id" {
+  description = "Route 53 hosted zone id of the UI's load balancer, for an alias record. Null without create_ui."
+  value       = one(aws_lb.ui[*].zone_id)
+}
+
+output "ui_task_role_arn" {
+  description = "IAM role the ferry-ui task acts with; null without create_ui."
+  value       = one(aws_iam_role.ui_task[*].arn)
+}

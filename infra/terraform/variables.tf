@@ -279,3 +279,250 @@ variable "slack_enabled" {
   type        = bool
   default     = false
 }
+
+# ---------------------------------------------------------------------------
+# The web UI on Fargate (trial, ui.tf). Everything here only matters with
+# create_ui = true; docs/install.md, "The web UI on Fargate (trial)".
+# ---------------------------------------------------------------------------
+
+variable "create_ui" {
+  description = "Run the web UI (ferry-ui) as a Fargate ARM64 service (0.25 vCPU / 0.5 GB) behind an HTTPS load balancer that authenticates every request with OIDC or Cognito. Off by default: it costs money around the clock (docs/install.md has the figures)."
+  type        = bool
+  default     = false
+}
+
+variable "ui_image" {
+  description = "Container image of ferry-ui (make image: infra/container/Dockerfile), e.g. \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/ferry-ui:v0.1.0\" or \"…/ferry-ui@sha256:…\". From ECR in this account, the execution role may pull that repository only."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_image == null || can(regex("^[^[:space:]]+[:@][^[:space:]/]+$", var.ui_image))
+    error_message = "ui_image must be an image reference with a tag or digest (repository:tag or repository@sha256:...)."
+  }
+}
+
+variable "ui_cluster_arn" {
+  description = "ECS cluster to run the UI service in. Null creates \"<prefix>-ui\" (with Container Insights)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_cluster_arn == null || can(regex("^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]+$", var.ui_cluster_arn))
+    error_message = "ui_cluster_arn must look like arn:aws:ecs:<region>:<account>:cluster/<name>."
+  }
+}
+
+variable "ui_vpc_id" {
+  description = "VPC of the UI's load balancer, target group and tasks."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_vpc_id == null || can(regex("^vpc-[0-9a-f]+$", var.ui_vpc_id))
+    error_message = "ui_vpc_id must be a VPC id (vpc-...)."
+  }
+}
+
+variable "ui_subnet_ids" {
+  description = "Private subnets for the UI task (no public IP). They need a route to the internet, a NAT gateway: the task calls AWS APIs and fetches the ALB's public keys from public-keys.auth.elb.<region>.amazonaws.com."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.ui_subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))])
+    error_message = "Each ui_subnet_ids entry must be a subnet id (subnet-...)."
+  }
+}
+
+variable "ui_public_subnet_ids" {
+  description = "Subnets of the UI's load balancer, at least two in different availability zones: public ones, or private ones with ui_internal = true."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.ui_public_subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))])
+    error_message = "Each ui_public_subnet_ids entry must be a subnet id (subnet-...)."
+  }
+}
+
+variable "ui_internal" {
+  description = "Make the UI's load balancer internal (reachable from the VPC and what is connected to it, e.g. a VPN) instead of internet-facing. It still needs outbound HTTPS to the identity provider."
+  type        = bool
+  default     = false
+}
+
+variable "ui_allowed_cidrs" {
+  description = "IPv4 CIDR blocks that may reach the UI's load balancer (HTTPS, and HTTP, which only redirects). Every request must log in at the identity provider anyway; narrow this to your offices or VPN where you can."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.ui_allowed_cidrs) > 0 && alltrue([for cidr in var.ui_allowed_cidrs : can(cidrhost(cidr, 0)) && !can(regex(":", cidr))])
+    error_message = "ui_allowed_cidrs must list at least one IPv4 CIDR block, e.g. \"203.0.113.0/24\"."
+  }
+}
+
+variable "ui_certificate_arn" {
+  description = "ACM certificate of the UI's HTTPS listener, in this region, for ui_domain_name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/", var.ui_certificate_arn))
+    error_message = "ui_certificate_arn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)."
+  }
+}
+
+variable "ui_domain_name" {
+  description = "Host name people open (e.g. \"ferry.example.com\"), covered by ui_certificate_arn; point it at the ui_alb_dns_name output (a CNAME, or a Route 53 alias with ui_alb_zone_id). Null uses the load balancer's own DNS name, which the certificate then has to cover."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_domain_name == null || can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", var.ui_domain_name))
+    error_message = "ui_domain_name must be a lowercase host name such as \"ferry.example.com\" (no scheme, no path)."
+  }
+}
+
+variable "ui_deletion_protection" {
+  description = "Protect the UI's load balancer from deletion. Set to false before destroying a trial installation (examples/complete does)."
+  type        = bool
+  default     = true
+}
+
+variable "ui_access_logs_bucket" {
+  description = "S3 bucket for the UI load balancer's access logs; its policy must let the region's Elastic Load Balancing account write. Null keeps no access logs (every action is still recorded with who took it)."
+  type        = string
+  default     = null
+}
+
+variable "ui_access_logs_prefix" {
+  description = "Key prefix of the UI load balancer's access logs in ui_access_logs_bucket."
+  type        = string
+  default     = "ferry-ui"
+}
+
+variable "ui_authentication" {
+  description = "How the UI's load balancer authenticates people: \"oidc\" (any OpenID Connect provider: the ui_oidc_* settings) or \"cognito\" (a Cognito user pool: the ui_cognito_* settings). ferry-ui acts as the token's email either way."
+  type        = string
+  default     = "oidc"
+
+  validation {
+    condition     = contains(["oidc", "cognito"], var.ui_authentication)
+    error_message = "ui_authentication must be \"oidc\" or \"cognito\"."
+  }
+}
+
+variable "ui_oidc_issuer" {
+  description = "OIDC issuer (the `issuer` of the provider's .well-known/openid-configuration), e.g. \"https://accounts.google.com\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_oidc_issuer == null || can(regex("^https://[^[:space:]]+$", var.ui_oidc_issuer))
+    error_message = "ui_oidc_issuer must be an https URL."
+  }
+}
+
+variable "ui_oidc_authorization_endpoint" {
+  description = "OIDC authorization endpoint (`authorization_endpoint` of the discovery document)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_oidc_authorization_endpoint == null || can(regex("^https://[^[:space:]]+$", var.ui_oidc_authorization_endpoint))
+    error_message = "ui_oidc_authorization_endpoint must be an https URL."
+  }
+}
+
+variable "ui_oidc_token_endpoint" {
+  description = "OIDC token endpoint (`token_endpoint` of the discovery document); the load balancer calls it, so it must be reachable from the internet."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_oidc_token_endpoint == null || can(regex("^https://[^[:space:]]+$", var.ui_oidc_token_endpoint))
+    error_message = "ui_oidc_token_endpoint must be an https URL."
+  }
+}
+
+variable "ui_oidc_user_info_endpoint" {
+  description = "OIDC user info endpoint (`userinfo_endpoint` of the discovery document); the load balancer calls it for the claims it passes on (email)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_oidc_user_info_endpoint == null || can(regex("^https://[^[:space:]]+$", var.ui_oidc_user_info_endpoint))
+    error_message = "ui_oidc_user_info_endpoint must be an https URL."
+  }
+}
+
+variable "ui_oidc_client_id" {
+  description = "Client id of the OIDC application registered for the UI (redirect URI: the ui_oidc_callback_url output)."
+  type        = string
+  default     = null
+}
+
+variable "ui_oidc_client_secret" {
+  description = "Client secret of the OIDC application. Give this or ui_oidc_client_secret_arn, not both. The load balancer's API takes it in clear, so it is in the Terraform state either way: keep the state encrypted and access-controlled."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "ui_oidc_client_secret_arn" {
+  description = "Secrets Manager secret holding the OIDC client secret as a plain string, read when planning (the caller needs secretsmanager:GetSecretValue on it). Keeps the secret out of variables and CI logs; it still ends up in the state (see ui_oidc_client_secret)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_oidc_client_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:", var.ui_oidc_client_secret_arn))
+    error_message = "ui_oidc_client_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "ui_oidc_scope" {
+  description = "Scopes the load balancer asks the identity provider (or Cognito) for. ferry-ui needs the email claim: keep \"openid\" and \"email\"."
+  type        = string
+  default     = "openid email"
+
+  validation {
+    condition     = contains(split(" ", var.ui_oidc_scope), "openid") && contains(split(" ", var.ui_oidc_scope), "email")
+    error_message = "ui_oidc_scope must include \"openid\" and \"email\" (ferry-ui acts as the token's email)."
+  }
+}
+
+variable "ui_session_timeout" {
+  description = "Seconds a login lasts at the load balancer before the identity provider is asked again (the ALB's default is 7 days; a UI that approves deployments keeps it to a working day)."
+  type        = number
+  default     = 28800
+
+  validation {
+    condition     = var.ui_session_timeout >= 60 && var.ui_session_timeout <= 604800
+    error_message = "ui_session_timeout must be between 60 and 604800 seconds (7 days)."
+  }
+}
+
+variable "ui_cognito_user_pool_arn" {
+  description = "Cognito user pool that authenticates people, with ui_authentication = \"cognito\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ui_cognito_user_pool_arn == null || can(regex("^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:[0-9]{12}:userpool/", var.ui_cognito_user_pool_arn))
+    error_message = "ui_cognito_user_pool_arn must be a Cognito user pool ARN."
+  }
+}
+
+variable "ui_cognito_user_pool_client_id" {
+  description = "App client of the Cognito user pool (with a client secret, the authorization code grant, and the ui_oidc_callback_url output as a callback URL)."
+  type        = string
+  default     = null
+}
+
+variable "ui_cognito_user_pool_domain" {
+  description = "Domain prefix of the Cognito user pool's hosted login (the part before .auth.<region>.amazoncognito.com)."
+  type        = string
+  default     = null
+}

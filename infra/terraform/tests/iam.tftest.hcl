@@ -360,9 +360,9 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
   assert {
     condition = alltrue([
       for fn, f in aws_lambda_function.function :
-      fn == "webhook-intake" ? f.reserved_concurrent_executions == 10 : coalesce(f.reserved_concurrent_executions, -1) == -1
+      contains(["webhook-intake", "slack-callback"], fn) ? f.reserved_concurrent_executions == 10 : coalesce(f.reserved_concurrent_executions, -1) == -1
     ])
-    error_message = "The function behind the public URL has a reserved concurrency cap (public_url_reserved_concurrency, 10); the others are unreserved."
+    error_message = "The functions behind public URLs (local.public_url_functions) have a reserved concurrency cap (public_url_reserved_concurrency, 10); the others are unreserved."
   }
 
   assert {
@@ -554,10 +554,18 @@ run "empty_scoping_lists_grant_nothing_instead_of_everything" {
 
   assert {
     condition = alltrue([
-      for fn in ["create-taskset", "wait-stable", "approval", "shift-weights", "bake", "check-alarms", "finalize", "rollback"] :
+      for fn in ["create-taskset", "wait-stable", "approval", "shift-weights", "bake", "check-alarms"] :
       length(data.aws_iam_policy_document.function[fn].statement) == 3
     ])
     error_message = "With nothing listed, the functions keep logs, X-Ray and the table only (no alarm listed: no DescribeAlarms, not even on \"*\")."
+  }
+
+  assert {
+    condition = alltrue([
+      for fn in ["finalize", "rollback"] :
+      [for s in data.aws_iam_policy_document.function[fn].statement : s.sid] == ["WriteOwnLogs", "XRayTraces", "DeploymentTable", "ReadGithubCredentials"]
+    ])
+    error_message = "With nothing listed, finalize and rollback keep logs, X-Ray, the table and the GitHub credentials (deployment statuses) only."
   }
 
   assert {

@@ -98,3 +98,23 @@ output "ferry_manifest" {
     alarm_p99     = aws_cloudwatch_metric_alarm.target_p99_latency.alarm_name
   })
 }
+
+output "vpc_id" {
+  description = "The example VPC, for services added next to the application (examples/complete puts Ferry's web UI there)."
+  value       = aws_vpc.this.id
+}
+
+output "vpc_cidr" {
+  description = "CIDR block of the example VPC; the public subnets take its first two /24s."
+  value       = aws_vpc.this.cidr_block
+}
+
+output "public_subnet_ids" {
+  description = "The two public subnets (one per availability zone of availability_zones, in that order)."
+  value       = aws_subnet.public[*].id
+}
+
+output "availability_zones" {
+  description = "The availability zones of the public subnets."
+  value       = local.azs
+}

@@ -1,5 +1,8 @@
 # Ferry and an application for it to deploy, in one apply: the example
-# application's ARNs scope every permission of the Ferry functions.
+# application's ARNs scope every permission of the Ferry functions. With
+# create_ui (on by default here), Ferry's web UI runs on Fargate in the
+# example VPC (ui.tf): give it a certificate and an OIDC application
+# (ui.tfvars.example), or set create_ui = false.
 
 module "app" {
   source = "../app"
@@ -24,4 +27,24 @@ module "ferry" {
   listener_arns    = module.app.listener_arns
   task_role_arns   = [module.app.task_role_arn, module.app.execution_role_arn]
   alarm_arns       = module.app.alarm_arns
+
+  # The web UI: the task in the private subnets of ui.tf, the load balancer in the
+  # application's public subnets.
+  create_ui              = var.create_ui
+  ui_image               = var.ui_image
+  ui_vpc_id              = module.app.vpc_id
+  ui_subnet_ids          = local.ui_task_subnet_ids
+  ui_public_subnet_ids   = module.app.public_subnet_ids
+  ui_allowed_cidrs       = var.ui_allowed_cidrs
+  ui_certificate_arn     = var.ui_certificate_arn
+  ui_domain_name         = var.ui_domain_name
+  ui_deletion_protection = var.ui_deletion_protection
+
+  ui_oidc_issuer                 = var.ui_oidc_issuer
+  ui_oidc_authorization_endpoint = var.ui_oidc_authorization_endpoint
+  ui_oidc_token_endpoint         = var.ui_oidc_token_endpoint
+  ui_oidc_user_info_endpoint     = var.ui_oidc_user_info_endpoint
+  ui_oidc_client_id              = var.ui_oidc_client_id
+  ui_oidc_client_secret          = var.ui_oidc_client_secret
+  ui_oidc_client_secret_arn      = var.ui_oidc_client_secret_arn
 }

@@ -72,3 +72,23 @@ output "ferry_operators_policy_arn" {
   description = "Attach this IAM policy to the people and roles who operate deployments."
   value       = module.ferry.operators_policy_arn
 }
+
+output "ferry_ui_url" {
+  description = "Ferry's web UI; null with create_ui = false."
+  value       = module.ferry.ui_url
+}
+
+output "ferry_ui_oidc_callback_url" {
+  description = "Register this redirect URI with the OIDC application."
+  value       = module.ferry.ui_oidc_callback_url
+}
+
+output "ferry_ui_alb_dns_name" {
+  description = "Point ui_domain_name at this name (CNAME or Route 53 alias)."
+  value       = module.ferry.ui_alb_dns_name
+}
+
+output "ferry_ui_task_role_arn" {
+  description = "The IAM role the UI acts with."
+  value       = module.ferry.ui_task_role_arn
+}
