@@ -304,6 +304,22 @@ pub fn load(path: &Path) -> Result<Manifest, Problems> {
     draft.complete(task_definition_text)
 }
 
+/// The mapping key written at `line` (1-based) and `column` (0-based, in characters) of
+/// `text`: up to its `:`, without quotes.
+fn key_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let rest: String = text
+        .lines()
+        .nth(line.checked_sub(1)?)?
+        .chars()
+        .skip(column)
+        .collect();
+    let key = match rest.chars().next()? {
+        quote @ ('"' | '\'') => rest[1..].split(quote).next()?.to_string(),
+        _ => rest.split(':').next()?.trim().to_string(),
+    };
+    (!key.is_empty()).then_some(key)
+}
+
 /// Phase one: the manifest's YAML. `path` is how the file is named in problems and the base
 /// against which `taskDefinition` is resolved.
 pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
@@ -315,11 +331,15 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
         message,
     };
     let mut documents = MarkedYaml::load_from_str(text).map_err(|error| {
-        syntax(
-            error.marker().line(),
-            error.marker().col() + 1,
-            format!("invalid YAML: {}", error.info()),
-        )
+        let (line, column) = (error.marker().line(), error.marker().col());
+        let message = match key_at(text, line, column) {
+            // The parser says only "duplicated key in mapping"; the key is where it points.
+            Some(key) if error.info().contains("duplicated key") => {
+                format!("invalid YAML: the key `{key}` appears twice in the same mapping")
+            }
+            _ => format!("invalid YAML: {}", error.info()),
+        };
+        syntax(line, column + 1, message)
     })?;
     if documents.len() > 1 {
         let second = &documents[1];

@@ -258,9 +258,25 @@ fn yaml_syntax_errors_keep_the_parser_position() {
         .unwrap_err()
         .to_string();
     assert!(
-        duplicate.contains(":2:1: (yaml): invalid YAML: duplicated key"),
+        duplicate.contains(
+            ":2:1: (yaml): invalid YAML: the key `service` appears twice in the same mapping"
+        ),
         "{duplicate}"
     );
+    let nested = parse_manifest(
+        ".ferry/web.yaml",
+        "service: web\ntraffic:\n  listener: a\n  \"listener\": b\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        nested.contains(":4:3: (yaml): invalid YAML: the key `listener` appears twice"),
+        "{nested}"
+    );
+    let flow = parse_manifest(".ferry/web.yaml", "container: { name: web, name: api }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(flow.contains("the key `name` appears twice"), "{flow}");
 }
 
 #[test]
