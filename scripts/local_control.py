@@ -113,8 +113,11 @@ def main():
         demo.log("terminal 1 printed:\n" + second_output.rstrip())
         events = [json.loads(line) for line in second_output.splitlines() if line.startswith("{")]
         names = [event["event"] for event in events]
-        expected = ["planned", "task-set-created", "task-set-stable", "awaiting-approval", "answered",
-                    "shifted", "baking", "answered", "rolling-back", "rolled-back", "ended"]
+        # The sandbox's manifest has a test listener: green gets it once stable, blue after the
+        # rollback.
+        expected = ["planned", "task-set-created", "task-set-stable", "test-traffic", "awaiting-approval",
+                    "answered", "shifted", "baking", "answered", "rolling-back", "test-traffic", "rolled-back",
+                    "ended"]
         if names != expected or events[-1].get("outcome") != "RolledBack":
             problems.append(f"--format json printed events {names}, ending {events[-1] if events else None}")
         watched, _ = watcher.communicate(timeout=60)

@@ -250,10 +250,11 @@ async fn an_approval_that_times_out_continues_or_rolls_back_as_the_manifest_says
     }
 }
 
-/// A router whose first write fails as a throttled ALB would.
+/// A router whose first write to the production listener fails as a throttled ALB would.
 struct ThrottledOnce {
     inner: Arc<dyn TrafficRouter>,
     failures_left: AtomicUsize,
+    production_listener: String,
 }
 
 #[async_trait]
@@ -263,10 +264,11 @@ impl TrafficRouter for ThrottledOnce {
     }
 
     async fn set_weights(&self, route: &RouteRef, split: &Split) -> PortResult<()> {
-        if self
-            .failures_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
+        if route.listener_arn == self.production_listener
+            && self
+                .failures_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
         {
             return Err(PortError::Transient("Throttling: Rate exceeded".into()));
         }
@@ -281,6 +283,7 @@ async fn a_handler_that_fails_once_is_retried_and_the_deployment_succeeds() {
     deps.traffic = Arc::new(ThrottledOnce {
         inner: harness.deps.traffic.clone(),
         failures_left: AtomicUsize::new(1),
+        production_listener: harness.env.production_listener_arn.clone(),
     });
     let runtime = LocalRuntime::new(deps, TIME_SCALE).unwrap();
     let execution = runtime

@@ -46,11 +46,13 @@ const CANARY: &str = "canary: { weight: 10, bake: 1m }";
 // ---------------------------------------------------------------------------------------------
 // The harness
 
-/// Counts `set_weights` calls on the way to the real router, so a test can tell a repeat that
-/// wrote nothing from one that wrote the same weights again.
+/// Counts `set_weights` calls on the production route on the way to the real router, so a
+/// test can tell a repeat that wrote nothing from one that wrote the same weights again (the
+/// test listener's writes are left out: `test_listener_weights` reads those).
 struct CountingRouter {
     inner: AlbRouter,
     writes: Mutex<Vec<Split>>,
+    test_listener: String,
 }
 
 #[async_trait]
@@ -60,7 +62,9 @@ impl TrafficRouter for CountingRouter {
     }
 
     async fn set_weights(&self, route: &RouteRef, split: &Split) -> PortResult<()> {
-        self.writes.lock().expect("writes").push(split.clone());
+        if route.listener_arn != self.test_listener {
+            self.writes.lock().expect("writes").push(split.clone());
+        }
         self.inner.set_weights(route, split).await
     }
 }
@@ -97,6 +101,7 @@ impl Harness {
         let router = Arc::new(CountingRouter {
             inner: clients.aws.router(),
             writes: Mutex::new(Vec::new()),
+            test_listener: env.test_listener_arn.clone(),
         });
         let settings = ferry_aws::Resources {
             table: env.table.clone(),
@@ -665,6 +670,7 @@ async fn a_canary_deployment_goes_through_every_handler_and_leaves_green_primary
             "planned",
             "task-set-created",
             "task-set-stable",
+            "test-traffic",
             "shifted",
             "baking",
             "shifted",
@@ -677,7 +683,7 @@ async fn a_canary_deployment_goes_through_every_handler_and_leaves_green_primary
     assert_eq!(h.weight_writes(), [10, 100]);
     assert_eq!(
         h.notifier.names(),
-        ["planned", "shifted", "shifted", "succeeded"]
+        ["planned", "test-traffic", "shifted", "shifted", "succeeded"]
     );
 }
 
@@ -773,6 +779,7 @@ async fn every_handler_called_twice_against_the_real_services_does_its_work_once
             "planned",
             "task-set-created",
             "task-set-stable",
+            "test-traffic",
             "awaiting-approval",
             "shifted",
             "baking",
@@ -1172,8 +1179,9 @@ async fn rollback_restores_all_traffic_to_blue_when_an_alarm_fires() {
     assert!(reason.starts_with("AlarmBreached: alarm "), "{reason}");
     assert!(reason.contains(&alarm), "{reason}");
     assert_eq!(
-        events_of(&record)[events_of(&record).len() - 2..],
-        ["rolling-back", "rolled-back"]
+        events_of(&record)[events_of(&record).len() - 3..],
+        ["rolling-back", "test-traffic", "rolled-back"],
+        "the test listener back on blue before green goes"
     );
     assert_eq!(h.lock_holder().await, None, "lock released");
     let last = h.notifier.sent().pop().expect("a notification");
@@ -1470,4 +1478,62 @@ async fn the_ui_reads_a_deployment_in_flight_from_the_real_services() {
         h.env.blue_task_set_id
     );
     assert_eq!(service.last_plan.unwrap().deployment_id, id);
+}
+
+/// (blue, green) weights of the test listener (port 8080), read with the SDK.
+async fn test_listener_weights(h: &Harness) -> (i32, i32) {
+    let listeners = h
+        .clients
+        .aws
+        .elb
+        .describe_listeners()
+        .listener_arns(&h.env.test_listener_arn)
+        .send()
+        .await
+        .expect("describe the test listener");
+    h.split_of(listeners.listeners()[0].default_actions())
+}
+
+/// `traffic.testListener` on the real services: green gets the test port once stable while
+/// production stays on blue; the test port follows production to green after success, and back
+/// to blue after a rollback.
+#[tokio::test]
+async fn the_test_listener_sends_green_everything_first_then_follows_production() {
+    let h = Harness::new("testport", CANARY).await;
+    let id = h.deployment_id(1);
+    h.provision(&id).await;
+    assert_eq!(
+        test_listener_weights(&h).await.0,
+        0,
+        "test port on green only"
+    );
+    assert_eq!(h.listener_weights().await, (100, 0), "production untouched");
+    let record = h.deps.store.get(&id).await.unwrap().unwrap();
+    assert!(events_of(&record).contains(&"test-traffic"));
+
+    rollback::handle(
+        &h.deps,
+        RollbackInput {
+            deployment_id: id.clone(),
+            error: Some("Rejected".into()),
+            cause: None,
+            give_up: false,
+        },
+    )
+    .await
+    .expect("rollback");
+    assert_eq!(
+        test_listener_weights(&h).await.1,
+        0,
+        "test port back on blue only"
+    );
+    assert_eq!(h.listener_weights().await, (100, 0));
+
+    h.deploy_to_success(&h.deployment_id(2)).await;
+    assert_eq!(h.listener_weights().await, (0, 100), "production on green");
+    assert_eq!(
+        test_listener_weights(&h).await.0,
+        0,
+        "and the test port with it"
+    );
 }

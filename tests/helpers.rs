@@ -792,6 +792,7 @@ pub fn deployment_record(
         container_port: 8080,
         applied_step: None,
         green_weight: 0,
+        test_traffic: None,
         pending_token: None,
         cleanup_started: false,
         fence: None,

@@ -45,10 +45,11 @@ locals {
       environment = {}
     }
     "wait-stable" = {
-      description = "Reports whether the green task set has reached a steady state."
+      description = "Reports whether the green task set has reached a steady state; then points the test listener (traffic.testListener) at green."
       memory      = 256
-      timeout     = 30
-      permissions = ["ecs_describe_task_sets", "ecs_describe_services"]
+      # Under the 65-second fence lease: it raises a fence before it moves the test listener.
+      timeout     = 60
+      permissions = ["ecs_describe_task_sets", "ecs_describe_services", "elb_describe", "elb_modify_listener"]
       environment = {}
     }
     "approval" = {
@@ -83,7 +84,7 @@ locals {
       description = "Makes the green task set primary; after keepOldFor removes the old one and releases the lock."
       memory      = 256
       timeout     = 60
-      permissions = ["ecs_describe_task_sets", "ecs_describe_services", "ecs_update_primary_task_set", "ecs_update_task_set", "ecs_delete_task_set", "elb_describe", "secrets_slack_bot_token", "secrets_kms_decrypt", "secrets_github_credentials"]
+      permissions = ["ecs_describe_task_sets", "ecs_describe_services", "ecs_update_primary_task_set", "ecs_update_task_set", "ecs_delete_task_set", "elb_describe", "elb_modify_listener", "secrets_slack_bot_token", "secrets_kms_decrypt", "secrets_github_credentials"]
       environment = merge(local.github_environment, local.slack_environment)
     }
     "rollback" = {

@@ -16,6 +16,9 @@ use crate::Format;
 struct PlanOutput<'a> {
     service: &'a str,
     cluster: &'a str,
+    /// `traffic.testListener`: on green from green's start, before any step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test_listener: Option<&'a str>,
     steps: Vec<StepOutput>,
     min_duration_seconds: u64,
 }
@@ -42,6 +45,7 @@ pub fn run(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
             let output = PlanOutput {
                 service: &manifest.service,
                 cluster: &manifest.cluster,
+                test_listener: manifest.traffic.test_listener.as_deref(),
                 steps: plan
                     .steps
                     .iter()
@@ -84,6 +88,12 @@ pub fn render_text(manifest: &Manifest, plan: &Plan) -> String {
         manifest.service, manifest.cluster, strategy, manifest.path
     ));
     out.push_str("  step  green  blue  bake    at least from start\n");
+    if let Some(test_listener) = &manifest.traffic.test_listener {
+        out.push_str(&format!(
+            "        -- test traffic: {} sends everything to green once it is stable; production stays on blue --\n",
+            short_listener(test_listener)
+        ));
+    }
     let mut elapsed = 0;
     for (index, step) in plan.steps.iter().enumerate() {
         if step.approve {
@@ -129,6 +139,12 @@ pub fn render_text(manifest: &Manifest, plan: &Plan) -> String {
             ""
         }
     ));
+    if let Some(test_listener) = &manifest.traffic.test_listener {
+        out.push_str(&format!(
+            "Test listener {}: on green from green's start; at the end on what production runs (green after success, blue after a rollback).\n",
+            short_listener(test_listener)
+        ));
+    }
     if manifest.alarms.is_empty() {
         out.push_str("Alarms: none. Nothing will roll this deployment back automatically.\n");
     } else {
@@ -143,4 +159,18 @@ pub fn render_text(manifest: &Manifest, plan: &Plan) -> String {
         ));
     }
     out
+}
+
+/// `…:listener/app/LB/ID/LISTENER-ID` → `listener LB/…/LISTENER-ID`, short enough to read.
+fn short_listener(arn: &str) -> String {
+    match arn.split_once(":listener/app/") {
+        Some((_, path)) => {
+            let parts: Vec<&str> = path.split('/').collect();
+            match parts.as_slice() {
+                [balancer, _, listener] => format!("listener {balancer}/…/{listener}"),
+                _ => format!("listener {path}"),
+            }
+        }
+        None => arn.to_string(),
+    }
 }

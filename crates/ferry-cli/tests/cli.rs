@@ -36,7 +36,9 @@ fn plan_json_is_exactly_the_documented_shape() {
     let cases = [
         (
             ".ferry/web.yaml",
-            serde_json::json!({"service": "web", "cluster": "shop", "steps": [
+            serde_json::json!({"service": "web", "cluster": "shop",
+                "testListener": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/0467ef3c8400ae65",
+                "steps": [
                 {"weight": 10, "bakeSeconds": 300, "approve": false},
                 {"weight": 100, "bakeSeconds": 0, "approve": false}
             ], "minDurationSeconds": 300}),
@@ -90,6 +92,30 @@ fn plan_text_is_a_readable_schedule() {
     assert!(
         stdout.contains("Minimum duration: 7m (plus provisioning and approvals)."),
         "{stdout}"
+    );
+}
+
+#[test]
+fn plan_shows_the_test_traffic_before_the_steps() {
+    let output = ferry(&["plan", ".ferry/web.yaml"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let test = stdout
+        .find("-- test traffic: listener shop/…/0467ef3c8400ae65 sends everything to green once it is stable; production stays on blue --")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let first_step = stdout.find("     1 ").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(test < first_step, "{stdout}");
+    assert!(
+        stdout.contains(
+            "at the end on what production runs (green after success, blue after a rollback)"
+        ),
+        "{stdout}"
+    );
+    let json = ferry(&["plan", ".ferry/web.yaml", "--format", "json"]);
+    let actual: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        actual["testListener"],
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/0467ef3c8400ae65"
     );
 }
 

@@ -112,6 +112,14 @@ pub struct TrafficTarget {
     pub test_listener_arn: Option<String>,
 }
 
+/// One side of a blue/green deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Side {
+    Blue,
+    Green,
+}
+
 /// A task set as the deployment knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,6 +138,8 @@ pub enum FenceAction {
     CreateTaskSet,
     /// Moving green's production weight to `green_weight`.
     Traffic { green_weight: u8 },
+    /// Sending the test listener's traffic to green.
+    TestTraffic,
 }
 
 /// An in-flight change to ECS or the load balancer. Cleared when the change is confirmed.
@@ -280,6 +290,9 @@ pub struct Deployment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_step: Option<usize>,
     pub green_weight: u8,
+    /// Where the test listener (`traffic.testListener`) was last set to send everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_traffic: Option<Side>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_token: Option<PendingToken>,
     /// Set when blue's removal began: from then on the deployment only rolls forward. Kept

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::control::{Answer, Answered};
 use crate::deployment::{
-    Deployment, DeploymentStatus, MAX_DETAIL_CHARS, PendingToken, TaskSetRef, TokenKind,
+    Deployment, DeploymentStatus, MAX_DETAIL_CHARS, PendingToken, Side, TaskSetRef, TokenKind,
     short_commit,
 };
 
@@ -44,6 +44,9 @@ pub enum Event {
         desired: i32,
         waited_seconds: i64,
     },
+    /// The test listener forwards everything to `to` (read back): to green once it is stable,
+    /// before any production traffic moves; to whatever production runs when it ends.
+    TestTraffic { to: Side },
     /// Waiting for a person before `weight` percent goes to green.
     AwaitingApproval {
         step: usize,
@@ -124,6 +127,7 @@ impl Event {
             self,
             Event::Shifted { .. }
                 | Event::Moved { .. }
+                | Event::TestTraffic { .. }
                 | Event::Warning { .. }
                 | Event::AlarmIgnored { .. }
                 | Event::RollingBack { .. }
@@ -146,6 +150,7 @@ impl Event {
             Event::Warning { .. } => "warning",
             Event::TaskSetCreated { .. } => "task-set-created",
             Event::TaskSetStable { .. } => "task-set-stable",
+            Event::TestTraffic { .. } => "test-traffic",
             Event::AwaitingApproval { .. } => "awaiting-approval",
             Event::Answered { .. } => "answered",
             Event::Shifted { .. } => "shifted",
@@ -191,6 +196,12 @@ impl Event {
             } => format!(
                 "{service}: green is stable, {running} of {desired} tasks running after {waited_seconds}s"
             ),
+            Event::TestTraffic { to: Side::Green } => format!(
+                "{service}: the test listener sends everything to green; production is untouched"
+            ),
+            Event::TestTraffic { to: Side::Blue } => {
+                format!("{service}: the test listener sends everything to blue again")
+            }
             Event::AwaitingApproval {
                 weight, approvers, ..
             } => format!(
@@ -516,6 +527,13 @@ impl Deployment {
     }
 
     /// A held deployment moved by hand.
+    /// The test listener was set to forward everything to `to`, and read back.
+    pub fn test_traffic_to(&mut self, at: OffsetDateTime, to: Side) -> Event {
+        self.fence = None;
+        self.test_traffic = Some(to);
+        self.record(at, Event::TestTraffic { to })
+    }
+
     pub fn moved(&mut self, at: OffsetDateTime, weight: u8) -> Event {
         self.fence = None;
         self.green_weight = weight;

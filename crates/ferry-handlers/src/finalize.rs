@@ -6,14 +6,14 @@
 //! status Succeeded).
 
 use ferry_core::DeploymentStatus;
-use ferry_core::deployment::Deployment;
+use ferry_core::deployment::{Deployment, Side};
 use ferry_core::ports::TaskSetStatus;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::error::port;
 use crate::record::{load, notify, release_lock, save};
-use crate::{Deps, HandlerError};
+use crate::{Deps, HandlerError, traffic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,6 +113,14 @@ pub(crate) async fn finish_blue_removal(
     deps: &Deps,
     deployment: &mut Deployment,
 ) -> Result<(), HandlerError> {
+    // The test listener follows production to green before blue goes.
+    if traffic::apply_test(deps, deployment, Side::Green).await?
+        && deployment.test_traffic != Some(Side::Green)
+    {
+        let event = deployment.test_traffic_to(deps.clock.now(), Side::Green);
+        save(deps, deployment).await?;
+        notify(deps, deployment, &event).await;
+    }
     if let Some(blue) = &deployment.blue {
         deps.ecs
             .delete_task_set(&deployment.cluster, &deployment.service, &blue.id)

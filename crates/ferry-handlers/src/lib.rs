@@ -139,6 +139,8 @@ pub struct GithubDeps {
 #[cfg(test)]
 mod safety_tests;
 #[cfg(test)]
+mod test_traffic_tests;
+#[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

@@ -143,6 +143,15 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         rule_arn: manifest.traffic.rule.clone(),
     };
     check_route(deps, &route, &blue.target_group_arn, &green_target_group).await?;
+    if let Some(test_listener) = &manifest.traffic.test_listener {
+        check_test_route(
+            deps,
+            test_listener,
+            &blue.target_group_arn,
+            &green_target_group,
+        )
+        .await?;
+    }
     let alarms = check_alarms_exist(deps, &manifest.alarms).await?;
 
     let now = deps.clock.now();
@@ -202,6 +211,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         container_port: manifest.container.port,
         applied_step: None,
         green_weight: 0,
+        test_traffic: None,
         pending_token: None,
         cleanup_started: false,
         fence: None,
@@ -432,6 +442,48 @@ async fn check_route(
 }
 
 /// The alarms' statuses; `NonRetryable` when one does not exist.
+/// The test listener is Ferry's to point at green and back: it must forward, and only to the
+/// two target groups (any weights; Ferry sets them once green is stable).
+async fn check_test_route(
+    deps: &Deps,
+    listener: &str,
+    blue: &str,
+    green: &str,
+) -> Result<(), HandlerError> {
+    let route = RouteRef {
+        listener_arn: listener.to_string(),
+        rule_arn: None,
+    };
+    let weights = deps
+        .traffic
+        .read_weights(&route)
+        .await
+        .map_err(|error| match error {
+            ferry_core::ports::PortError::NotFound(what) => HandlerError::new(
+                ErrorKind::InvalidManifest,
+                format!("traffic.testListener: {what} not found"),
+            ),
+            ferry_core::ports::PortError::Invalid(why) => HandlerError::new(
+                ErrorKind::InvalidManifest,
+                format!("traffic.testListener: {why}"),
+            ),
+            other => HandlerError::from_port("reading the test listener's weights", other),
+        })?;
+    if let Some(other) = weights
+        .iter()
+        .find(|entry| entry.target_group_arn != blue && entry.target_group_arn != green)
+    {
+        return Err(HandlerError::new(
+            ErrorKind::InvalidManifest,
+            format!(
+                "traffic.testListener {listener} forwards to {}, which is not one of traffic.targetGroups; it must forward only to the two target groups",
+                other.target_group_arn
+            ),
+        ));
+    }
+    Ok(())
+}
+
 async fn check_alarms_exist(
     deps: &Deps,
     alarms: &[String],

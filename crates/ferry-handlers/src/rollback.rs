@@ -14,7 +14,7 @@
 //!   runs this handler again).
 
 use ferry_core::DeploymentStatus;
-use ferry_core::deployment::Deployment;
+use ferry_core::deployment::{Deployment, Side};
 use ferry_core::ports::{PortError, ServiceInfo, TaskSetStatus};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -95,6 +95,14 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
     if fence::settle(deps, &deployment).await {
         traffic::apply(deps, &deployment, 0).await?;
         service = describe_service(deps, &deployment).await?;
+    }
+    // The test listener goes back to blue, like production, before green goes.
+    if traffic::apply_test(deps, &deployment, Side::Blue).await?
+        && deployment.test_traffic != Some(Side::Blue)
+    {
+        let event = deployment.test_traffic_to(deps.clock.now(), Side::Blue);
+        save(deps, &mut deployment).await?;
+        notify(deps, &deployment, &event).await;
     }
     if let Some(service) = service {
         remove_green(deps, &deployment, &service, &blue.id).await?;

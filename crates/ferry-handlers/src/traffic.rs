@@ -1,6 +1,7 @@
 //! Setting weights and proving they took effect.
 
 use ferry_core::Deployment;
+use ferry_core::deployment::Side;
 use ferry_core::ports::{RouteRef, Split, TaskSetStatus};
 use tracing::debug;
 
@@ -30,25 +31,72 @@ pub(crate) async fn apply(
     deployment: &Deployment,
     green_weight: u8,
 ) -> Result<(), HandlerError> {
+    apply_on(
+        deps,
+        deployment,
+        &route(deployment),
+        green_weight,
+        "listener",
+    )
+    .await
+}
+
+/// The test listener's route (`traffic.testListener`), when the manifest has one.
+pub(crate) fn test_route(deployment: &Deployment) -> Option<RouteRef> {
+    deployment
+        .traffic
+        .test_listener_arn
+        .as_ref()
+        .map(|listener| RouteRef {
+            listener_arn: listener.clone(),
+            rule_arn: None,
+        })
+}
+
+/// Sends all of the test listener's traffic to `side`, verified like production's. Nothing to
+/// do (`false`) without a test listener.
+pub(crate) async fn apply_test(
+    deps: &Deps,
+    deployment: &Deployment,
+    side: Side,
+) -> Result<bool, HandlerError> {
+    let Some(route) = test_route(deployment) else {
+        return Ok(false);
+    };
+    let green_weight = match side {
+        Side::Green => 100,
+        Side::Blue => 0,
+    };
+    apply_on(deps, deployment, &route, green_weight, "test listener").await?;
+    Ok(true)
+}
+
+async fn apply_on(
+    deps: &Deps,
+    deployment: &Deployment,
+    route: &RouteRef,
+    green_weight: u8,
+    what: &str,
+) -> Result<(), HandlerError> {
     if green_weight > 0 {
         refuse_if_green_is_gone(deps, deployment).await?;
     }
-    let route = route(deployment);
+    let route = route.clone();
     let wanted = split(deployment, green_weight);
     deps.traffic
         .set_weights(&route, &wanted)
         .await
-        .map_err(port("setting the listener's weights"))?;
+        .map_err(|error| {
+            HandlerError::from_port(&format!("setting the {what}'s weights"), error)
+        })?;
     let mut last = Vec::new();
     for attempt in 0..deps.settings.verify_attempts.max(1) {
         if attempt > 0 {
             tokio::time::sleep(deps.settings.verify_delay).await;
         }
-        last = deps
-            .traffic
-            .read_weights(&route)
-            .await
-            .map_err(port("reading back the listener's weights"))?;
+        last = deps.traffic.read_weights(&route).await.map_err(|error| {
+            HandlerError::from_port(&format!("reading back the {what}'s weights"), error)
+        })?;
         if wanted.matches(&last) {
             return Ok(());
         }
@@ -59,7 +107,7 @@ pub(crate) async fn apply(
         .map(|entry| format!("{}={}", entry.target_group_arn, entry.weight))
         .collect();
     Err(HandlerError::retryable(format!(
-        "weights did not read back as {}% green (saw {})",
+        "the {what}'s weights did not read back as {}% green (saw {})",
         green_weight,
         seen.join(", ")
     )))

@@ -3,9 +3,12 @@
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use ferry_core::Deployment;
+use ferry_core::deployment::{FenceAction, Side};
+
 use crate::error::port;
-use crate::record::{load, save};
-use crate::{DeploymentRef, Deps, ErrorKind, HandlerError};
+use crate::record::{load, notify, save};
+use crate::{DeploymentRef, Deps, ErrorKind, HandlerError, fence, traffic};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +53,7 @@ pub async fn handle(deps: &Deps, input: DeploymentRef) -> Result<WaitStableOutpu
             save(deps, &mut deployment).await?;
         }
         info!(deployment = %deployment.id, waited_seconds, "green is stable");
+        test_traffic_to_green(deps, &mut deployment).await?;
     } else if waited_seconds as u64 > deps.settings.stabilization_timeout_seconds {
         return Err(HandlerError::new(
             ErrorKind::StabilizationTimeout,
@@ -66,4 +70,26 @@ pub async fn handle(deps: &Deps, input: DeploymentRef) -> Result<WaitStableOutpu
         desired: task_set.computed_desired_count,
         waited_seconds,
     })
+}
+
+/// Once green is stable, the test listener (`traffic.testListener`) sends it everything, before
+/// any production traffic moves or an approval waits: people and checks try green on the test
+/// port while production stays on blue (CodeDeploy's reroute wait). Fenced like a shift, so a
+/// rollback that begins meanwhile finds the test listener on blue again before green goes.
+async fn test_traffic_to_green(
+    deps: &Deps,
+    deployment: &mut Deployment,
+) -> Result<(), HandlerError> {
+    if deployment.traffic.test_listener_arn.is_none()
+        || deployment.test_traffic == Some(Side::Green)
+    {
+        return Ok(());
+    }
+    fence::raise(deps, deployment, FenceAction::TestTraffic).await?;
+    traffic::apply_test(deps, deployment, Side::Green).await?;
+    let event = deployment.test_traffic_to(deps.clock.now(), Side::Green);
+    save(deps, deployment).await?;
+    info!(deployment = %deployment.id, "test listener on green");
+    notify(deps, deployment, &event).await;
+    Ok(())
 }

@@ -284,6 +284,7 @@ function describe(e, d) {
     case 'answered': return SAID.test(e.reason) ? capital(e.reason)
       : `${capital(said || `${e.answer} by`)} ${e.by}${e.reason ? `: ${e.reason}` : ''}`;
     case 'shifted': return `Shifted to ${pct(e.weight)} on green (step ${e.step + 1} of ${e.of ?? d.plan?.steps?.length})`;
+    case 'test-traffic': return e.to === 'green' ? 'Test listener sends everything to green; production untouched' : 'Test listener sends everything to blue again';
     case 'moved': return `Moved by hand to ${pct(e.weight)} on green`;
     case 'baking': return `Baking step ${e.step + 1} for ${dur(e.seconds)}, alarms watched`;
     case 'alarm-ignored': return `Alarm ignored (rollback.onAlarm is false): ${e.cause}`;
@@ -300,7 +301,7 @@ function describe(e, d) {
   }
 }
 const TONES = { succeeded: 'ok', failed: 'bad', 'rolling-back': 'bad', 'rolled-back': 'bad', warning: 'warn', 'alarm-ignored': 'warn',
-  'rolled-forward': 'warn', 'awaiting-approval': 'wait', shifted: 'shift', moved: 'shift', promoted: 'shift' };
+  'rolled-forward': 'warn', 'awaiting-approval': 'wait', shifted: 'shift', moved: 'shift', promoted: 'shift', 'test-traffic': 'shift' };
 const tone = (e) => (e.event === 'answered' ? (e.answer === 'approved' ? 'ok' : 'bad') : TONES[e.event] || '');
 
 /** The strategy in a few words, as the list says it. */

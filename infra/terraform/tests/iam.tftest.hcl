@@ -247,9 +247,21 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
       "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
       "ecs:DescribeTaskSets", "ecs:DescribeServices", "ecs:UpdateServicePrimaryTaskSet", "ecs:UpdateTaskSet", "ecs:DeleteTaskSet",
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:ModifyListener",
       "secretsmanager:GetSecretValue",
     ])
-    error_message = "finalize must only confirm the weights, promote green, scale blue down and remove it, and read the GitHub credentials (the deployment's success on GitHub)."
+    error_message = "finalize must only confirm the weights, point the test listener at green, promote green, scale blue down and remove it, and read the GitHub credentials (the deployment's success on GitHub)."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["wait-stable"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "ecs:DescribeTaskSets", "ecs:DescribeServices",
+      "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:ModifyListener",
+    ])
+    error_message = "wait-stable must only read green and point the test listener at it."
   }
 
   assert {
@@ -481,11 +493,13 @@ run "resources_are_scoped_to_what_the_variables_list" {
   }
 
   assert {
-    condition = alltrue([
-      for s in data.aws_iam_policy_document.function["rollback"].statement :
-      s.resources == toset(var.listener_arns)
-      if contains(s.actions, "elasticloadbalancing:ModifyListener")
-    ])
+    condition = alltrue(flatten([
+      for fn in ["rollback", "wait-stable", "finalize"] : [
+        for s in data.aws_iam_policy_document.function[fn].statement :
+        s.resources == toset(var.listener_arns)
+        if contains(s.actions, "elasticloadbalancing:ModifyListener")
+      ]
+    ]))
     error_message = "ModifyListener must be limited to the listed listeners."
   }
 }
