@@ -1537,3 +1537,112 @@ async fn the_test_listener_sends_green_everything_first_then_follows_production(
         "and the test port with it"
     );
 }
+
+/// The first deployment of a service with no task set, on the real services: the manifest's
+/// `network:` says where tasks run; green goes on the first target group, all traffic at once
+/// (nothing to compare with); the listener, forwarding elsewhere before, ends on it; one
+/// PRIMARY task set remains.
+#[tokio::test]
+async fn the_first_deployment_of_an_empty_service_ends_with_one_primary_task_set_serving() {
+    let clients = clients().await;
+    let mut env = seed_environment(&clients, &unique_prefix("first")).await;
+    let empty = format!("{}-first", env.prefix);
+    clients
+        .aws
+        .ecs
+        .create_service()
+        .cluster(&env.cluster)
+        .service_name(&empty)
+        .desired_count(2)
+        .deployment_controller(
+            aws_sdk_ecs::types::DeploymentController::builder()
+                .r#type(aws_sdk_ecs::types::DeploymentControllerType::External)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create the empty service");
+    env.service = empty;
+    // Before: the listener forwards to the other target group only.
+    let forward = Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(&env.green_target_group_arn)
+        .build();
+    clients
+        .aws
+        .elb
+        .modify_listener()
+        .listener_arn(&env.production_listener_arn)
+        .default_actions(forward)
+        .send()
+        .await
+        .expect("point the listener elsewhere");
+    let network = format!(
+        "network:\n  subnets: [{}]\n  securityGroups: [{}]\n  assignPublicIp: false\n  launchType: FARGATE\n",
+        env.subnet_ids.join(", "),
+        env.security_group_id
+    );
+    let yaml = env.manifest_yaml(CANARY, "../ecs/web.json") + &network;
+    let h = Harness::on(clients, env);
+    h.put_manifest(&yaml);
+    let id = h.deployment_id(1);
+
+    let planned = h.plan(&id).await.expect("plan");
+    assert_eq!(
+        planned
+            .steps
+            .iter()
+            .map(|step| step.weight)
+            .collect::<Vec<_>>(),
+        [100],
+        "no canary on a first deployment"
+    );
+    let record = h.record(&id).await;
+    assert!(record.is_first());
+    assert!(
+        record.history.iter().any(|entry| matches!(&entry.event, ferry_core::lifecycle::Event::Warning { message } if message.contains("first deployment"))),
+        "the plan says why there is no canary"
+    );
+    let created = h.provision(&id).await;
+    let described = h
+        .clients
+        .aws
+        .ecs
+        .describe_task_sets()
+        .cluster(&h.env.cluster)
+        .service(&h.env.service)
+        .task_sets(&created.task_set_id)
+        .send()
+        .await
+        .unwrap();
+    let green = &described.task_sets()[0];
+    let vpc = green
+        .network_configuration()
+        .and_then(|network| network.awsvpc_configuration())
+        .expect("the manifest's network");
+    assert_eq!(vpc.subnets(), h.env.subnet_ids.as_slice());
+    assert_eq!(
+        green.load_balancers()[0].target_group_arn(),
+        Some(h.env.blue_target_group_arn.as_str()),
+        "on the first target group"
+    );
+    h.shift(&id, 0).await;
+    h.finalize(&id, Phase::Promote).await;
+    h.finalize(&id, Phase::Cleanup).await;
+
+    assert_eq!(h.record(&id).await.status, DeploymentStatus::Succeeded);
+    assert_eq!(
+        h.listener_weights().await,
+        (100, 0),
+        "the listener on green"
+    );
+    let sets = h.task_sets().await;
+    assert_eq!(
+        sets.iter()
+            .map(|(_, status, external)| (status.as_str(), external.as_deref()))
+            .collect::<Vec<_>>(),
+        [("PRIMARY", Some(id.as_str()))]
+    );
+    assert_eq!(h.lock_holder().await, None);
+}

@@ -793,6 +793,7 @@ pub fn deployment_record(
         applied_step: None,
         green_weight: 0,
         test_traffic: None,
+        placement: None,
         pending_token: None,
         cleanup_started: false,
         fence: None,

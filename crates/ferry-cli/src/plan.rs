@@ -139,6 +139,27 @@ pub fn render_text(manifest: &Manifest, plan: &Plan) -> String {
             ""
         }
     ));
+    if let Some(placement) = &manifest.network {
+        let network = placement.network.as_ref();
+        out.push_str(&format!(
+            "Green runs in {} ({}){}. On a service with no task set yet (its first deployment) there is nothing to compare with: no canary, green takes all traffic once stable.\n",
+            network.map(|n| n.subnets.join(", ")).unwrap_or_default(),
+            network.map(|n| n.security_groups.join(", ")).unwrap_or_default(),
+            match (&placement.launch_type, placement.capacity_providers.is_empty()) {
+                (Some(kind), _) => format!(", {kind}"),
+                (None, false) => format!(
+                    ", capacity providers {}",
+                    placement
+                        .capacity_providers
+                        .iter()
+                        .map(|item| item.capacity_provider.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                (None, true) => String::new(),
+            }
+        ));
+    }
     if let Some(test_listener) = &manifest.traffic.test_listener {
         out.push_str(&format!(
             "Test listener {}: on green from green's start; at the end on what production runs (green after success, blue after a rollback).\n",

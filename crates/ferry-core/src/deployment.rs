@@ -284,6 +284,9 @@ pub struct Deployment {
     pub green: Option<TaskSetRef>,
     /// The task definition document to register (JSON, as `register-task-definition` accepts).
     pub task_definition: serde_json::Value,
+    /// Where green runs, from the manifest's `network:`; without it, where blue runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<crate::ports::Placement>,
     pub container_name: String,
     pub container_port: u16,
     /// Index of the last step whose weights were applied and verified.
@@ -333,6 +336,19 @@ impl Deployment {
     /// rolls the deployment back wherever it is (bake, approval, hold, keep-warm).
     pub fn traffic_moved(&self) -> bool {
         self.applied_step.is_some() || self.green_weight > 0
+    }
+
+    /// The service's first deployment: nothing ran before it, so there is no blue to compare
+    /// with or to go back to.
+    pub fn is_first(&self) -> bool {
+        self.blue.is_none()
+    }
+
+    /// From here a rollback finishes the deployment instead: blue's removal began, or a first
+    /// deployment's green was promoted (it is all the service has; taking it away is no
+    /// rollback).
+    pub fn only_rolls_forward(&self) -> bool {
+        self.cleanup_started || (self.is_first() && self.status == DeploymentStatus::Finalizing)
     }
 
     /// Whether its alarms guard the deployment now: from the first shift until blue's removal

@@ -305,7 +305,7 @@ async fn wait_or_cancel(deps: &Deps, holder: &Deployment, desired: &Desired) -> 
         };
     }
     let cancellable = holder.policy.on_newer_push == OnNewerPush::Cancel
-        && !holder.cleanup_started
+        && !holder.only_rolls_forward()
         && holder.source.commit != desired.push.commit
         && !matches!(
             holder.status,

@@ -51,14 +51,16 @@ pub async fn handle(
                 .register_task_definition(&deployment.task_definition)
                 .await
                 .map_err(port("registering the task definition"))?;
-            // Green runs where and how blue runs.
-            let placement = service
-                .task_sets
-                .iter()
-                .find(|set| Some(&set.id) == deployment.blue.as_ref().map(|blue| &blue.id))
-                .or(service.primary_task_set())
-                .map(|blue| blue.placement.clone())
-                .unwrap_or_else(Placement::default);
+            // Green runs where the manifest's `network:` says, else where and how blue runs.
+            let placement = deployment.placement.clone().unwrap_or_else(|| {
+                service
+                    .task_sets
+                    .iter()
+                    .find(|set| Some(&set.id) == deployment.blue.as_ref().map(|blue| &blue.id))
+                    .or(service.primary_task_set())
+                    .map(|blue| blue.placement.clone())
+                    .unwrap_or_else(Placement::default)
+            });
             deps.ecs
                 .create_task_set(&NewTaskSet {
                     cluster: deployment.cluster.clone(),

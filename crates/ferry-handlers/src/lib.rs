@@ -137,6 +137,8 @@ pub struct GithubDeps {
 }
 
 #[cfg(test)]
+mod first_deployment_tests;
+#[cfg(test)]
 mod safety_tests;
 #[cfg(test)]
 mod test_traffic_tests;

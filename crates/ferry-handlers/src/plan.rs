@@ -11,7 +11,7 @@ use ferry_core::deployment::{
     new_deployment_id, service_key, short_commit,
 };
 use ferry_core::manifest::{self, Manifest};
-use ferry_core::plan::Plan;
+use ferry_core::plan::{Plan, Strategy};
 use ferry_core::ports::{
     AlarmStatus, PortError, RouteRef, ServiceInfo, ServiceLock, TaskSetStatus,
 };
@@ -137,20 +137,17 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             )),
             other => HandlerError::from_port("describing the service", other),
         })?;
-    let (blue, green_target_group) = decide_colours(&manifest, &service)?;
+    let colours = decide_colours(&manifest, &service)?;
+    let (blue_target_group, green_target_group) =
+        (&colours.blue_target_group, &colours.green_target_group);
     let route = RouteRef {
         listener_arn: manifest.traffic.listener.clone(),
         rule_arn: manifest.traffic.rule.clone(),
     };
-    check_route(deps, &route, &blue.target_group_arn, &green_target_group).await?;
+    let first = colours.blue.is_none();
+    check_route(deps, &route, blue_target_group, green_target_group, first).await?;
     if let Some(test_listener) = &manifest.traffic.test_listener {
-        check_test_route(
-            deps,
-            test_listener,
-            &blue.target_group_arn,
-            &green_target_group,
-        )
-        .await?;
+        check_test_route(deps, test_listener, blue_target_group, green_target_group).await?;
     }
     let alarms = check_alarms_exist(deps, &manifest.alarms).await?;
 
@@ -159,7 +156,13 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         .deployment_id
         .clone()
         .unwrap_or_else(|| new_deployment_id(&manifest.service, now, &input.commit));
-    let plan = manifest.plan();
+    // A first deployment has nothing to compare green with: no canary, all traffic at once
+    // (after the approval, if the manifest asks for one), and no blue to keep warm.
+    let plan = if first {
+        Plan::new(&Strategy::AllAtOnce, manifest.approval.before_traffic)
+    } else {
+        manifest.plan()
+    };
     let key = service_key(&manifest.cluster, &manifest.service);
     let expires_at = now + lock_lease(deps, &manifest, &plan);
 
@@ -187,7 +190,11 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             alarms: manifest.alarms.clone(),
             rollback_on_alarm: manifest.rollback.on_alarm,
             on_insufficient_data: manifest.rollback.on_insufficient_data,
-            keep_old_for_seconds: manifest.rollback.keep_old_for_seconds,
+            keep_old_for_seconds: if first {
+                0
+            } else {
+                manifest.rollback.keep_old_for_seconds
+            },
             approvers: manifest.approval.approvers.clone(),
             self_approval: manifest.approval.self_approval,
             rollback_by_approvers: manifest.approval.rollback_by_approvers,
@@ -202,11 +209,12 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             rule_arn: manifest.traffic.rule.clone(),
             test_listener_arn: manifest.traffic.test_listener.clone(),
         },
-        blue_target_group: blue.target_group_arn.clone(),
-        green_target_group,
-        blue: Some(blue),
+        blue_target_group: colours.blue_target_group.clone(),
+        green_target_group: colours.green_target_group.clone(),
+        blue: colours.blue.clone(),
         green: None,
         task_definition: document,
+        placement: manifest.network.clone(),
         container_name: manifest.container.name.clone(),
         container_port: manifest.container.port,
         applied_step: None,
@@ -224,6 +232,19 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         version: 0,
     };
     let planned = deployment.planned(now);
+    if first {
+        deployment.warned(
+            now,
+            format!(
+                "first deployment of {key}: nothing runs yet, so there is no canary (nothing to compare green with); green gets all traffic once it is stable{}, and the manifest's strategy applies from the next deployment",
+                if manifest.approval.before_traffic {
+                    " and approved"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
     for warning in slow_alarms(&deployment.plan, &alarms) {
         warn!(deployment = %id, %warning, "plan warning");
         deployment.warned(now, warning);
@@ -332,10 +353,7 @@ async fn read_manifest(deps: &Deps, input: &PlanInput) -> Result<Manifest, Handl
 }
 
 /// Blue is the primary task set; green goes on the other of the manifest's two target groups.
-fn decide_colours(
-    manifest: &Manifest,
-    service: &ServiceInfo,
-) -> Result<(TaskSetRef, String), HandlerError> {
+fn decide_colours(manifest: &Manifest, service: &ServiceInfo) -> Result<Colours, HandlerError> {
     let refuse = |message: String| Err(HandlerError::non_retryable(message));
     if service.status != "ACTIVE" {
         return refuse(format!(
@@ -349,13 +367,29 @@ fn decide_colours(
             service.name, service.deployment_controller
         ));
     }
-    let Some(primary) = service.primary_task_set() else {
-        return refuse(format!(
-            "service {} has no primary task set: create the first one (see infra/terraform/examples/app) before deploying with Ferry",
-            service.name
-        ));
-    };
     let [first, second] = &manifest.traffic.target_groups;
+    let Some(primary) = service.primary_task_set() else {
+        // Nothing runs yet: the service's first deployment, on the first target group.
+        if let Some(leftover) = service.task_sets.first() {
+            return refuse(format!(
+                "service {} has task set {} (external id {}) but none is primary; a deployment did not finish: roll it back or delete the task set",
+                service.name,
+                leftover.id,
+                leftover.external_id.as_deref().unwrap_or("none")
+            ));
+        }
+        if manifest.network.is_none() {
+            return refuse(format!(
+                "service {} has no task set yet, so there is nothing to copy where tasks run from: for its first deployment, add `network:` to the manifest (subnets, securityGroups, assignPublicIp, and launchType or capacityProviders)",
+                service.name
+            ));
+        }
+        return Ok(Colours {
+            blue: None,
+            blue_target_group: second.clone(),
+            green_target_group: first.clone(),
+        });
+    };
     let blue_group = primary
         .target_group_arns
         .iter()
@@ -383,15 +417,24 @@ fn decide_colours(
             green_group
         ));
     }
-    Ok((
-        TaskSetRef {
+    Ok(Colours {
+        blue: Some(TaskSetRef {
             id: primary.id.clone(),
             arn: primary.arn.clone(),
             task_definition_arn: primary.task_definition_arn.clone(),
-            target_group_arn: blue_group,
-        },
-        green_group,
-    ))
+            target_group_arn: blue_group.clone(),
+        }),
+        blue_target_group: blue_group,
+        green_target_group: green_group,
+    })
+}
+
+/// Which target group serves now (blue, with its task set unless nothing runs yet) and which
+/// one green goes on.
+struct Colours {
+    blue: Option<TaskSetRef>,
+    blue_target_group: String,
+    green_target_group: String,
 }
 
 /// The route must forward only to our two target groups, with all traffic on blue.
@@ -400,6 +443,7 @@ async fn check_route(
     route: &RouteRef,
     blue: &str,
     green: &str,
+    first: bool,
 ) -> Result<(), HandlerError> {
     let weights = deps
         .traffic
@@ -420,6 +464,11 @@ async fn check_route(
             "{where_} forwards to {}, which is not one of traffic.targetGroups; it must forward only to the two target groups",
             other.target_group_arn
         )));
+    }
+    // Before the first deployment nothing serves: whatever the listener forwards to among the
+    // two, the first shift points it at green.
+    if first {
+        return Ok(());
     }
     let weight_of = |arn: &str| {
         weights

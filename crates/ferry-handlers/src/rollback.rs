@@ -70,20 +70,17 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
         }
         _ => {}
     }
-    if deployment.cleanup_started {
+    if deployment.only_rolls_forward() {
         return roll_forward(deps, deployment, reason).await;
     }
 
-    let blue = deployment.blue.clone().ok_or_else(|| {
-        HandlerError::non_retryable(format!(
-            "deployment {} has no blue task set to return to; traffic left as it is",
-            deployment.id
-        ))
-    })?;
     if deployment.status != DeploymentStatus::RollingBack {
         deployment.rolling_back(deps.clock.now(), &reason);
         save(deps, &mut deployment).await?;
     }
+    let Some(blue) = deployment.blue.clone() else {
+        return roll_back_first(deps, deployment, reason).await;
+    };
 
     // Traffic goes back only to a blue that can take it.
     let mut service = describe_service(deps, &deployment).await?;
@@ -187,6 +184,39 @@ async fn remove_green(
             .map_err(port("removing the green task set"))?;
     }
     Ok(())
+}
+
+/// A first deployment before its promotion: nothing ran before it, so the service goes back to
+/// running nothing. Green is removed (once a change in flight has settled); the listeners are
+/// left forwarding to the target group, which has no targets again, as before.
+async fn roll_back_first(
+    deps: &Deps,
+    mut deployment: Deployment,
+    reason: String,
+) -> Result<RollbackOutput, HandlerError> {
+    fence::settle(deps, &deployment).await;
+    if let Some(service) = describe_service(deps, &deployment).await? {
+        for set in service.task_sets.iter().filter(|set| {
+            deployment
+                .green
+                .as_ref()
+                .is_some_and(|green| green.id == set.id)
+                || set.external_id.as_deref() == Some(deployment.id.as_str())
+        }) {
+            deps.ecs
+                .delete_task_set(&deployment.cluster, &deployment.service, &set.id)
+                .await
+                .map_err(port("removing the green task set"))?;
+        }
+    }
+    deployment.green_weight = 0;
+    release_lock(deps, &deployment).await?;
+    let reason = deployment.reason.clone().unwrap_or(reason);
+    let event = deployment.rolled_back(deps.clock.now(), &reason);
+    save(deps, &mut deployment).await?;
+    info!(deployment = %deployment.id, %reason, "first deployment rolled back: the service runs nothing, as before");
+    notify(deps, &deployment, &event).await;
+    Ok(output(&deployment, reason))
 }
 
 /// Blue's removal began: finish it. Green is primary and serves all traffic.

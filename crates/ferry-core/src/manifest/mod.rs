@@ -27,6 +27,7 @@ use crate::convergence::OnNewerPush;
 use crate::deployment::OnTimeout;
 use crate::lifecycle::Verbosity;
 use crate::plan::{Plan, Preset, StepSpec, Strategy};
+use crate::ports::{CapacityProviderItem, NetworkConfig, Placement};
 use reader::{Fields, Reader, describe};
 
 /// How long an approval waits when the manifest does not say.
@@ -48,6 +49,7 @@ const TOP_LEVEL: &[&str] = &[
     "notify",
     "branches",
     "onNewerPush",
+    "network",
 ];
 const STRATEGIES: &[&str] = &["allAtOnce", "canary", "linear", "steps", "preset"];
 
@@ -113,6 +115,9 @@ pub struct Manifest {
     pub branches: Vec<String>,
     /// What a newer push does to a deployment of this service still running.
     pub on_newer_push: OnNewerPush,
+    /// `network:`: where green's tasks run. Required for the first deployment of a service
+    /// (no task set to copy from); otherwise it replaces what blue uses.
+    pub network: Option<Placement>,
 }
 
 impl Manifest {
@@ -153,6 +158,7 @@ struct DraftFields {
     slack_verbosity: Verbosity,
     branches: Vec<String>,
     on_newer_push: OnNewerPush,
+    network: Option<Placement>,
 }
 
 impl Draft {
@@ -280,6 +286,7 @@ impl Draft {
             slack_verbosity: fields.slack_verbosity,
             branches: fields.branches,
             on_newer_push: fields.on_newer_push,
+            network: fields.network,
         })
     }
 }
@@ -482,6 +489,11 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
         None => Some(OnNewerPush::default()),
     };
 
+    let network = match top.get("network") {
+        Some(node) => network(&mut reader, node).map(Some),
+        None => Some(None),
+    };
+
     if let (Some(strategy), Some(approval)) = (&strategy, &approval)
         && let Some(node) = top.get("approval")
         && !approval.before_traffic
@@ -513,6 +525,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
         slack_channel,
         branches,
         on_newer_push,
+        network,
     ) {
         (
             Some(service),
@@ -526,6 +539,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             Some(slack_channel),
             Some(branches),
             Some(on_newer_push),
+            Some(network),
         ) if problems.is_empty() => Some(DraftFields {
             service,
             cluster,
@@ -540,6 +554,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             slack_verbosity,
             branches,
             on_newer_push,
+            network,
         }),
         _ => None,
     };
@@ -1118,6 +1133,163 @@ fn rollback(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Rollback> 
         keep_old_for_seconds: keep_old_for?,
         on_insufficient_data: on_insufficient_data?,
     })
+}
+
+/// `network:` — where tasks run: the subnets, security groups and public IP of `awsvpc`, and a
+/// launch type or capacity providers. Required for a service's first deployment (there is no
+/// task set to copy from); on later deployments it replaces what blue uses.
+fn network(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Placement> {
+    let fields = reader.mapping(
+        node,
+        "network",
+        &[
+            "subnets",
+            "securityGroups",
+            "assignPublicIp",
+            "launchType",
+            "capacityProviders",
+            "platformVersion",
+        ],
+    )?;
+    let id_list = |reader: &mut Reader<'_>, key: &str, prefix: &'static str, what: &str| {
+        let node = reader.required(&fields, key, what)?;
+        let values = reader.string_list(node, &fields.path(key), what, |value| {
+            (!value.starts_with(prefix))
+                .then(|| format!("expected an id starting {prefix}, found \"{value}\""))
+        })?;
+        if values.is_empty() {
+            reader.report(
+                node,
+                &fields.path(key),
+                format!("expected at least one: {what}"),
+            );
+            return None;
+        }
+        Some(values)
+    };
+    let subnets = id_list(reader, "subnets", "subnet-", "subnet ids (subnet-...)");
+    let security_groups = id_list(
+        reader,
+        "securityGroups",
+        "sg-",
+        "security group ids (sg-...)",
+    );
+    let assign_public_ip = match fields.get("assignPublicIp") {
+        Some(node) => reader.boolean(node, "network.assignPublicIp"),
+        None => Some(false),
+    };
+    let launch_type = match fields.get("launchType") {
+        Some(node) => match reader.string(node, "network.launchType", "FARGATE, EC2 or EXTERNAL") {
+            Some(kind) if matches!(kind.as_str(), "FARGATE" | "EC2" | "EXTERNAL") => {
+                Some(Some(kind))
+            }
+            Some(other) => {
+                reader.report(
+                    node,
+                    "network.launchType",
+                    format!("expected FARGATE, EC2 or EXTERNAL, found \"{other}\""),
+                );
+                None
+            }
+            None => None,
+        },
+        None => Some(None),
+    };
+    let capacity_providers = match fields.get("capacityProviders") {
+        Some(node) => capacity_providers(reader, node),
+        None => Some(Vec::new()),
+    };
+    if let (Some(Some(_)), Some(providers), Some(node)) = (
+        &launch_type,
+        &capacity_providers,
+        fields.get("capacityProviders"),
+    ) && !providers.is_empty()
+    {
+        reader.report(
+            node,
+            "network.capacityProviders",
+            "give either launchType or capacityProviders, not both (ECS refuses both)",
+        );
+        return None;
+    }
+    let platform_version = match fields.get("platformVersion") {
+        Some(node) => reader
+            .string(
+                node,
+                "network.platformVersion",
+                "a Fargate platform version such as LATEST",
+            )
+            .map(Some),
+        None => Some(None),
+    };
+    Some(Placement {
+        network: Some(NetworkConfig {
+            subnets: subnets?,
+            security_groups: security_groups?,
+            assign_public_ip: assign_public_ip?,
+        }),
+        launch_type: launch_type?,
+        capacity_providers: capacity_providers?,
+        platform_version: platform_version?,
+    })
+}
+
+/// `network.capacityProviders`: `[{capacityProvider: FARGATE_SPOT, weight: 1, base: 0}, ...]`.
+fn capacity_providers(
+    reader: &mut Reader<'_>,
+    node: &MarkedYaml<'_>,
+) -> Option<Vec<CapacityProviderItem>> {
+    let field = "network.capacityProviders";
+    let YamlData::Sequence(items) = &node.data else {
+        reader.report(
+            node,
+            field,
+            format!(
+                "expected a list like [{{capacityProvider: FARGATE_SPOT, weight: 1}}], found {}",
+                describe(node)
+            ),
+        );
+        return None;
+    };
+    let mut providers = Vec::new();
+    let mut ok = true;
+    for (index, item) in items.iter().enumerate() {
+        let item_field = format!("{field}[{index}]");
+        let Some(params) =
+            reader.mapping(item, &item_field, &["capacityProvider", "weight", "base"])
+        else {
+            ok = false;
+            continue;
+        };
+        let name = reader
+            .required(&params, "capacityProvider", "a capacity provider name")
+            .and_then(|node| {
+                reader.string(
+                    node,
+                    &params.path("capacityProvider"),
+                    "a capacity provider name",
+                )
+            });
+        let weight = match params.get("weight") {
+            Some(node) => reader.integer(node, &params.path("weight"), 0..=1000),
+            None => Some(1),
+        };
+        let base = match params.get("base") {
+            Some(node) => reader.integer(node, &params.path("base"), 0..=100_000),
+            None => Some(0),
+        };
+        match (name, weight, base) {
+            (Some(capacity_provider), Some(weight), Some(base)) => {
+                providers.push(CapacityProviderItem {
+                    capacity_provider,
+                    weight: weight as i32,
+                    base: base as i32,
+                })
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(providers)
 }
 
 /// `notify.slack`: the channel, and how much it hears.

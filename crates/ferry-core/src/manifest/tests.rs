@@ -435,3 +435,56 @@ fn rollback_by_is_anyone_or_approvers() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn network_says_where_tasks_run() {
+    let text = manifest_text("  canary: { weight: 10, bake: 5m }")
+        + "network:\n  subnets: [subnet-1, subnet-2]\n  securityGroups: [sg-1]\n  assignPublicIp: true\n  capacityProviders:\n    - { capacityProvider: FARGATE_SPOT, weight: 3 }\n    - { capacityProvider: FARGATE, base: 1 }\n  platformVersion: LATEST\n";
+    let placement = validate(&text).unwrap().network.unwrap();
+    let network = placement.network.unwrap();
+    assert_eq!(network.subnets, ["subnet-1", "subnet-2"]);
+    assert_eq!(network.security_groups, ["sg-1"]);
+    assert!(network.assign_public_ip);
+    assert_eq!(placement.launch_type, None);
+    assert_eq!(placement.capacity_providers.len(), 2);
+    assert_eq!(placement.capacity_providers[0].weight, 3);
+    assert_eq!(placement.capacity_providers[1].base, 1);
+    assert_eq!(placement.platform_version.as_deref(), Some("LATEST"));
+    assert!(
+        validate(&manifest_text("  canary: { weight: 10, bake: 5m }"))
+            .unwrap()
+            .network
+            .is_none()
+    );
+}
+
+#[test]
+fn a_bad_network_is_reported_where_it_is_wrong() {
+    let found = problems(
+        &(manifest_text("  canary: { weight: 10, bake: 5m }")
+            + "network:\n  subnets: [vpc-1]\n  launchType: FARGATE\n  capacityProviders: [{ capacityProvider: FARGATE }]\n  assignPublicIp: sometimes\n"),
+    );
+    let text = found.join("\n");
+    for expected in [
+        "network.subnets[0]: expected an id starting subnet-, found \"vpc-1\"",
+        "network.securityGroups: required field is missing",
+        "network.assignPublicIp",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    let both = problems(
+        &(manifest_text("  canary: { weight: 10, bake: 5m }")
+            + "network:\n  subnets: [subnet-1]\n  securityGroups: [sg-1]\n  launchType: EC2\n  capacityProviders: [{ capacityProvider: FARGATE }]\n"),
+    )
+    .join("\n");
+    assert!(
+        both.contains("either launchType or capacityProviders"),
+        "{both}"
+    );
+    let kind = problems(
+        &(manifest_text("  canary: { weight: 10, bake: 5m }")
+            + "network:\n  subnets: [subnet-1]\n  securityGroups: [sg-1]\n  launchType: LAMBDA\n"),
+    )
+    .join("\n");
+    assert!(kind.contains("expected FARGATE, EC2 or EXTERNAL"), "{kind}");
+}
