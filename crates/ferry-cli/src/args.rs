@@ -63,6 +63,10 @@ pub enum Command {
     /// ECS service behind a load balancer, write an application repository to edit, and print
     /// the lines to export (`eval "$(ferry sandbox)"`). `--stop` ends it.
     Sandbox(SandboxArgs),
+    /// Write `.ferry/SERVICE.yaml` and `ecs/SERVICE.json` for a service CodeDeploy deploys today,
+    /// from its AppSpec and task definition and the deployment group's settings (offline), then
+    /// validate them; prints what could not be carried and why.
+    Init(InitArgs),
     /// Serve the web UI at / and the control API (on loopback), and POST /webhooks/github
     /// (GitHub webhooks) with the webhook-intake logic; with AWS_ENDPOINT_URL set, pushes deploy
     /// on the local engine (FERRY_LOCAL_REPOSITORIES).
@@ -198,6 +202,75 @@ pub struct ManArgs {
     /// Write every page into this folder instead of printing ferry(1).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The ECS cluster (name or ARN).
+    #[arg(long)]
+    pub cluster: String,
+    /// The ECS service (on the EXTERNAL deployment controller once Ferry deploys it).
+    #[arg(long)]
+    pub service: String,
+    /// The application's AppSpec (YAML or JSON), as CodeDeploy reads it.
+    #[arg(long, value_name = "APPSPEC")]
+    pub from_appspec: PathBuf,
+    /// The task definition: taskdef.json, or `aws ecs describe-task-definition` output.
+    #[arg(long, value_name = "TASKDEF")]
+    pub taskdef: PathBuf,
+    /// The deployment group's production listener ARN (prodTrafficRoute).
+    #[arg(long, value_name = "ARN")]
+    pub listener: String,
+    /// The deployment group's test listener ARN (testTrafficRoute), if any.
+    #[arg(long, value_name = "ARN")]
+    pub test_listener: Option<String>,
+    /// The target group pair, as ARNs, the one production uses now first.
+    #[arg(long, value_name = "ARN,ARN", value_delimiter = ',', num_args = 1.., required = true)]
+    pub target_groups: Vec<String>,
+    /// The deployment configuration: CodeDeployDefault.ECSAllAtOnce (CodeDeploy's default),
+    /// ECSCanary10Percent5Minutes, ECSCanary10Percent15Minutes, ECSLinear10PercentEvery1Minutes,
+    /// ECSLinear10PercentEvery3Minutes, or a custom one written canary:PERCENT:MINUTES or
+    /// linear:PERCENT:MINUTES.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "CodeDeployDefault.ECSAllAtOnce"
+    )]
+    pub deployment_config: String,
+    /// The reroute wait (deploymentReadyOption.waitTimeInMinutes), e.g. 30m: production moves
+    /// when a person approves, or when the wait ends.
+    #[arg(long, value_name = "DURATION", value_parser = ferry_core::duration::parse_duration)]
+    pub reroute_wait: Option<u64>,
+    /// What the end of the reroute wait does (actionOnTimeout): continue (CONTINUE_DEPLOYMENT)
+    /// or stop (STOP_DEPLOYMENT: roll back).
+    #[arg(long, value_enum, default_value_t = RerouteTimeout::Continue)]
+    pub on_reroute_timeout: RerouteTimeout,
+    /// The termination wait (terminationWaitTimeInMinutes), e.g. 1h: how long blue is kept.
+    #[arg(long, value_name = "DURATION", value_parser = ferry_core::duration::parse_duration)]
+    pub termination_wait: Option<u64>,
+    /// The deployment group's alarms, comma-separated.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub alarms: Vec<String>,
+    /// The AWS region every ARN is in.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The image, when taskdef.json has CodePipeline's placeholder (<IMAGE1_NAME>);
+    /// ${GIT_SHA} is replaced by the commit each deployment ships.
+    #[arg(long, value_name = "REPOSITORY:TAG")]
+    pub image: Option<String>,
+    /// The application repository to write into.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace files that exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `actionOnTimeout` of CodeDeploy's reroute wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RerouteTimeout {
+    Continue,
+    Stop,
 }
 
 #[derive(Args, Debug)]

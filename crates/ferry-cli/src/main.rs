@@ -11,6 +11,7 @@ mod args;
 mod context;
 mod deploy;
 mod explain;
+mod init;
 mod invoke;
 mod plan;
 mod remote;
@@ -96,6 +97,7 @@ fn main() -> ExitCode {
         }
         Command::Man(args) => manual_pages(args.dir.as_deref()),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Init(args) => init::run(args),
         command => {
             init_tracing(verbose);
             match tokio::runtime::Runtime::new() {
@@ -184,6 +186,7 @@ async fn run_async(command: Command) -> anyhow::Result<ExitCode> {
         | Command::Plan(_)
         | Command::Completions(_)
         | Command::Man(_)
+        | Command::Init(_)
         | Command::Sandbox(_) => {
             unreachable!("handled synchronously")
         }

@@ -548,3 +548,86 @@ fn no_region_says_where_to_set_one() {
     ]);
     insta::assert_snapshot!("no_region", stderr);
 }
+
+#[test]
+fn init_turns_a_codedeploy_setup_into_a_manifest_that_validates_and_plans() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/codedeploy");
+    let dir = tempfile::tempdir().unwrap();
+    let listener = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
+    let groups = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-blue/6d0ecf831eec9f09,arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-green/a8d4b3e1f2c7d6e5";
+    let init = |extra: &[&str]| {
+        let mut args = vec![
+            "init".to_string(),
+            "--cluster".into(),
+            "shop".into(),
+            "--service".into(),
+            "web".into(),
+            "--from-appspec".into(),
+            fixtures.join("appspec.yaml").display().to_string(),
+            "--taskdef".into(),
+            fixtures.join("taskdef.json").display().to_string(),
+            "--listener".into(),
+            listener.into(),
+            "--target-groups".into(),
+            groups.into(),
+            "--deployment-config".into(),
+            "CodeDeployDefault.ECSCanary10Percent5Minutes".into(),
+            "--reroute-wait".into(),
+            "30m".into(),
+            "--termination-wait".into(),
+            "1h".into(),
+            "--dir".into(),
+            dir.path().display().to_string(),
+        ];
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(&args)
+            .output()
+            .expect("ferry runs")
+    };
+
+    let no_image = init(&[]);
+    assert_eq!(
+        no_image.status.code(),
+        Some(2),
+        "{}",
+        text(&no_image.stdout)
+    );
+    assert!(
+        text(&no_image.stderr).contains("<IMAGE1_NAME>"),
+        "{}",
+        text(&no_image.stderr)
+    );
+    assert!(!dir.path().join(".ferry").exists(), "nothing written");
+
+    let done = init(&[
+        "--image",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:${GIT_SHA}",
+    ]);
+    let stdout = text(&done.stdout);
+    assert!(done.status.success(), "{stdout}\n{}", text(&done.stderr));
+    assert!(stdout.contains("ok  "), "{stdout}");
+    assert!(
+        stdout.contains("not carried: the AfterAllowTestTraffic hook"),
+        "{stdout}"
+    );
+    let manifest = dir.path().join(".ferry/web.yaml");
+    let plan = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["plan", &manifest.display().to_string()])
+        .output()
+        .unwrap();
+    let planned = text(&plan.stdout);
+    assert!(plan.status.success(), "{}", text(&plan.stderr));
+    assert!(
+        planned.starts_with("web on shop: canary 10% for 5m"),
+        "{planned}"
+    );
+    assert!(
+        planned.contains("-- wait for approval (timeout 30m, then continue) --"),
+        "{planned}"
+    );
+
+    let again = init(&["--image", "web:1"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("--force replaces it"));
+}

@@ -66,9 +66,11 @@ async fn a_first_deployment_runs_where_the_manifest_says_all_at_once_and_ends_pr
     );
     let deployment = record(&world, "d1").await;
     assert!(deployment.is_first());
+    // The listener forwards to the first target group (the seeded world's): green goes on the
+    // other, idle one.
     assert_eq!(
-        deployment.green_target_group, BLUE_TG,
-        "the first target group"
+        deployment.green_target_group, GREEN_TG,
+        "the idle target group"
     );
     assert_eq!(deployment.policy.keep_old_for_seconds, 0);
     assert!(deployment.history.iter().any(|entry| matches!(
@@ -89,11 +91,7 @@ async fn a_first_deployment_runs_where_the_manifest_says_all_at_once_and_ends_pr
     shift_weights::handle(&world.deps, shift("d1", 0))
         .await
         .unwrap();
-    assert_eq!(
-        world.blue_weight(),
-        100,
-        "the listener on the first target group"
-    );
+    assert_eq!(world.green_weight(), 100, "the listener on green");
     finalize(&world, "d1", Phase::Promote).await;
     assert!(
         record(&world, "d1").await.only_rolls_forward(),
@@ -128,6 +126,7 @@ async fn a_first_deployment_rolled_back_leaves_the_service_running_nothing_as_be
         cause: None,
         give_up: false,
     };
+    assert_eq!(world.green_weight(), 100);
     rollback::handle(&world.deps, input.clone()).await.unwrap();
     assert!(
         world
@@ -137,6 +136,9 @@ async fn a_first_deployment_rolled_back_leaves_the_service_running_nothing_as_be
             .task_sets
             .is_empty()
     );
+    // Traffic back where it was: to whatever serves on the other target group (a service
+    // moving from CodeDeploy keeps serving).
+    assert_eq!(world.blue_weight(), 100);
     let deployment = record(&world, "d1").await;
     assert_eq!(deployment.status, DeploymentStatus::RolledBack);
     assert!(world.store.get_lock("shop/web").await.unwrap().is_none());

@@ -13,7 +13,7 @@ use ferry_core::deployment::{
 use ferry_core::manifest::{self, Manifest};
 use ferry_core::plan::{Plan, Strategy};
 use ferry_core::ports::{
-    AlarmStatus, PortError, RouteRef, ServiceInfo, ServiceLock, TaskSetStatus,
+    AlarmStatus, PortError, RouteRef, ServiceInfo, ServiceLock, TargetGroupWeight, TaskSetStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -137,15 +137,25 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             )),
             other => HandlerError::from_port("describing the service", other),
         })?;
-    let colours = decide_colours(&manifest, &service)?;
-    let (blue_target_group, green_target_group) =
-        (&colours.blue_target_group, &colours.green_target_group);
+    let mut colours = decide_colours(&manifest, &service)?;
     let route = RouteRef {
         listener_arn: manifest.traffic.listener.clone(),
         rule_arn: manifest.traffic.rule.clone(),
     };
     let first = colours.blue.is_none();
-    check_route(deps, &route, blue_target_group, green_target_group, first).await?;
+    let weights = check_route(
+        deps,
+        &route,
+        &colours.blue_target_group,
+        &colours.green_target_group,
+        first,
+    )
+    .await?;
+    if first {
+        colours = onto_the_idle_group(colours, &weights);
+    }
+    let (blue_target_group, green_target_group) =
+        (&colours.blue_target_group, &colours.green_target_group);
     if let Some(test_listener) = &manifest.traffic.test_listener {
         check_test_route(deps, test_listener, blue_target_group, green_target_group).await?;
     }
@@ -429,6 +439,28 @@ fn decide_colours(manifest: &Manifest, service: &ServiceInfo) -> Result<Colours,
     })
 }
 
+/// A first deployment goes on the target group the listener does not send traffic to: when
+/// something else serves there (a service moving from CodeDeploy), a rollback gives the traffic
+/// back to it.
+fn onto_the_idle_group(colours: Colours, weights: &[TargetGroupWeight]) -> Colours {
+    let weight_of = |arn: &str| -> u32 {
+        weights
+            .iter()
+            .filter(|entry| entry.target_group_arn == arn)
+            .map(|entry| entry.weight)
+            .sum()
+    };
+    if weight_of(&colours.green_target_group) > 0 && weight_of(&colours.blue_target_group) == 0 {
+        Colours {
+            blue: None,
+            blue_target_group: colours.green_target_group,
+            green_target_group: colours.blue_target_group,
+        }
+    } else {
+        colours
+    }
+}
+
 /// Which target group serves now (blue, with its task set unless nothing runs yet) and which
 /// one green goes on.
 struct Colours {
@@ -444,7 +476,7 @@ async fn check_route(
     blue: &str,
     green: &str,
     first: bool,
-) -> Result<(), HandlerError> {
+) -> Result<Vec<TargetGroupWeight>, HandlerError> {
     let weights = deps
         .traffic
         .read_weights(route)
@@ -468,7 +500,7 @@ async fn check_route(
     // Before the first deployment nothing serves: whatever the listener forwards to among the
     // two, the first shift points it at green.
     if first {
-        return Ok(());
+        return Ok(weights);
     }
     let weight_of = |arn: &str| {
         weights
@@ -487,7 +519,7 @@ async fn check_route(
             "{where_} already sends traffic to the idle target group {green}; a previous deployment did not finish: roll it back first"
         )));
     }
-    Ok(())
+    Ok(weights)
 }
 
 /// The alarms' statuses; `NonRetryable` when one does not exist.

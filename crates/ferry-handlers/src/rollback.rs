@@ -186,15 +186,20 @@ async fn remove_green(
     Ok(())
 }
 
-/// A first deployment before its promotion: nothing ran before it, so the service goes back to
-/// running nothing. Green is removed (once a change in flight has settled); the listeners are
-/// left forwarding to the target group, which has no targets again, as before.
+/// A first deployment before its promotion: the service goes back to running nothing, and the
+/// listeners back to the other target group (green went on the one they did not use: when
+/// something else serves there, a service moving from CodeDeploy, it serves again). Then green
+/// is removed, once a change in flight has settled.
 async fn roll_back_first(
     deps: &Deps,
     mut deployment: Deployment,
     reason: String,
 ) -> Result<RollbackOutput, HandlerError> {
-    fence::settle(deps, &deployment).await;
+    traffic::apply(deps, &deployment, 0).await?;
+    if fence::settle(deps, &deployment).await {
+        traffic::apply(deps, &deployment, 0).await?;
+    }
+    traffic::apply_test(deps, &deployment, Side::Blue).await?;
     if let Some(service) = describe_service(deps, &deployment).await? {
         for set in service.task_sets.iter().filter(|set| {
             deployment

@@ -9,6 +9,7 @@
 //!
 //! [`load`] does both from the local file system.
 
+pub mod codedeploy;
 mod problem;
 mod reader;
 mod task_definition;
