@@ -26,17 +26,7 @@ use aws_smithy_types::error::operation::BuildError;
 use ferry_core::ports::{PortError, PortResult};
 use serde_json::{Map, Value};
 
-/// Fields `describe-task-definition` prints that registering refuses: a common copy-paste slip.
-const READ_ONLY_FIELDS: &[&str] = &[
-    "taskDefinitionArn",
-    "revision",
-    "status",
-    "requiresAttributes",
-    "compatibilities",
-    "registeredAt",
-    "registeredBy",
-    "deregisteredAt",
-];
+use ferry_core::manifest::READ_ONLY_FIELDS;
 
 /// Converts the document into the RegisterTaskDefinition request.
 pub(crate) fn register_request(document: &Value) -> PortResult<RegisterTaskDefinitionInputBuilder> {

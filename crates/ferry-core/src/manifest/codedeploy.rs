@@ -20,7 +20,7 @@ use saphyr::{LoadableYamlNode, MarkedYaml, YamlData};
 use serde_json::Value;
 
 use super::reader::{Reader, describe};
-use super::{ContainerTarget, Problem, Problems};
+use super::{ContainerTarget, Problem, Problems, READ_ONLY_FIELDS};
 use crate::plan::Strategy;
 use crate::ports::{CapacityProviderItem, NetworkConfig, Placement};
 
@@ -395,18 +395,6 @@ pub struct Converted {
     /// Each: what, and why it was not carried.
     pub not_carried: Vec<String>,
 }
-
-/// Fields `describe-task-definition` returns that `register-task-definition` refuses.
-const READ_ONLY_FIELDS: &[&str] = &[
-    "taskDefinitionArn",
-    "revision",
-    "status",
-    "requiresAttributes",
-    "compatibilities",
-    "registeredAt",
-    "registeredBy",
-    "deregisteredAt",
-];
 
 /// The longest `rollback.keepOldFor` a manifest takes.
 const MAX_KEEP_OLD_FOR_SECONDS: u64 = 24 * 3600;

@@ -19,7 +19,7 @@ use std::path::{Component, Path, PathBuf};
 use saphyr::{LoadableYamlNode, MarkedYaml, YamlData};
 
 pub use problem::{Problem, Problems};
-pub use task_definition::{ContainerDefinition, TaskDefinition};
+pub use task_definition::{ContainerDefinition, READ_ONLY_FIELDS, TaskDefinition};
 
 use crate::analysis::OnInsufficientData;
 use crate::arn::{self, ResourceKind};

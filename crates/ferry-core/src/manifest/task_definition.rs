@@ -30,7 +30,7 @@ const ACCEPTED_FIELDS: &[&str] = &[
 ];
 
 /// Fields `describe-task-definition` prints that registering refuses: a common copy-paste slip.
-const READ_ONLY_FIELDS: &[&str] = &[
+pub const READ_ONLY_FIELDS: &[&str] = &[
     "taskDefinitionArn",
     "revision",
     "status",
