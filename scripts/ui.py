@@ -11,7 +11,9 @@ deployments started by `ferry deploy --local` in the background (scripts/demo.py
    deployment finishes.
 4. A second deployment bakes: alice clicks Roll back; the load balancer sends everything to blue
    again and the page says rolled back.
-5. Screenshots of the three views at 1280x800 into target/screenshots/ (docs/screenshots/ with
+5. A third holds at the split preset: alice clicks green-80 (the load balancer then sends 80 %
+   to green), then Promote, and it succeeds with everything on green.
+6. Screenshots of the three views at 1280x800 into target/screenshots/ (docs/screenshots/ with
    FERRY_UI_SCREENSHOTS=docs/screenshots, which `make screenshots` sets: the README shows those).
 
 Prints the load time of `/` as the browser measured it, and how long each answer took. Exits
@@ -219,7 +221,34 @@ def main():
         check(shown["green"] == "0" and any("checking the UI's Roll back" in line for line in shown["timeline"]),
               f"the page says rolled back, 0 % on green, and why ({rolled_back['waitedMs']} ms after the process ended)")
 
-        # 5. The service's page.
+        # 5. A deployment holding at a preset: moved by hand with a preset button, checked on the
+        #    load balancer, then promoted.
+        (repo / ".ferry" / "web.yaml").write_text(MANIFEST.replace("canary: {{ weight: 10, bake: 10m }}", "preset: split").format(
+            production=env["production"], test=env["test"], blue=env["groups"][0], green=env["groups"][1]))
+        demo.git(repo, "commit", "-qam", "Hold at split")
+        third = start("third", "--auto-approve", "--as", "local:alice")
+        holding = wait_until(lambda: record_in(env, "holding"), "the third deployment to hold at split")
+        browser("open", path=f"/deployments/{holding['id']}", selector="#d-act:not([hidden]) button")
+        browser("waitGreen", value=50)
+        browser("mark")
+        moved = browser("act", label="green-80")
+        check(moved["done"], f"alice's green-80 is done: {moved['text']} ({moved['answeredMs']} ms)")
+        blue, green = (holding[f"{side}TargetGroup"].split("/")[-2] for side in ("blue", "green"))
+        shares = wait_until(lambda: (lambda w: w.get(green) == 80 and w.get(blue) == 20 and w)(demo.weights(env)),
+                            "the load balancer to send 80 % to green", timeout=60)
+        check(True, f"the load balancer sends 80 % to green ({green}): {shares}")
+        shown = browser("waitGreen", value=80)
+        check(browser("marked")["marked"], f"the page shows {shown['shown']} on green, without a reload")
+        promoted = browser("act", label="Promote")
+        check(promoted["done"], f"alice's Promote is done: {promoted['text']} ({promoted['answeredMs']} ms)")
+        finished = wait_until(lambda: (lambda r: r if r["status"]["state"] == "succeeded" else None)(
+            next(r for r in records(env) if r["id"] == holding["id"])), "the held deployment to succeed", timeout=90)
+        weights = demo.weights(env)
+        check(weights.get(green) == 100 and not weights.get(blue),
+              f"promoted: the deployment succeeded and the load balancer sends everything to green ({weights})")
+        third.wait(timeout=60)
+
+        # 6. The service's page.
         browser("shot", path="/services/shop/web", file=str(SHOTS / "service.png"), selector="#s-history tr[data-href]")
         check(all((SHOTS / name).stat().st_size > 10000 for name in ("deployments.png", "deployment.png", "service.png")),
               f"screenshots of the three views in {SHOTS.relative_to(demo.ROOT)}/")

@@ -631,3 +631,30 @@ fn init_turns_a_codedeploy_setup_into_a_manifest_that_validates_and_plans() {
     assert_eq!(again.status.code(), Some(2));
     assert!(text(&again.stderr).contains("--force replaces it"));
 }
+
+#[test]
+fn plan_says_where_green_runs_and_what_a_first_deployment_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let ferry_dir = dir.path().join(".ferry");
+    std::fs::create_dir_all(&ferry_dir).unwrap();
+    std::fs::create_dir_all(dir.path().join("ecs")).unwrap();
+    std::fs::copy(
+        examples().join("ecs/web.json"),
+        dir.path().join("ecs/web.json"),
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(examples().join(".ferry/web.yaml")).unwrap()
+        + "network:\n  subnets: [subnet-0a1, subnet-0b2]\n  securityGroups: [sg-0c3]\n  launchType: FARGATE\n";
+    std::fs::write(ferry_dir.join("web.yaml"), manifest).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["plan", ".ferry/web.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        stdout.contains("Green runs in subnet-0a1, subnet-0b2 (sg-0c3), FARGATE. On a service with no task set yet (its first deployment) there is nothing to compare with: no canary"),
+        "{stdout}"
+    );
+}
