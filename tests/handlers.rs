@@ -1646,3 +1646,122 @@ async fn the_first_deployment_of_an_empty_service_ends_with_one_primary_task_set
     );
     assert_eq!(h.lock_holder().await, None);
 }
+
+/// `ferry init` from a live service on the real services: what it reads becomes a manifest
+/// and a task definition that validate, and the manifest plans.
+#[tokio::test]
+async fn init_reads_a_live_service_into_a_manifest_that_validates_and_plans() {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+    use ferry_core::manifest::live;
+    let h = Harness::new("init", CANARY).await;
+    let target_group_dimension = format!(
+        "targetgroup/{}",
+        h.env
+            .blue_target_group_arn
+            .split_once(":targetgroup/")
+            .unwrap()
+            .1
+    );
+    for (name, dimensions) in [
+        (
+            format!("{}-tg-5xx", h.env.prefix),
+            vec![("TargetGroup", target_group_dimension.clone())],
+        ),
+        (
+            format!("{}-cpu", h.env.prefix),
+            vec![
+                ("ServiceName", h.env.service.clone()),
+                ("ClusterName", h.env.cluster.clone()),
+            ],
+        ),
+        (
+            format!("{}-other", h.env.prefix),
+            vec![("TargetGroup", "targetgroup/other/0123".to_string())],
+        ),
+    ] {
+        h.clients
+            .aws
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/ApplicationELB")
+            .metric_name("HTTPCode_Target_5XX_Count")
+            .set_dimensions(Some(
+                dimensions
+                    .into_iter()
+                    .map(|(key, value)| Dimension::builder().name(key).value(value).build())
+                    .collect(),
+            ))
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let found = ferry_aws::discover::live_service(
+        &h.clients.aws,
+        Some("eu-west-1".into()),
+        &h.env.cluster,
+        &h.env.service,
+    )
+    .await
+    .expect("read the live service");
+    assert_eq!(found.deployment_controller, "EXTERNAL");
+    assert_eq!(
+        found.serving_target_group.as_deref(),
+        Some(h.env.blue_target_group_arn.as_str())
+    );
+    assert_eq!(
+        found.alarms,
+        [
+            format!("{}-cpu", h.env.prefix),
+            format!("{}-tg-5xx", h.env.prefix)
+        ]
+    );
+    assert_eq!(
+        found.task_definition["family"],
+        h.env.task_definition["family"]
+    );
+    let converted =
+        live::from_live(&found, &live::Choices::default(), "../ecs/web.json").expect("convert");
+    let manifest = ferry_core::manifest::parse_manifest(MANIFEST_PATH, &converted.manifest)
+        .and_then(|draft| draft.complete(Ok(Some(converted.task_definition.clone()))))
+        .unwrap_or_else(|problems| panic!("{problems}\n{}", converted.manifest));
+    assert_eq!(manifest.traffic.listener, h.env.production_listener_arn);
+    assert_eq!(
+        manifest.traffic.test_listener.as_deref(),
+        Some(h.env.test_listener_arn.as_str())
+    );
+    assert_eq!(
+        manifest.traffic.target_groups,
+        [
+            h.env.blue_target_group_arn.clone(),
+            h.env.green_target_group_arn.clone()
+        ]
+    );
+    let document: Value = serde_json::from_str(&converted.task_definition).unwrap();
+    assert!(document.get("taskDefinitionArn").is_none() && document.get("revision").is_none());
+
+    // The written manifest plans, on the same services.
+    h.git
+        .put(REPOSITORY, &h.commit, MANIFEST_PATH, &converted.manifest);
+    h.git.put(
+        REPOSITORY,
+        &h.commit,
+        TASK_DEFINITION_PATH,
+        &converted.task_definition,
+    );
+    let planned = h.plan(&h.deployment_id(1)).await.expect("plan");
+    assert_eq!(
+        planned
+            .steps
+            .iter()
+            .map(|step| step.weight)
+            .collect::<Vec<_>>(),
+        [10, 100]
+    );
+}

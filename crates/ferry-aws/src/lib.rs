@@ -24,6 +24,7 @@
 pub mod cloudwatch;
 pub mod config;
 pub mod deliveries;
+pub mod discover;
 pub mod dynamodb;
 pub mod ecs;
 pub mod elb;

@@ -63,9 +63,10 @@ pub enum Command {
     /// ECS service behind a load balancer, write an application repository to edit, and print
     /// the lines to export (`eval "$(ferry sandbox)"`). `--stop` ends it.
     Sandbox(SandboxArgs),
-    /// Write `.ferry/SERVICE.yaml` and `ecs/SERVICE.json` for a service CodeDeploy deploys today,
-    /// from its AppSpec and task definition and the deployment group's settings (offline), then
-    /// validate them; prints what could not be carried and why.
+    /// Write `.ferry/SERVICE.yaml` and `ecs/SERVICE.json` for a service: read from the live
+    /// service (its task sets, load balancer, listeners and alarms), or, with --from-appspec,
+    /// from a CodeDeploy AppSpec and task definition and the deployment group's settings
+    /// (offline); then validate them. Prints what could not be carried and why.
     Init(InitArgs),
     /// Serve the web UI at / and the control API (on loopback), and POST /webhooks/github
     /// (GitHub webhooks) with the webhook-intake logic; with AWS_ENDPOINT_URL set, pushes deploy
@@ -212,20 +213,24 @@ pub struct InitArgs {
     /// The ECS service (on the EXTERNAL deployment controller once Ferry deploys it).
     #[arg(long)]
     pub service: String,
-    /// The application's AppSpec (YAML or JSON), as CodeDeploy reads it.
-    #[arg(long, value_name = "APPSPEC")]
-    pub from_appspec: PathBuf,
-    /// The task definition: taskdef.json, or `aws ecs describe-task-definition` output.
-    #[arg(long, value_name = "TASKDEF")]
-    pub taskdef: PathBuf,
-    /// The deployment group's production listener ARN (prodTrafficRoute).
+    /// Offline, from CodeDeploy: the application's AppSpec (YAML or JSON). Without it, the live
+    /// service is read (AWS, or the emulator with AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "APPSPEC", requires_all = ["taskdef", "listener", "target_groups"])]
+    pub from_appspec: Option<PathBuf>,
+    /// With --from-appspec: the task definition, taskdef.json or `aws ecs
+    /// describe-task-definition` output.
+    #[arg(long, value_name = "TASKDEF", requires = "from_appspec")]
+    pub taskdef: Option<PathBuf>,
+    /// The production listener (or rule) ARN: the deployment group's prodTrafficRoute; for a
+    /// live service, which one when several forward to it.
     #[arg(long, value_name = "ARN")]
-    pub listener: String,
-    /// The deployment group's test listener ARN (testTrafficRoute), if any.
-    #[arg(long, value_name = "ARN")]
+    pub listener: Option<String>,
+    /// With --from-appspec: the deployment group's test listener ARN (testTrafficRoute).
+    #[arg(long, value_name = "ARN", requires = "from_appspec")]
     pub test_listener: Option<String>,
-    /// The target group pair, as ARNs, the one production uses now first.
-    #[arg(long, value_name = "ARN,ARN", value_delimiter = ',', num_args = 1.., required = true)]
+    /// The target group pair, as ARNs, the one production uses now first (for a live service,
+    /// when no idle one is found beside it).
+    #[arg(long, value_name = "ARN,ARN", value_delimiter = ',', num_args = 1..)]
     pub target_groups: Vec<String>,
     /// The deployment configuration: CodeDeployDefault.ECSAllAtOnce (CodeDeploy's default),
     /// ECSCanary10Percent5Minutes, ECSCanary10Percent15Minutes, ECSLinear10PercentEvery1Minutes,
@@ -234,29 +239,35 @@ pub struct InitArgs {
     #[arg(
         long,
         value_name = "NAME",
-        default_value = "CodeDeployDefault.ECSAllAtOnce"
+        default_value = "CodeDeployDefault.ECSAllAtOnce",
+        requires = "from_appspec"
     )]
     pub deployment_config: String,
     /// The reroute wait (deploymentReadyOption.waitTimeInMinutes), e.g. 30m: production moves
     /// when a person approves, or when the wait ends.
-    #[arg(long, value_name = "DURATION", value_parser = ferry_core::duration::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = ferry_core::duration::parse_duration, requires = "from_appspec")]
     pub reroute_wait: Option<u64>,
     /// What the end of the reroute wait does (actionOnTimeout): continue (CONTINUE_DEPLOYMENT)
     /// or stop (STOP_DEPLOYMENT: roll back).
-    #[arg(long, value_enum, default_value_t = RerouteTimeout::Continue)]
+    #[arg(long, value_enum, default_value_t = RerouteTimeout::Continue, requires = "from_appspec")]
     pub on_reroute_timeout: RerouteTimeout,
     /// The termination wait (terminationWaitTimeInMinutes), e.g. 1h: how long blue is kept.
-    #[arg(long, value_name = "DURATION", value_parser = ferry_core::duration::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = ferry_core::duration::parse_duration, requires = "from_appspec")]
     pub termination_wait: Option<u64>,
     /// The deployment group's alarms, comma-separated.
-    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        requires = "from_appspec"
+    )]
     pub alarms: Vec<String>,
-    /// The AWS region every ARN is in.
+    /// The AWS region every ARN is in (for a live service, default the configured region).
     #[arg(long)]
     pub region: Option<String>,
     /// The image, when taskdef.json has CodePipeline's placeholder (<IMAGE1_NAME>);
     /// ${GIT_SHA} is replaced by the commit each deployment ships.
-    #[arg(long, value_name = "REPOSITORY:TAG")]
+    #[arg(long, value_name = "REPOSITORY:TAG", requires = "from_appspec")]
     pub image: Option<String>,
     /// The application repository to write into.
     #[arg(long, default_value = ".")]

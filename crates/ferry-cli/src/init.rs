@@ -1,56 +1,56 @@
-//! `ferry init --from-appspec APPSPEC --taskdef TASKDEF ...`: a team's CodeDeploy setup as a
-//! Ferry manifest and task definition file, written into the application repository and
-//! validated (`ferry_core::manifest::codedeploy` does the conversion).
+//! `ferry init --cluster C --service S`: a live service (read by `ferry_aws::discover`,
+//! converted by `ferry_core::manifest::live`), or with `--from-appspec APPSPEC --taskdef
+//! TASKDEF ...` a team's CodeDeploy setup (`ferry_core::manifest::codedeploy`), as a Ferry
+//! manifest and task definition file, written into the application repository and validated.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ferry_core::manifest::{self, codedeploy};
+use ferry_core::manifest::{self, codedeploy, live};
 
 use crate::args::{InitArgs, RerouteTimeout};
 
-pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
-    let [blue, green] = <[String; 2]>::try_from(args.target_groups.clone()).map_err(|given| {
-        crate::ConfigError(format!(
-            "--target-groups takes the pair, two ARNs, the one production uses now first; found {}",
-            given.len()
-        ))
-    })?;
-    let appspec_text = std::fs::read_to_string(&args.from_appspec)
-        .with_context(|| format!("reading {}", args.from_appspec.display()))?;
-    let appspec =
-        match codedeploy::parse_appspec(&args.from_appspec.display().to_string(), &appspec_text) {
-            Ok(appspec) => appspec,
-            Err(problems) => {
-                eprintln!("{problems}");
-                return Ok(ExitCode::from(1));
-            }
-        };
-    let taskdef_text = std::fs::read_to_string(&args.taskdef)
-        .with_context(|| format!("reading {}", args.taskdef.display()))?;
-    let group = codedeploy::DeploymentGroup {
-        cluster: args.cluster.clone(),
-        service: args.service.clone(),
-        region: args.region.clone(),
-        listener: args.listener.clone(),
-        test_listener: args.test_listener.clone(),
-        target_groups: [blue, green],
-        deployment_config: args.deployment_config.clone(),
-        reroute_wait_seconds: args.reroute_wait,
-        continue_after_wait: args.on_reroute_timeout == RerouteTimeout::Continue,
-        termination_wait_seconds: args.termination_wait,
-        alarms: args.alarms.clone(),
-        image: args.image.clone(),
+pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
+    let pair = match args.target_groups.len() {
+        0 => None,
+        2 => Some([args.target_groups[0].clone(), args.target_groups[1].clone()]),
+        given => {
+            return Err(crate::ConfigError(format!(
+                "--target-groups takes the pair, two ARNs, the one production uses now first; found {given}"
+            ))
+            .into());
+        }
     };
     let service = args.service.as_str();
-    let converted = codedeploy::convert(
-        &appspec,
-        &taskdef_text,
-        &group,
-        &format!("../ecs/{service}.json"),
-    )
-    .map_err(crate::ConfigError)?;
+    let task_definition_ref = format!("../ecs/{service}.json");
+    let converted = match &args.from_appspec {
+        Some(appspec_path) => {
+            let Some(converted) = from_codedeploy(&args, appspec_path, pair, &task_definition_ref)?
+            else {
+                return Ok(ExitCode::from(1));
+            };
+            converted
+        }
+        None => {
+            let config = ferry_aws::load_sdk_config().await;
+            let region = args
+                .region
+                .clone()
+                .or_else(|| config.region().map(|region| region.to_string()));
+            let clients = ferry_aws::AwsClients::new(&config);
+            let live = ferry_aws::discover::live_service(&clients, region, &args.cluster, service)
+                .await
+                .with_context(|| {
+                    format!("reading service {service} in cluster {}", args.cluster)
+                })?;
+            let choices = live::Choices {
+                listener: args.listener.clone(),
+                target_groups: pair,
+            };
+            live::from_live(&live, &choices, &task_definition_ref).map_err(crate::ConfigError)?
+        }
+    };
 
     let manifest_path = args.dir.join(".ferry").join(format!("{service}.yaml"));
     let task_definition_path = args.dir.join("ecs").join(format!("{service}.json"));
@@ -66,8 +66,14 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     write(&task_definition_path, &converted.task_definition)?;
     println!("wrote {}", manifest_path.display());
     println!("wrote {}", task_definition_path.display());
+    // From CodeDeploy these are what could not be carried; from a live service, what to check.
+    let label = if args.from_appspec.is_some() {
+        "not carried"
+    } else {
+        "note"
+    };
     for note in &converted.not_carried {
-        println!("not carried: {note}");
+        println!("{label}: {note}");
     }
     match manifest::load(&manifest_path) {
         Ok(found) => {
@@ -78,10 +84,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
                 found.cluster,
                 found.plan().strategy_label()
             );
-            println!(
-                "next: `ferry plan {}`, then move the service to the EXTERNAL deployment controller (docs/migrating-from-codedeploy.md)",
-                manifest_path.display()
-            );
+            println!("next: `ferry plan {}`", manifest_path.display());
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
@@ -98,4 +101,51 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
             .with_context(|| format!("creating {}", folder.display()))?;
     }
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The offline conversion; `None` when the AppSpec has problems (printed).
+fn from_codedeploy(
+    args: &InitArgs,
+    appspec_path: &Path,
+    pair: Option<[String; 2]>,
+    task_definition_ref: &str,
+) -> anyhow::Result<Option<codedeploy::Converted>> {
+    // clap requires these with --from-appspec.
+    let (Some(taskdef), Some(listener), Some(target_groups)) =
+        (&args.taskdef, &args.listener, pair)
+    else {
+        return Err(crate::ConfigError(
+            "--from-appspec needs --taskdef, --listener and --target-groups".into(),
+        )
+        .into());
+    };
+    let appspec_text = std::fs::read_to_string(appspec_path)
+        .with_context(|| format!("reading {}", appspec_path.display()))?;
+    let appspec =
+        match codedeploy::parse_appspec(&appspec_path.display().to_string(), &appspec_text) {
+            Ok(appspec) => appspec,
+            Err(problems) => {
+                eprintln!("{problems}");
+                return Ok(None);
+            }
+        };
+    let taskdef_text = std::fs::read_to_string(taskdef)
+        .with_context(|| format!("reading {}", taskdef.display()))?;
+    let group = codedeploy::DeploymentGroup {
+        cluster: args.cluster.clone(),
+        service: args.service.clone(),
+        region: args.region.clone(),
+        listener: listener.clone(),
+        test_listener: args.test_listener.clone(),
+        target_groups,
+        deployment_config: args.deployment_config.clone(),
+        reroute_wait_seconds: args.reroute_wait,
+        continue_after_wait: args.on_reroute_timeout == RerouteTimeout::Continue,
+        termination_wait_seconds: args.termination_wait,
+        alarms: args.alarms.clone(),
+        image: args.image.clone(),
+    };
+    codedeploy::convert(&appspec, &taskdef_text, &group, task_definition_ref)
+        .map(Some)
+        .map_err(|problem| crate::ConfigError(problem).into())
 }

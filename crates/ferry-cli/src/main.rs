@@ -97,7 +97,6 @@ fn main() -> ExitCode {
         }
         Command::Man(args) => manual_pages(args.dir.as_deref()),
         Command::Sandbox(args) => sandbox::run(args),
-        Command::Init(args) => init::run(args),
         command => {
             init_tracing(verbose);
             match tokio::runtime::Runtime::new() {
@@ -182,11 +181,11 @@ async fn run_async(command: Command) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(args).await,
         Command::Invoke(args) => invoke::run(&args.function, &args.event).await,
         Command::Serve(args) => serve::run(args).await,
+        Command::Init(args) => init::run(args).await,
         Command::Validate(_)
         | Command::Plan(_)
         | Command::Completions(_)
         | Command::Man(_)
-        | Command::Init(_)
         | Command::Sandbox(_) => {
             unreachable!("handled synchronously")
         }

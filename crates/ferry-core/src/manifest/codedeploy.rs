@@ -527,7 +527,7 @@ pub fn convert(
 }
 
 /// A duration as the manifest writes it, in whole minutes or hours.
-fn minutes(seconds: u64) -> String {
+pub(super) fn minutes(seconds: u64) -> String {
     let minutes = seconds.div_ceil(60).max(1);
     if minutes.is_multiple_of(60) {
         format!("{}h", minutes / 60)
@@ -536,7 +536,7 @@ fn minutes(seconds: u64) -> String {
     }
 }
 
-fn strategy_yaml(strategy: &Strategy) -> String {
+pub(super) fn strategy_yaml(strategy: &Strategy) -> String {
     match strategy {
         Strategy::Canary {
             weight,
@@ -556,7 +556,7 @@ fn strategy_yaml(strategy: &Strategy) -> String {
     }
 }
 
-fn network_yaml(placement: &Placement) -> String {
+pub(super) fn network_yaml(placement: &Placement) -> String {
     let mut out = String::from("network:\n");
     if let Some(network) = &placement.network {
         out.push_str(&format!(

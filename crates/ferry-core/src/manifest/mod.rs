@@ -10,6 +10,7 @@
 //! [`load`] does both from the local file system.
 
 pub mod codedeploy;
+pub mod live;
 mod problem;
 mod reader;
 mod task_definition;
