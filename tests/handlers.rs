@@ -1765,3 +1765,188 @@ async fn init_reads_a_live_service_into_a_manifest_that_validates_and_plans() {
         [10, 100]
     );
 }
+
+/// `ferry init --from-codedeploy APP/GROUP` on the emulator: a CodeDeploy ECS deployment group
+/// (target group pair by name, listeners, a canary configuration, a reroute wait that stops,
+/// a termination wait, an alarm) and its deployment's AppSpec, with the task definition from
+/// the service it deploys, become a manifest for the new service that validates and plans.
+#[tokio::test]
+async fn init_reads_a_codedeploy_deployment_group_into_a_manifest_that_plans() {
+    use aws_sdk_codedeploy::types::{
+        AppSpecContent, BlueGreenDeploymentConfiguration, BlueInstanceTerminationOption,
+        ComputePlatform, DeploymentOption, DeploymentReadyAction, DeploymentReadyOption,
+        DeploymentStyle, DeploymentType, EcsService, InstanceAction, LoadBalancerInfo,
+        RevisionLocation, RevisionLocationType, TargetGroupInfo, TargetGroupPairInfo, TrafficRoute,
+    };
+    use ferry_core::manifest::codedeploy;
+    let h = Harness::new("fromcd", CANARY).await;
+    let codedeploy_client = aws_sdk_codedeploy::Client::new(&crate::helpers::sdk_config().await);
+    let application = format!("{}-app", h.env.prefix);
+    let group = format!("{}-group", h.env.prefix);
+    let name_of = |arn: &str| arn.split('/').nth(1).unwrap().to_string();
+    codedeploy_client
+        .create_application()
+        .application_name(&application)
+        .compute_platform(ComputePlatform::Ecs)
+        .send()
+        .await
+        .unwrap();
+    let alarm = h.env.alarm_names[0].clone();
+    codedeploy_client
+        .create_deployment_group()
+        .application_name(&application)
+        .deployment_group_name(&group)
+        .service_role_arn("arn:aws:iam::123456789012:role/codedeploy")
+        .deployment_config_name("CodeDeployDefault.ECSCanary10Percent5Minutes")
+        .ecs_services(
+            EcsService::builder()
+                .cluster_name(&h.env.cluster)
+                .service_name(&h.env.service)
+                .build(),
+        )
+        .deployment_style(
+            DeploymentStyle::builder()
+                .deployment_type(DeploymentType::BlueGreen)
+                .deployment_option(DeploymentOption::WithTrafficControl)
+                .build(),
+        )
+        .load_balancer_info(
+            LoadBalancerInfo::builder()
+                .target_group_pair_info_list(
+                    TargetGroupPairInfo::builder()
+                        // Listed green first: the order comes from the production listener.
+                        .target_groups(
+                            TargetGroupInfo::builder()
+                                .name(name_of(&h.env.green_target_group_arn))
+                                .build(),
+                        )
+                        .target_groups(
+                            TargetGroupInfo::builder()
+                                .name(name_of(&h.env.blue_target_group_arn))
+                                .build(),
+                        )
+                        .prod_traffic_route(
+                            TrafficRoute::builder()
+                                .listener_arns(&h.env.production_listener_arn)
+                                .build(),
+                        )
+                        .test_traffic_route(
+                            TrafficRoute::builder()
+                                .listener_arns(&h.env.test_listener_arn)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .blue_green_deployment_configuration(
+            BlueGreenDeploymentConfiguration::builder()
+                .deployment_ready_option(
+                    DeploymentReadyOption::builder()
+                        .action_on_timeout(DeploymentReadyAction::StopDeployment)
+                        .wait_time_in_minutes(30)
+                        .build(),
+                )
+                .terminate_blue_instances_on_deployment_success(
+                    BlueInstanceTerminationOption::builder()
+                        .action(InstanceAction::Terminate)
+                        .termination_wait_time_in_minutes(60)
+                        .build(),
+                )
+                .build(),
+        )
+        .alarm_configuration(
+            aws_sdk_codedeploy::types::AlarmConfiguration::builder()
+                .enabled(true)
+                .alarms(
+                    aws_sdk_codedeploy::types::Alarm::builder()
+                        .name(&alarm)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create the deployment group");
+    let appspec = format!(
+        "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: \"{}\"\n          ContainerPort: {}\nHooks:\n  - AfterAllowTestTraffic: \"smoke-test\"\n",
+        h.env.container_name, h.env.container_port
+    );
+    codedeploy_client
+        .create_deployment()
+        .application_name(&application)
+        .deployment_group_name(&group)
+        .revision(
+            RevisionLocation::builder()
+                .revision_type(RevisionLocationType::AppSpecContent)
+                .app_spec_content(AppSpecContent::builder().content(appspec).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create a deployment");
+
+    let config = crate::helpers::sdk_config().await;
+    let setup = ferry_aws::discover::codedeploy_setup(
+        &config,
+        &h.clients.aws,
+        &application,
+        &group,
+        Some("eu-west-1".into()),
+    )
+    .await
+    .expect("read the deployment group");
+    assert_eq!(
+        setup.group.target_groups,
+        [
+            h.env.blue_target_group_arn.clone(),
+            h.env.green_target_group_arn.clone()
+        ],
+        "the serving one first"
+    );
+    assert_eq!(setup.group.reroute_wait_seconds, Some(1800));
+    assert!(!setup.group.continue_after_wait);
+    assert_eq!(setup.group.termination_wait_seconds, Some(3600));
+    // moto quirk: GetDeploymentGroup answers an empty alarmConfiguration (a TODO in its
+    // CodeDeploy model), so the group's alarms cannot be read back here.
+    let parsed =
+        codedeploy::parse_appspec("appspec", setup.appspec.as_deref().expect("the AppSpec"))
+            .expect("a valid AppSpec");
+    let live = ferry_aws::discover::live_service(
+        &h.clients.aws,
+        Some("eu-west-1".into()),
+        &h.env.cluster,
+        &h.env.service,
+    )
+    .await
+    .unwrap();
+    let converted = codedeploy::convert(
+        &parsed,
+        &live.task_definition.to_string(),
+        &setup.group,
+        "../ecs/web.json",
+    )
+    .expect("convert");
+    assert!(
+        converted
+            .not_carried
+            .iter()
+            .any(|note| note.contains("AfterAllowTestTraffic"))
+    );
+    let manifest = ferry_core::manifest::parse_manifest(MANIFEST_PATH, &converted.manifest)
+        .and_then(|draft| draft.complete(Ok(Some(converted.task_definition.clone()))))
+        .unwrap_or_else(|problems| panic!("{problems}\n{}", converted.manifest));
+    assert_eq!(manifest.plan().strategy_label(), "canary 10%");
+    assert_eq!(manifest.approval.timeout_seconds, 1800);
+    assert_eq!(manifest.rollback.keep_old_for_seconds, 3600);
+    h.git
+        .put(REPOSITORY, &h.commit, MANIFEST_PATH, &converted.manifest);
+    h.git.put(
+        REPOSITORY,
+        &h.commit,
+        TASK_DEFINITION_PATH,
+        &converted.task_definition,
+    );
+    let planned = h.plan(&h.deployment_id(1)).await.expect("plan");
+    assert_eq!(planned.steps.len(), 2);
+}

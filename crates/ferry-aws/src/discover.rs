@@ -1,4 +1,6 @@
-//! Reading a live service for `ferry init`: the service and its primary task set, the task
+//! Reading a live service for `ferry init` (and, with `--from-codedeploy`, its CodeDeploy
+//! deployment group: `GetDeploymentGroup`, `GetDeploymentConfig`, `ListDeployments`,
+//! `GetDeployment`): the service and its primary task set, the task
 //! definition as ECS registered it, the listeners and rules of its load balancer, and the
 //! alarms on its target group or the service. Read-only calls (`DescribeServices`,
 //! `DescribeTaskSets`, `DescribeTaskDefinition`, `DescribeTargetGroups`, `DescribeListeners`,
@@ -18,6 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationI
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use ferry_core::manifest::ContainerTarget;
+use ferry_core::manifest::codedeploy::DeploymentGroup;
 use ferry_core::manifest::live::{LiveService, Route};
 use ferry_core::ports::{PortError, PortResult};
 use serde_json::Value;
@@ -322,4 +325,237 @@ async fn alarms_on(
     names.sort();
     names.dedup();
     Ok(names)
+}
+
+/// What a CodeDeploy deployment group of an ECS service says, for `ferry init --from-codedeploy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeDeploySetup {
+    /// The deployment group's settings (no image: the live task definition has it).
+    pub group: DeploymentGroup,
+    /// The AppSpec of the group's latest successful deployment, when CodeDeploy holds its
+    /// content (a revision given as a string, as CodePipeline gives it); `None` for an S3 one.
+    pub appspec: Option<String>,
+}
+
+/// Reads deployment group `group` of CodeDeploy application `application`: its ECS service,
+/// target group pair (ARNs, the one production uses now first), listeners, deployment
+/// configuration (a custom one read back as `canary:P:M` / `linear:P:M`), waits and alarms, and
+/// the AppSpec of its latest successful deployment.
+pub async fn codedeploy_setup(
+    config: &aws_config::SdkConfig,
+    clients: &AwsClients,
+    application: &str,
+    group: &str,
+    region: Option<String>,
+) -> PortResult<CodeDeploySetup> {
+    let codedeploy = aws_sdk_codedeploy::Client::new(config);
+    let subject = format!("deployment group {group} of CodeDeploy application {application}");
+    let info = codedeploy
+        .get_deployment_group()
+        .application_name(application)
+        .deployment_group_name(group)
+        .send()
+        .await
+        .map_err(|error| port_error("GetDeploymentGroup", &subject, error))?
+        .deployment_group_info
+        .ok_or_else(|| PortError::NotFound(subject.clone()))?;
+    let ecs = info
+        .ecs_services()
+        .first()
+        .ok_or_else(|| PortError::Invalid(format!("{subject} deploys no ECS service")))?;
+    let (cluster, service) = (
+        ecs.cluster_name().unwrap_or_default().to_string(),
+        ecs.service_name().unwrap_or_default().to_string(),
+    );
+    let pair = info
+        .load_balancer_info()
+        .and_then(|balancer| balancer.target_group_pair_info_list().first())
+        .ok_or_else(|| PortError::Invalid(format!("{subject} has no target group pair")))?;
+    let names: Vec<String> = pair
+        .target_groups()
+        .iter()
+        .filter_map(|group| group.name().map(str::to_string))
+        .collect();
+    let listener = pair
+        .prod_traffic_route()
+        .and_then(|route| route.listener_arns().first())
+        .cloned()
+        .ok_or_else(|| PortError::Invalid(format!("{subject} has no production listener")))?;
+    let test_listener = pair
+        .test_traffic_route()
+        .and_then(|route| route.listener_arns().first())
+        .cloned();
+    // Target groups by name, then ordered: the one the production listener forwards to first.
+    let described = clients
+        .elb
+        .describe_target_groups()
+        .set_names(Some(names.clone()))
+        .send()
+        .await
+        .map_err(|error| port_error("DescribeTargetGroups", &subject, error))?;
+    let mut arns: Vec<String> = names
+        .iter()
+        .filter_map(|name| {
+            described
+                .target_groups()
+                .iter()
+                .find(|found| found.target_group_name() == Some(name.as_str()))
+                .and_then(|found| found.target_group_arn().map(str::to_string))
+        })
+        .collect();
+    if arns.len() != 2 {
+        return Err(PortError::Invalid(format!(
+            "{subject}: expected a pair of target groups, found {}",
+            names.join(", ")
+        )));
+    }
+    let listeners = clients
+        .elb
+        .describe_listeners()
+        .listener_arns(&listener)
+        .send()
+        .await
+        .map_err(|error| port_error("DescribeListeners", &listener, error))?;
+    let forwarded = listeners
+        .listeners()
+        .first()
+        .map(|found| forwards(found.default_actions()))
+        .unwrap_or_default();
+    let serves = |arn: &str| {
+        forwarded
+            .iter()
+            .any(|(forwarded, weight)| forwarded == arn && *weight > 0)
+    };
+    if !serves(&arns[0]) && serves(&arns[1]) {
+        arns.swap(0, 1);
+    }
+    let config_name = info
+        .deployment_config_name()
+        .unwrap_or("CodeDeployDefault.ECSAllAtOnce")
+        .to_string();
+    let deployment_config = if config_name.starts_with("CodeDeployDefault.") {
+        config_name
+    } else {
+        custom_config(&codedeploy, &config_name).await?
+    };
+    let blue_green = info.blue_green_deployment_configuration();
+    let ready = blue_green.and_then(|config| config.deployment_ready_option());
+    let wait_minutes = ready.map_or(0, |ready| ready.wait_time_in_minutes());
+    let stop = ready
+        .and_then(|ready| ready.action_on_timeout())
+        .is_some_and(|action| action.as_str() == "STOP_DEPLOYMENT");
+    let termination = blue_green
+        .and_then(|config| config.terminate_blue_instances_on_deployment_success())
+        .map(|terminate| {
+            u64::try_from(terminate.termination_wait_time_in_minutes()).unwrap_or(0) * 60
+        });
+    let alarms = info
+        .alarm_configuration()
+        .filter(|alarms| alarms.enabled())
+        .map(|alarms| {
+            alarms
+                .alarms()
+                .iter()
+                .filter_map(|alarm| alarm.name().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let appspec = latest_appspec(&codedeploy, application, group).await?;
+    Ok(CodeDeploySetup {
+        group: DeploymentGroup {
+            cluster,
+            service,
+            region,
+            listener,
+            test_listener,
+            target_groups: [arns[0].clone(), arns[1].clone()],
+            deployment_config,
+            reroute_wait_seconds: (wait_minutes > 0)
+                .then(|| u64::try_from(wait_minutes).unwrap_or(0) * 60),
+            continue_after_wait: !stop,
+            termination_wait_seconds: termination,
+            alarms,
+            image: None,
+        },
+        appspec,
+    })
+}
+
+/// A custom deployment configuration, written as `ferry init` reads it: `canary:P:M`,
+/// `linear:P:M` or `allAtOnce`.
+async fn custom_config(codedeploy: &aws_sdk_codedeploy::Client, name: &str) -> PortResult<String> {
+    let subject = format!("deployment configuration {name}");
+    let info = codedeploy
+        .get_deployment_config()
+        .deployment_config_name(name)
+        .send()
+        .await
+        .map_err(|error| port_error("GetDeploymentConfig", &subject, error))?
+        .deployment_config_info
+        .ok_or_else(|| PortError::NotFound(subject.clone()))?;
+    let routing = info.traffic_routing_config();
+    if let Some(canary) = routing.and_then(|routing| routing.time_based_canary()) {
+        return Ok(format!(
+            "canary:{}:{}",
+            canary.canary_percentage(),
+            canary.canary_interval()
+        ));
+    }
+    if let Some(linear) = routing.and_then(|routing| routing.time_based_linear()) {
+        return Ok(format!(
+            "linear:{}:{}",
+            linear.linear_percentage(),
+            linear.linear_interval()
+        ));
+    }
+    Ok("allAtOnce".into())
+}
+
+/// The AppSpec content of the group's latest successful deployment (or, when none succeeded,
+/// its latest), if CodeDeploy holds it.
+async fn latest_appspec(
+    codedeploy: &aws_sdk_codedeploy::Client,
+    application: &str,
+    group: &str,
+) -> PortResult<Option<String>> {
+    let subject = format!("deployments of {application}/{group}");
+    let ids = codedeploy
+        .list_deployments()
+        .application_name(application)
+        .deployment_group_name(group)
+        .send()
+        .await
+        .map_err(|error| port_error("ListDeployments", &subject, error))?
+        .deployments()
+        .to_vec();
+    // (succeeded, created at, content): the greatest wins.
+    let mut latest: Option<(bool, i64, Option<String>)> = None;
+    for id in ids.iter().take(25) {
+        let Some(info) = codedeploy
+            .get_deployment()
+            .deployment_id(id)
+            .send()
+            .await
+            .map_err(|error| port_error("GetDeployment", &subject, error))?
+            .deployment_info
+        else {
+            continue;
+        };
+        let succeeded = info.status().map(|status| status.as_str()) == Some("Succeeded");
+        let created = info.create_time().map_or(0, |time| time.secs());
+        let content = info
+            .revision()
+            .and_then(|revision| revision.app_spec_content())
+            .and_then(|appspec| appspec.content())
+            .map(str::to_string);
+        if latest
+            .as_ref()
+            .is_none_or(|(best_succeeded, best_created, _)| {
+                (succeeded, created) >= (*best_succeeded, *best_created)
+            })
+        {
+            latest = Some((succeeded, created, content));
+        }
+    }
+    Ok(latest.and_then(|(_, _, content)| content))
 }

@@ -67,7 +67,7 @@ pub enum Command {
     /// service (its task sets, load balancer, listeners and alarms), or, with --from-appspec,
     /// from a CodeDeploy AppSpec and task definition and the deployment group's settings
     /// (offline); then validate them. Prints what could not be carried and why.
-    Init(InitArgs),
+    Init(Box<InitArgs>),
     /// Serve the web UI at / and the control API (on loopback), and POST /webhooks/github
     /// (GitHub webhooks) with the webhook-intake logic; with AWS_ENDPOINT_URL set, pushes deploy
     /// on the local engine (FERRY_LOCAL_REPOSITORIES).
@@ -217,6 +217,11 @@ pub struct InitArgs {
     /// service is read (AWS, or the emulator with AWS_ENDPOINT_URL).
     #[arg(long, value_name = "APPSPEC", requires_all = ["taskdef", "listener", "target_groups"])]
     pub from_appspec: Option<PathBuf>,
+    /// From CodeDeploy, read from AWS: the application and deployment group (APP/GROUP) of the
+    /// service CodeDeploy deploys today; the manifest is written for --service in --cluster
+    /// (the new service on the EXTERNAL controller beside it).
+    #[arg(long, value_name = "APP/GROUP", conflicts_with = "from_appspec")]
+    pub from_codedeploy: Option<String>,
     /// With --from-appspec: the task definition, taskdef.json or `aws ecs
     /// describe-task-definition` output.
     #[arg(long, value_name = "TASKDEF", requires = "from_appspec")]

@@ -25,6 +25,12 @@ pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     let service = args.service.as_str();
     let task_definition_ref = format!("../ecs/{service}.json");
     let converted = match &args.from_appspec {
+        None if args.from_codedeploy.is_some() => {
+            let Some(converted) = from_codedeploy_group(&args, &task_definition_ref).await? else {
+                return Ok(ExitCode::from(1));
+            };
+            converted
+        }
         Some(appspec_path) => {
             let Some(converted) = from_codedeploy(&args, appspec_path, pair, &task_definition_ref)?
             else {
@@ -67,7 +73,7 @@ pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     println!("wrote {}", manifest_path.display());
     println!("wrote {}", task_definition_path.display());
     // From CodeDeploy these are what could not be carried; from a live service, what to check.
-    let label = if args.from_appspec.is_some() {
+    let label = if args.from_appspec.is_some() || args.from_codedeploy.is_some() {
         "not carried"
     } else {
         "note"
@@ -148,4 +154,88 @@ fn from_codedeploy(
     codedeploy::convert(&appspec, &taskdef_text, &group, task_definition_ref)
         .map(Some)
         .map_err(|problem| crate::ConfigError(problem).into())
+}
+
+/// `--from-codedeploy APP/GROUP`: the deployment group and its latest AppSpec from CodeDeploy,
+/// the task definition and container from the service it deploys. `None` when the AppSpec has
+/// problems (printed).
+async fn from_codedeploy_group(
+    args: &InitArgs,
+    task_definition_ref: &str,
+) -> anyhow::Result<Option<codedeploy::Converted>> {
+    let named = args.from_codedeploy.as_deref().unwrap_or_default();
+    let Some((application, group)) = named
+        .split_once('/')
+        .filter(|(application, group)| !application.is_empty() && !group.is_empty())
+    else {
+        return Err(crate::ConfigError(format!(
+            "--from-codedeploy is written APPLICATION/DEPLOYMENT-GROUP, found {named:?}"
+        ))
+        .into());
+    };
+    let config = ferry_aws::load_sdk_config().await;
+    let region = args
+        .region
+        .clone()
+        .or_else(|| config.region().map(|region| region.to_string()));
+    let clients = ferry_aws::AwsClients::new(&config);
+    let setup = ferry_aws::discover::codedeploy_setup(
+        &config,
+        &clients,
+        application,
+        group,
+        region.clone(),
+    )
+    .await
+    .with_context(|| format!("reading CodeDeploy deployment group {named}"))?;
+    let (old_cluster, old_service) = (setup.group.cluster.clone(), setup.group.service.clone());
+    let live = ferry_aws::discover::live_service(&clients, region, &old_cluster, &old_service)
+        .await
+        .with_context(|| format!("reading service {old_service} in cluster {old_cluster}"))?;
+    println!(
+        "read CodeDeploy {named}, which deploys {old_service} in {old_cluster}; the manifest is for {} in {}",
+        args.service, args.cluster
+    );
+    let mut notes = Vec::new();
+    let appspec = match &setup.appspec {
+        Some(text) => match codedeploy::parse_appspec(&format!("the AppSpec of {named}"), text) {
+            Ok(appspec) => appspec,
+            Err(problems) => {
+                eprintln!("{problems}");
+                return Ok(None);
+            }
+        },
+        None => {
+            notes.push(format!(
+                "the AppSpec: {named}'s deployments keep none CodeDeploy can show (an S3 revision); the container and network were read from {old_service}, and its hooks are unknown"
+            ));
+            codedeploy::AppSpec {
+                container: live.container.clone().ok_or_else(|| {
+                    crate::ConfigError(format!("service {old_service} has no load balancer"))
+                })?,
+                placement: live.placement.clone(),
+                hooks: Vec::new(),
+            }
+        }
+    };
+    if appspec.placement.is_none() {
+        notes.push(format!(
+            "network: neither the AppSpec nor {old_service} says where tasks run; a first deployment of {} needs `network:` (subnets, securityGroups, launchType)",
+            args.service
+        ));
+    }
+    let mut group_settings = setup.group;
+    group_settings.cluster = args.cluster.clone();
+    group_settings.service = args.service.clone();
+    let task_definition = serde_json::to_string(&live.task_definition)?;
+    let mut converted = codedeploy::convert(
+        &appspec,
+        &task_definition,
+        &group_settings,
+        task_definition_ref,
+    )
+    .map_err(crate::ConfigError)?;
+    notes.append(&mut converted.not_carried);
+    converted.not_carried = notes;
+    Ok(Some(converted))
 }

@@ -181,7 +181,7 @@ async fn run_async(command: Command) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(args).await,
         Command::Invoke(args) => invoke::run(&args.function, &args.event).await,
         Command::Serve(args) => serve::run(args).await,
-        Command::Init(args) => init::run(args).await,
+        Command::Init(args) => init::run(*args).await,
         Command::Validate(_)
         | Command::Plan(_)
         | Command::Completions(_)
