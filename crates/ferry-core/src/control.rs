@@ -548,6 +548,14 @@ pub fn offered_actions(deployment: &Deployment) -> Vec<&'static str> {
             .as_ref()
             .is_some_and(|token| token.kind == kind && token.answered.is_none())
     };
+    // A first deployment's promoted green is all the service has: a rollback would only finish
+    // it (it rolls forward), so none is offered.
+    if deployment.only_rolls_forward() {
+        return match deployment.status {
+            DeploymentStatus::Finalizing if undecided(TokenKind::KeepWarm) => vec!["promote"],
+            _ => Vec::new(),
+        };
+    }
     match deployment.status {
         DeploymentStatus::AwaitingApproval { .. } if undecided(TokenKind::Approval) => {
             vec!["approve", "reject", "rollback"]

@@ -149,6 +149,10 @@ fn buttons(deployment: &Deployment) -> Vec<Value> {
             button("Approve", actions::APPROVE, id, Some("primary")),
             button("Reject", actions::REJECT, id, None),
         ],
+        // A first deployment's promoted green only rolls forward: no Roll back to offer.
+        DeploymentStatus::Finalizing if deployment.only_rolls_forward() => {
+            vec![button("Promote", actions::PROMOTE, id, Some("primary"))]
+        }
         DeploymentStatus::Holding { .. } | DeploymentStatus::Finalizing => vec![
             button("Promote", actions::PROMOTE, id, Some("primary")),
             rollback_button(id),

@@ -13,6 +13,7 @@ fn deployment(status: DeploymentStatus, approvers: &[&str]) -> Deployment {
         "policy": {"alarms": [], "rollbackOnAlarm": true, "keepOldForSeconds": 0, "approvers": approvers,
                    "approvalTimeoutSeconds": 3600, "onApprovalTimeout": "rollback"},
         "traffic": {"listenerArn": "l"}, "blueTargetGroup": "b", "greenTargetGroup": "g",
+        "blue": {"id": "ecs-svc/blue", "arn": "arn:blue", "taskDefinitionArn": "td:1", "targetGroupArn": "b"},
         "taskDefinition": {}, "containerName": "web", "containerPort": 80, "greenWeight": 0,
         "history": [], "createdAt": "2026-11-22T10:00:00Z", "updatedAt": "2026-11-22T10:00:00Z",
         "version": 0
@@ -130,6 +131,10 @@ fn a_deployment_offers_the_actions_its_state_allows() {
     ] {
         assert!(offered(&deployment(ended, &[])).is_empty(), "{ended:?}");
     }
+    // A first deployment, promoted: nothing to roll back to, so no Roll back.
+    let mut first = waiting(TokenKind::KeepWarm, &[]);
+    first.blue = None;
+    assert_eq!(offered(&first), ["promote"]);
     // Every action offered is one `decide` allows to an approver (none are listed here).
     for deployment in [
         waiting(TokenKind::Approval, &[]),
