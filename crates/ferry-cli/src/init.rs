@@ -39,12 +39,7 @@ pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
             converted
         }
         None => {
-            let config = ferry_aws::load_sdk_config().await;
-            let region = args
-                .region
-                .clone()
-                .or_else(|| config.region().map(|region| region.to_string()));
-            let clients = ferry_aws::AwsClients::new(&config);
+            let (_, region, clients) = aws(&args).await;
             let live = ferry_aws::discover::live_service(&clients, region, &args.cluster, service)
                 .await
                 .with_context(|| {
@@ -173,12 +168,7 @@ async fn from_codedeploy_group(
         ))
         .into());
     };
-    let config = ferry_aws::load_sdk_config().await;
-    let region = args
-        .region
-        .clone()
-        .or_else(|| config.region().map(|region| region.to_string()));
-    let clients = ferry_aws::AwsClients::new(&config);
+    let (config, region, clients) = aws(args).await;
     let setup = ferry_aws::discover::codedeploy_setup(
         &config,
         &clients,
@@ -238,4 +228,16 @@ async fn from_codedeploy_group(
     notes.append(&mut converted.not_carried);
     converted.not_carried = notes;
     Ok(Some(converted))
+}
+
+/// The SDK configuration, the region the manifest names (`--region`, else the configured one)
+/// and the clients `ferry init` reads with.
+async fn aws(args: &InitArgs) -> (aws_config::SdkConfig, Option<String>, ferry_aws::AwsClients) {
+    let config = ferry_aws::load_sdk_config().await;
+    let region = args
+        .region
+        .clone()
+        .or_else(|| config.region().map(|region| region.to_string()));
+    let clients = ferry_aws::AwsClients::new(&config);
+    (config, region, clients)
 }
