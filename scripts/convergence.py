@@ -68,13 +68,7 @@ def push(port, change, what):
 
 
 def wait_until(predicate, what, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
+    return demo.wait_until(predicate, what, timeout)
 
 
 def record_of(env, commit):

@@ -222,10 +222,27 @@ def table_records(env, prefix):
             if item["pk"]["S"].startswith(prefix) and "record" in item]
 
 
-def ferry_deploy(env_vars, repo, *extra):
-    command = [str(FERRY), "deploy", ".ferry/web.yaml", "--local", "--time-scale", TIME_SCALE, *extra]
-    log("$ " + " ".join(command[1:]))
-    return subprocess.Popen(command, cwd=repo, env=env_vars)
+def ferry_deploy(env_vars, repo, *extra, time_scale=TIME_SCALE, stdout=None):
+    """`ferry deploy .ferry/web.yaml --local` in the background; its output to `stdout` (a file)
+    when given."""
+    command = [str(FERRY), "deploy", ".ferry/web.yaml", "--local", "--time-scale", time_scale, *extra]
+    log("$ " + " ".join(command[1:]) + " &")
+    if stdout is None:
+        return subprocess.Popen(command, cwd=repo, env=env_vars)
+    return subprocess.Popen(command, cwd=repo, env=env_vars, stdin=subprocess.DEVNULL, stdout=stdout,
+                            stderr=subprocess.STDOUT)
+
+
+def wait_until(predicate, what, timeout=60):
+    """`predicate()`'s first truthy answer, asked every 50 ms; an error naming `what` after
+    `timeout` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
 
 
 def main():

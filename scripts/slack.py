@@ -52,14 +52,7 @@ def click(serve_port, user, action_id, deployment, response_url):
         return response.status, time.perf_counter() - started
 
 
-def wait_until(predicate, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
+wait_until = demo.wait_until
 
 
 def parent_with_buttons(labels):

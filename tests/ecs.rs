@@ -284,3 +284,39 @@ async fn describing_a_task_set_that_never_existed_is_none() {
 
     assert_eq!(missing, None);
 }
+
+/// A task definition revision never changes: the adapter describes each once (the web UI asks
+/// for blue's and green's on every poll). A family without a revision is asked every time.
+#[tokio::test]
+async fn a_task_definition_revision_is_described_once() {
+    use std::sync::atomic::Ordering;
+    let clients = clients().await;
+    let env = seed_environment(&clients, &unique_prefix("tdcache")).await;
+    let plan = crate::faults::FaultPlan::new(1);
+    let config = crate::helpers::sdk_config_with_faults(plan.clone()).await;
+    let ecs = ferry_aws::EcsTaskSets::new(aws_sdk_ecs::Client::new(&config));
+
+    let before = plan.requests.load(Ordering::SeqCst);
+    let first = ecs
+        .describe_task_definition(&env.task_definition_arn)
+        .await
+        .unwrap();
+    let again = ecs
+        .describe_task_definition(&env.task_definition_arn)
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(
+        plan.requests.load(Ordering::SeqCst) - before,
+        1,
+        "one DescribeTaskDefinition"
+    );
+    let family = first.name.split(':').next().unwrap().to_string();
+    ecs.describe_task_definition(&family).await.unwrap();
+    ecs.describe_task_definition(&family).await.unwrap();
+    assert_eq!(
+        plan.requests.load(Ordering::SeqCst) - before,
+        3,
+        "a family is asked each time"
+    );
+}

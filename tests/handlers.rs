@@ -1651,7 +1651,6 @@ async fn the_first_deployment_of_an_empty_service_ends_with_one_primary_task_set
 /// and a task definition that validate, and the manifest plans.
 #[tokio::test]
 async fn init_reads_a_live_service_into_a_manifest_that_validates_and_plans() {
-    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
     use ferry_core::manifest::live;
     let h = Harness::new("init", CANARY).await;
     let target_group_dimension = format!(
@@ -1662,44 +1661,22 @@ async fn init_reads_a_live_service_into_a_manifest_that_validates_and_plans() {
             .unwrap()
             .1
     );
+    let (service, cluster) = (h.env.service.as_str(), h.env.cluster.as_str());
     for (name, dimensions) in [
         (
             format!("{}-tg-5xx", h.env.prefix),
-            vec![("TargetGroup", target_group_dimension.clone())],
+            vec![("TargetGroup", target_group_dimension.as_str())],
         ),
         (
             format!("{}-cpu", h.env.prefix),
-            vec![
-                ("ServiceName", h.env.service.clone()),
-                ("ClusterName", h.env.cluster.clone()),
-            ],
+            vec![("ServiceName", service), ("ClusterName", cluster)],
         ),
         (
             format!("{}-other", h.env.prefix),
-            vec![("TargetGroup", "targetgroup/other/0123".to_string())],
+            vec![("TargetGroup", "targetgroup/other/0123")],
         ),
     ] {
-        h.clients
-            .aws
-            .cloudwatch
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace("AWS/ApplicationELB")
-            .metric_name("HTTPCode_Target_5XX_Count")
-            .set_dimensions(Some(
-                dimensions
-                    .into_iter()
-                    .map(|(key, value)| Dimension::builder().name(key).value(value).build())
-                    .collect(),
-            ))
-            .statistic(Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
-            .send()
-            .await
-            .unwrap();
+        crate::helpers::put_alarm_on(&h.clients.aws.cloudwatch, &name, &dimensions).await;
     }
 
     let found = ferry_aws::discover::live_service(

@@ -677,12 +677,28 @@ async fn register_task_definition_directly(ecs: &aws_sdk_ecs::Client, document: 
 
 /// A metric alarm on the ALB's 5xx count; its state is whatever [`set_alarm_state`] says.
 pub async fn put_alarm(cloudwatch: &aws_sdk_cloudwatch::Client, name: &str) {
-    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+    put_alarm_on(cloudwatch, name, &[]).await;
+}
+
+/// [`put_alarm`] with dimensions (`(name, value)`), as alarms on a target group or a service
+/// have them.
+pub async fn put_alarm_on(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    name: &str,
+    dimensions: &[(&str, &str)],
+) {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
     cloudwatch
         .put_metric_alarm()
         .alarm_name(name)
         .namespace("AWS/ApplicationELB")
         .metric_name("HTTPCode_Target_5XX_Count")
+        .set_dimensions(Some(
+            dimensions
+                .iter()
+                .map(|(key, value)| Dimension::builder().name(*key).value(*value).build())
+                .collect(),
+        ))
         .statistic(Statistic::Sum)
         .period(60)
         .evaluation_periods(1)

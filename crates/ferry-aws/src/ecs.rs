@@ -7,6 +7,9 @@
 
 mod task_definition;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
@@ -25,11 +28,28 @@ use crate::error::{code_of, port_error};
 #[derive(Debug, Clone)]
 pub struct EcsTaskSets {
     client: Client,
+    /// Task definitions already described, by ARN: a registered revision never changes, and
+    /// the web UI asks for blue's and green's on every poll.
+    task_definitions: Arc<Mutex<HashMap<String, TaskDefinitionInfo>>>,
 }
+
+/// Revisions kept at most (a long-running UI sees every deployment's).
+const KEPT_TASK_DEFINITIONS: usize = 256;
 
 impl EcsTaskSets {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            task_definitions: Arc::default(),
+        }
+    }
+
+    fn kept_task_definitions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, TaskDefinitionInfo>> {
+        self.task_definitions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// All task sets of a service (ECS refuses the call for services that do not use task sets).
@@ -424,6 +444,9 @@ impl TaskSetDeployer for EcsTaskSets {
     }
 
     async fn describe_task_definition(&self, arn: &str) -> PortResult<TaskDefinitionInfo> {
+        if let Some(known) = self.kept_task_definitions().get(arn) {
+            return Ok(known.clone());
+        }
         let subject = format!("task definition {arn}");
         let output = self
             .client
@@ -436,7 +459,7 @@ impl TaskSetDeployer for EcsTaskSets {
             .task_definition()
             .ok_or_else(|| PortError::NotFound(subject.clone()))?;
         let family = definition.family().unwrap_or_default();
-        Ok(TaskDefinitionInfo {
+        let info = TaskDefinitionInfo {
             arn: definition.task_definition_arn().unwrap_or(arn).to_string(),
             name: format!("{family}:{}", definition.revision()),
             containers: definition
@@ -447,7 +470,21 @@ impl TaskSetDeployer for EcsTaskSets {
                     image: container.image().unwrap_or_default().to_string(),
                 })
                 .collect(),
-        })
+        };
+        // Only a full ARN with its revision names one revision for good (`family` alone moves).
+        if arn.contains(":task-definition/")
+            && arn
+                .rsplit(':')
+                .next()
+                .is_some_and(|rev| rev.parse::<u64>().is_ok())
+        {
+            let mut kept = self.kept_task_definitions();
+            if kept.len() >= KEPT_TASK_DEFINITIONS {
+                kept.clear();
+            }
+            kept.insert(arn.to_string(), info.clone());
+        }
+        Ok(info)
     }
 }
 

@@ -217,6 +217,15 @@ pub struct TargetGroupWeight {
     pub weight: u32,
 }
 
+/// The weight `weights` give `target_group` (a target group absent counts as 0).
+pub fn weight_to(weights: &[TargetGroupWeight], target_group: &str) -> u32 {
+    weights
+        .iter()
+        .filter(|entry| entry.target_group_arn == target_group)
+        .map(|entry| entry.weight)
+        .sum()
+}
+
 /// Where the weights live: a listener's default action, or one of its rules.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -253,13 +262,7 @@ impl Split {
     /// True when `weights` (as read back) route exactly this split. ALB weights are relative,
     /// so `20/80` and `1/4` are the same split; a target group absent counts as weight 0.
     pub fn matches(&self, weights: &[TargetGroupWeight]) -> bool {
-        let weight_of = |arn: &str| -> u64 {
-            weights
-                .iter()
-                .filter(|entry| entry.target_group_arn == arn)
-                .map(|entry| u64::from(entry.weight))
-                .sum()
-        };
+        let weight_of = |arn: &str| u64::from(weight_to(weights, arn));
         let others: u64 = weights
             .iter()
             .filter(|entry| {

@@ -114,13 +114,7 @@ pub(crate) async fn finish_blue_removal(
     deployment: &mut Deployment,
 ) -> Result<(), HandlerError> {
     // The test listener follows production to green before blue goes.
-    if traffic::apply_test(deps, deployment, Side::Green).await?
-        && deployment.test_traffic != Some(Side::Green)
-    {
-        let event = deployment.test_traffic_to(deps.clock.now(), Side::Green);
-        save(deps, deployment).await?;
-        notify(deps, deployment, &event).await;
-    }
+    traffic::point_test_listener(deps, deployment, Side::Green).await?;
     if let Some(blue) = &deployment.blue {
         deps.ecs
             .delete_task_set(&deployment.cluster, &deployment.service, &blue.id)

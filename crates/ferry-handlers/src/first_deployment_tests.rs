@@ -27,6 +27,16 @@ async fn record(world: &World, id: &str) -> Deployment {
     world.store.get(id).await.unwrap().unwrap()
 }
 
+/// The rollback the deploy workflow starts when an alarm fires.
+fn alarm_rollback(id: &str) -> RollbackInput {
+    RollbackInput {
+        deployment_id: id.into(),
+        error: Some("AlarmBreached".into()),
+        cause: None,
+        give_up: false,
+    }
+}
+
 async fn finalize(world: &World, id: &str, phase: Phase) {
     finalize::handle(
         &world.deps,
@@ -120,12 +130,7 @@ async fn a_first_deployment_rolled_back_leaves_the_service_running_nothing_as_be
     shift_weights::handle(&world.deps, shift("d1", 0))
         .await
         .unwrap();
-    let input = RollbackInput {
-        deployment_id: "d1".into(),
-        error: Some("AlarmBreached".into()),
-        cause: None,
-        give_up: false,
-    };
+    let input = alarm_rollback("d1");
     assert_eq!(world.green_weight(), 100);
     rollback::handle(&world.deps, input.clone()).await.unwrap();
     assert!(
@@ -158,17 +163,9 @@ async fn after_its_promotion_a_first_deployment_rolls_forward_never_away() {
         .unwrap();
     finalize(&world, "d1", Phase::Promote).await;
     // An alarm now: green is all the service has; it stays.
-    rollback::handle(
-        &world.deps,
-        RollbackInput {
-            deployment_id: "d1".into(),
-            error: Some("AlarmBreached".into()),
-            cause: None,
-            give_up: false,
-        },
-    )
-    .await
-    .unwrap();
+    rollback::handle(&world.deps, alarm_rollback("d1"))
+        .await
+        .unwrap();
     let service = world.ecs.service(CLUSTER, SERVICE).unwrap();
     assert_eq!(service.task_sets.len(), 1);
     assert_eq!(service.task_sets[0].status, TaskSetStatus::Primary);

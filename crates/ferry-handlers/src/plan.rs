@@ -14,6 +14,7 @@ use ferry_core::manifest::{self, Manifest};
 use ferry_core::plan::{Plan, Strategy};
 use ferry_core::ports::{
     AlarmStatus, PortError, RouteRef, ServiceInfo, ServiceLock, TargetGroupWeight, TaskSetStatus,
+    weight_to,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -443,14 +444,9 @@ fn decide_colours(manifest: &Manifest, service: &ServiceInfo) -> Result<Colours,
 /// something else serves there (a service moving from CodeDeploy), a rollback gives the traffic
 /// back to it.
 fn onto_the_idle_group(colours: Colours, weights: &[TargetGroupWeight]) -> Colours {
-    let weight_of = |arn: &str| -> u32 {
-        weights
-            .iter()
-            .filter(|entry| entry.target_group_arn == arn)
-            .map(|entry| entry.weight)
-            .sum()
-    };
-    if weight_of(&colours.green_target_group) > 0 && weight_of(&colours.blue_target_group) == 0 {
+    if weight_to(weights, &colours.green_target_group) > 0
+        && weight_to(weights, &colours.blue_target_group) == 0
+    {
         Colours {
             blue: None,
             blue_target_group: colours.green_target_group,
@@ -502,19 +498,12 @@ async fn check_route(
     if first {
         return Ok(weights);
     }
-    let weight_of = |arn: &str| {
-        weights
-            .iter()
-            .filter(|e| e.target_group_arn == arn)
-            .map(|e| e.weight)
-            .sum::<u32>()
-    };
-    if weight_of(blue) == 0 {
+    if weight_to(&weights, blue) == 0 {
         return Err(HandlerError::non_retryable(format!(
             "{where_} sends no traffic to {blue}, the target group of the primary task set"
         )));
     }
-    if weight_of(green) != 0 {
+    if weight_to(&weights, green) != 0 {
         return Err(HandlerError::non_retryable(format!(
             "{where_} already sends traffic to the idle target group {green}; a previous deployment did not finish: roll it back first"
         )));

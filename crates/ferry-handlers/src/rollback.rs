@@ -94,13 +94,7 @@ pub async fn handle(deps: &Deps, input: RollbackInput) -> Result<RollbackOutput,
         service = describe_service(deps, &deployment).await?;
     }
     // The test listener goes back to blue, like production, before green goes.
-    if traffic::apply_test(deps, &deployment, Side::Blue).await?
-        && deployment.test_traffic != Some(Side::Blue)
-    {
-        let event = deployment.test_traffic_to(deps.clock.now(), Side::Blue);
-        save(deps, &mut deployment).await?;
-        notify(deps, &deployment, &event).await;
-    }
+    traffic::point_test_listener(deps, &mut deployment, Side::Blue).await?;
     if let Some(service) = service {
         remove_green(deps, &deployment, &service, &blue.id).await?;
     }
@@ -155,8 +149,7 @@ fn refuse_unless_blue_serves(
     )))
 }
 
-/// Blue primary again, then every task set of this deployment removed: the recorded green, and
-/// any that a lost answer or an interrupted attempt left unrecorded.
+/// Blue primary again, then every task set of this deployment removed.
 async fn remove_green(
     deps: &Deps,
     deployment: &Deployment,
@@ -169,9 +162,20 @@ async fn remove_green(
             .await
             .map_err(port("making blue the primary task set again"))?;
     }
+    remove_task_sets_of(deps, deployment, service, Some(blue)).await
+}
+
+/// Removes every task set of this deployment but `keep`: the recorded green, and any that a
+/// lost answer or an interrupted attempt left unrecorded (they carry the deployment's id).
+async fn remove_task_sets_of(
+    deps: &Deps,
+    deployment: &Deployment,
+    service: &ServiceInfo,
+    keep: Option<&str>,
+) -> Result<(), HandlerError> {
     let recorded = deployment.green.as_ref().map(|green| green.id.as_str());
     for set in service.task_sets.iter().filter(|set| {
-        set.id != blue
+        Some(set.id.as_str()) != keep
             && (Some(set.id.as_str()) == recorded
                 || set.external_id.as_deref() == Some(deployment.id.as_str()))
     }) {
@@ -199,20 +203,9 @@ async fn roll_back_first(
     if fence::settle(deps, &deployment).await {
         traffic::apply(deps, &deployment, 0).await?;
     }
-    traffic::apply_test(deps, &deployment, Side::Blue).await?;
+    traffic::point_test_listener(deps, &mut deployment, Side::Blue).await?;
     if let Some(service) = describe_service(deps, &deployment).await? {
-        for set in service.task_sets.iter().filter(|set| {
-            deployment
-                .green
-                .as_ref()
-                .is_some_and(|green| green.id == set.id)
-                || set.external_id.as_deref() == Some(deployment.id.as_str())
-        }) {
-            deps.ecs
-                .delete_task_set(&deployment.cluster, &deployment.service, &set.id)
-                .await
-                .map_err(port("removing the green task set"))?;
-        }
+        remove_task_sets_of(deps, &deployment, &service, None).await?;
     }
     deployment.green_weight = 0;
     release_lock(deps, &deployment).await?;

@@ -6,6 +6,7 @@ use ferry_core::ports::{RouteRef, Split, TaskSetStatus};
 use tracing::debug;
 
 use crate::error::port;
+use crate::record::{notify, save};
 use crate::{Deps, HandlerError};
 
 pub(crate) fn route(deployment: &Deployment) -> RouteRef {
@@ -53,22 +54,28 @@ pub(crate) fn test_route(deployment: &Deployment) -> Option<RouteRef> {
         })
 }
 
-/// Sends all of the test listener's traffic to `side`, verified like production's. Nothing to
-/// do (`false`) without a test listener.
-pub(crate) async fn apply_test(
+/// Sends all of the test listener's traffic to `side`, verified like production's, and records
+/// it (a `test-traffic` event, saved and told) when that changed where it points. Nothing to do
+/// without a test listener.
+pub(crate) async fn point_test_listener(
     deps: &Deps,
-    deployment: &Deployment,
+    deployment: &mut Deployment,
     side: Side,
-) -> Result<bool, HandlerError> {
+) -> Result<(), HandlerError> {
     let Some(route) = test_route(deployment) else {
-        return Ok(false);
+        return Ok(());
     };
     let green_weight = match side {
         Side::Green => 100,
         Side::Blue => 0,
     };
     apply_on(deps, deployment, &route, green_weight, "test listener").await?;
-    Ok(true)
+    if deployment.test_traffic != Some(side) {
+        let event = deployment.test_traffic_to(deps.clock.now(), side);
+        save(deps, deployment).await?;
+        notify(deps, deployment, &event).await;
+    }
+    Ok(())
 }
 
 async fn apply_on(

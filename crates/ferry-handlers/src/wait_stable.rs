@@ -7,7 +7,7 @@ use ferry_core::Deployment;
 use ferry_core::deployment::{FenceAction, Side};
 
 use crate::error::port;
-use crate::record::{load, notify, save};
+use crate::record::{load, save};
 use crate::{DeploymentRef, Deps, ErrorKind, HandlerError, fence, traffic};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,10 +86,7 @@ async fn test_traffic_to_green(
         return Ok(());
     }
     fence::raise(deps, deployment, FenceAction::TestTraffic).await?;
-    traffic::apply_test(deps, deployment, Side::Green).await?;
-    let event = deployment.test_traffic_to(deps.clock.now(), Side::Green);
-    save(deps, deployment).await?;
+    traffic::point_test_listener(deps, deployment, Side::Green).await?;
     info!(deployment = %deployment.id, "test listener on green");
-    notify(deps, deployment, &event).await;
     Ok(())
 }

@@ -20,7 +20,8 @@ use saphyr::{LoadableYamlNode, MarkedYaml, YamlData};
 use serde_json::Value;
 
 use super::reader::{Reader, describe};
-use super::{ContainerTarget, Problem, Problems, READ_ONLY_FIELDS};
+use super::written::{Head, minutes, network_yaml, task_definition_file, without_read_only_fields};
+use super::{ContainerTarget, Problem, Problems};
 use crate::plan::Strategy;
 use crate::ports::{CapacityProviderItem, NetworkConfig, Placement};
 
@@ -414,13 +415,8 @@ pub fn convert(
     if let Some(inner) = document.get("taskDefinition").cloned() {
         document = inner;
     }
-    let Some(fields) = document.as_object_mut() else {
-        return Err("the task definition is not a JSON object".into());
-    };
-    for field in READ_ONLY_FIELDS {
-        fields.remove(*field);
-    }
-    let containers = fields
+    without_read_only_fields(&mut document)?;
+    let containers = document
         .get_mut("containerDefinitions")
         .and_then(Value::as_array_mut)
         .ok_or("the task definition has no containerDefinitions")?;
@@ -463,26 +459,20 @@ pub fn convert(
         keep_old_for = Some(MAX_KEEP_OLD_FOR_SECONDS);
     }
 
-    let mut manifest = format!(
-        "# Written by `ferry init` from a CodeDeploy application (AppSpec, task definition and\n# deployment group settings). Check it with `ferry validate` and `ferry plan`.\nservice: {}\ncluster: {}\n",
-        group.service, group.cluster
-    );
-    if let Some(region) = &group.region {
-        manifest.push_str(&format!("region: {region}\n"));
+    let mut manifest = Head {
+        comment: "from a CodeDeploy application (AppSpec, task definition and deployment group settings)",
+        service: &group.service,
+        cluster: &group.cluster,
+        region: group.region.as_deref(),
+        task_definition_ref,
+        container: &appspec.container,
+        listener: &group.listener,
+        rule: None,
+        test_listener: group.test_listener.as_deref(),
+        target_groups: &group.target_groups,
+        strategy: &strategy,
     }
-    manifest.push_str(&format!(
-        "taskDefinition: {task_definition_ref}\ncontainer: {{ name: {}, port: {} }}\ntraffic:\n  listener: {}\n",
-        appspec.container.name, appspec.container.port, group.listener
-    ));
-    if let Some(test) = &group.test_listener {
-        manifest.push_str(&format!("  testListener: {test}\n"));
-    }
-    manifest.push_str(&format!(
-        "  targetGroups: [{}, {}]\nstrategy:\n  {}\n",
-        group.target_groups[0],
-        group.target_groups[1],
-        strategy_yaml(&strategy)
-    ));
+    .render();
     if let Some(wait) = group.reroute_wait_seconds {
         manifest.push_str(&format!(
             "# CodeDeploy's reroute wait: production moves when approved, or after the wait {}.\napproval: {{ beforeTraffic: true, timeout: {}, onTimeout: {} }}\n",
@@ -516,69 +506,12 @@ pub fn convert(
             );
         }
     }
-    let task_definition = serde_json::to_string_pretty(&document)
-        .map_err(|error| format!("writing the task definition: {error}"))?
-        + "\n";
+    let task_definition = task_definition_file(&document)?;
     Ok(Converted {
         manifest,
         task_definition,
         not_carried,
     })
-}
-
-/// A duration as the manifest writes it, in whole minutes or hours.
-pub(super) fn minutes(seconds: u64) -> String {
-    let minutes = seconds.div_ceil(60).max(1);
-    if minutes.is_multiple_of(60) {
-        format!("{}h", minutes / 60)
-    } else {
-        format!("{minutes}m")
-    }
-}
-
-pub(super) fn strategy_yaml(strategy: &Strategy) -> String {
-    match strategy {
-        Strategy::Canary {
-            weight,
-            bake_seconds,
-        } => format!(
-            "canary: {{ weight: {weight}, bake: {} }}",
-            minutes(*bake_seconds)
-        ),
-        Strategy::Linear {
-            step,
-            interval_seconds,
-        } => format!(
-            "linear: {{ step: {step}, interval: {} }}",
-            minutes(*interval_seconds)
-        ),
-        _ => "allAtOnce: {}".into(),
-    }
-}
-
-pub(super) fn network_yaml(placement: &Placement) -> String {
-    let mut out = String::from("network:\n");
-    if let Some(network) = &placement.network {
-        out.push_str(&format!(
-            "  subnets: [{}]\n  securityGroups: [{}]\n  assignPublicIp: {}\n",
-            network.subnets.join(", "),
-            network.security_groups.join(", "),
-            network.assign_public_ip
-        ));
-    }
-    if !placement.capacity_providers.is_empty() {
-        out.push_str("  capacityProviders:\n");
-        for item in &placement.capacity_providers {
-            out.push_str(&format!(
-                "    - {{ capacityProvider: {}, weight: {}, base: {} }}\n",
-                item.capacity_provider, item.weight, item.base
-            ));
-        }
-    }
-    if let Some(version) = &placement.platform_version {
-        out.push_str(&format!("  platformVersion: {version}\n"));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@
 
 use serde_json::Value;
 
-use super::codedeploy::{Converted, network_yaml, strategy_yaml};
-use super::{ContainerTarget, READ_ONLY_FIELDS};
+use super::ContainerTarget;
+use super::codedeploy::Converted;
+use super::written::{Head, network_yaml, task_definition_file, without_read_only_fields};
 use crate::plan::Strategy;
 use crate::ports::Placement;
 
@@ -136,39 +137,26 @@ pub fn from_live(
     );
 
     let mut document = live.task_definition.clone();
-    let fields = document
-        .as_object_mut()
-        .ok_or("the task definition is not a JSON object")?;
-    for field in READ_ONLY_FIELDS {
-        fields.remove(*field);
-    }
+    without_read_only_fields(&mut document)?;
 
-    let mut manifest = format!(
-        "# Written by `ferry init` from the live service {}/{}. Check it with `ferry plan`.\nservice: {}\ncluster: {}\n",
-        live.cluster, live.service, live.service, live.cluster
-    );
-    if let Some(region) = &live.region {
-        manifest.push_str(&format!("region: {region}\n"));
-    }
-    manifest.push_str(&format!(
-        "taskDefinition: {task_definition_ref}\ncontainer: {{ name: {}, port: {} }}\ntraffic:\n  listener: {}\n",
-        container.name, container.port, production.listener_arn
-    ));
-    if let Some(rule) = &production.rule_arn {
-        manifest.push_str(&format!("  rule: {rule}\n"));
-    }
-    if let Some(test) = test_listener {
-        manifest.push_str(&format!("  testListener: {}\n", test.listener_arn));
-    }
-    manifest.push_str(&format!(
-        "  targetGroups: [{}, {}]\nstrategy:\n  {}\n",
-        pair[0],
-        pair[1],
-        strategy_yaml(&Strategy::Canary {
+    let comment = format!("from the live service {}/{}", live.cluster, live.service);
+    let mut manifest = Head {
+        comment: &comment,
+        service: &live.service,
+        cluster: &live.cluster,
+        region: live.region.as_deref(),
+        task_definition_ref,
+        container,
+        listener: &production.listener_arn,
+        rule: production.rule_arn.as_deref(),
+        test_listener: test_listener.map(|route| route.listener_arn.as_str()),
+        target_groups: &pair,
+        strategy: &Strategy::Canary {
             weight: 10,
-            bake_seconds: 300
-        })
-    ));
+            bake_seconds: 300,
+        },
+    }
+    .render();
     if !live.alarms.is_empty() {
         manifest.push_str(&format!("alarms: [{}]\n", live.alarms.join(", ")));
     } else {
@@ -179,9 +167,7 @@ pub fn from_live(
     {
         manifest.push_str(&network_yaml(placement));
     }
-    let task_definition = serde_json::to_string_pretty(&document)
-        .map_err(|error| format!("writing the task definition: {error}"))?
-        + "\n";
+    let task_definition = task_definition_file(&document)?;
     Ok(Converted {
         manifest,
         task_definition,

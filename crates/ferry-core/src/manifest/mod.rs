@@ -14,6 +14,7 @@ pub mod live;
 mod problem;
 mod reader;
 mod task_definition;
+mod written;
 
 use std::path::{Component, Path, PathBuf};
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::manifest::READ_ONLY_FIELDS;
 
 /// The workshop's shape: one TargetService with its load balancer, Fargate networking, and
 /// the five hooks.
