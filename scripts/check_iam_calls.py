@@ -28,10 +28,13 @@ otherwise. Notably:
   DynamoDB TransactGetItems    needs dynamodb:GetItem, likewise.
   S3 HeadObject / ListObjectsV2  need s3:GetObject / s3:ListBucket.
   STS GetCallerIdentity        needs no permission.
-  ECS CreateTaskSet, RegisterTaskDefinition  may also need ecs:TagResource (tags
-      given at creation) and iam:PassRole (the task definition's roles), which a
-      recording cannot show: never reported missing, but those grants count as
-      used when the call is recorded (MAY_ALSO_NEED).
+  Lambda Invoke                needs lambda:InvokeFunction (run-hooks' `lambda`
+      hooks; the action's name is not the operation's).
+  ECS CreateTaskSet, RegisterTaskDefinition, RunTask  may also need
+      ecs:TagResource (tags given at creation) and iam:PassRole (the task
+      definition's roles: RunTask of run-hooks' task hooks passes them too),
+      which a recording cannot show: never reported missing, but those grants
+      count as used when the call is recorded (MAY_ALSO_NEED).
 
 The grants are read from the Terraform (python-hcl2, in the virtual environment
 scripts/terraform_checks.py uses): per function, the statements of
@@ -45,8 +48,9 @@ those variables list something. Wildcards in granted actions
 Reported:
   MISSING  a call whose action the function is not granted: fails (exit 1)
   note     a grant the function never used in the recordings (logs:, xray: and
-           kms: grants are used by AWS on the function's behalf, never by its
-           own calls, and are not listed)
+           kms: grants, and the network interface actions Lambda needs to attach
+           run-hooks to a VPC (hooks_vpc_config), are used by AWS on the
+           function's behalf, never by its own calls, and are not listed)
   note     functions of local.functions that never appear ("not exercised"), and
            recordings of functions that are not in local.functions (e.g. the
            ferry CLI), which are ignored
@@ -135,12 +139,26 @@ OPERATION_ACTIONS: dict[tuple[str, str], list[str]] = {
 MAY_ALSO_NEED: dict[str, list[str]] = {
     "ecs:CreateTaskSet": ["ecs:TagResource"],
     "ecs:RegisterTaskDefinition": ["ecs:TagResource", "iam:PassRole"],
+    # Dependent actions of RunTask in the Service Authorization Reference: PassRole
+    # for a task definition with a task or execution role, TagResource for tags.
+    "ecs:RunTask": ["ecs:TagResource", "iam:PassRole"],
 }
 
 # Granted for AWS to use on the function's behalf (the Lambda runtime writes its
 # logs and traces; DynamoDB and Secrets Manager use the KMS key), never called by
 # the function's own code: not reported as unused.
 PLATFORM_PREFIXES = ("logs:", "xray:", "kms:")
+# Lambda creates and manages the network interfaces of a function in a VPC with
+# the function's role (AWSLambdaVPCAccessExecutionRole's actions): run-hooks with
+# hooks_vpc_config. No handler calls EC2 itself.
+PLATFORM_ACTIONS = frozenset({
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+})
 
 
 @dataclass
@@ -367,7 +385,9 @@ def main() -> int:
             if not matches:
                 missing.append(f"{name}: {action}")
                 print(f"MISSING  {name}: {action} (called as {', '.join(sorted(call.sources))}, {call.count}x)")
-        idle_grants = sorted(grant for grant in grants[name] - used if not grant.startswith(PLATFORM_PREFIXES))
+        idle_grants = sorted(
+            grant for grant in grants[name] - used if not grant.startswith(PLATFORM_PREFIXES) and grant not in PLATFORM_ACTIONS
+        )
         if idle_grants:
             unused.extend(f"{name}: {grant}" for grant in idle_grants)
             print(f"note     {name}: granted, never called: {', '.join(idle_grants)}")

@@ -433,3 +433,109 @@ async fn an_answer_given_by_another_local_process_reaches_the_engine_that_waits(
             .any(|entry| matches!(&entry.event, ferry_core::deployment::Event::Answered { answer: ferry_handlers::control::Answer::Aborted, reason, .. } if reason == "looks wrong"))
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Verification hooks
+
+/// A loopback server answering `status` to every request, counting them: the service's health
+/// check as an `http` hook sees it.
+async fn health_check_answering(status: u16) -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                if status == 200 { "ok" } else { "not ready" },
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{address}"), hits)
+}
+
+/// A canary with an `http` hook after test traffic, pointed at `url`.
+fn with_smoke_hook(harness: &Harness, url: &str) {
+    harness.put_manifest(&format!(
+        "{}hooks:\n  - name: smoke\n    stage: afterTestTraffic\n    http: {{ url: \"{url}/healthz\", expectStatus: 200, retries: 1, interval: 5s }}\n    timeout: 1m\n",
+        harness
+            .env
+            .manifest_yaml("canary: { weight: 10, bake: 1m }", "../ecs/web.json")
+    ));
+}
+
+#[tokio::test]
+async fn an_http_hook_answering_500_after_test_traffic_rolls_back_with_production_never_on_green() {
+    let harness = Harness::new("e2e-hook5", "canary: { weight: 10, bake: 1m }").await;
+    let (url, hits) = health_check_answering(500).await;
+    with_smoke_hook(&harness, &url);
+    let runtime = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
+    let id = execution_name(&harness, "hook500");
+    let outcome = runtime
+        .start_deploy(&id, input(&harness))
+        .unwrap()
+        .wait()
+        .await;
+
+    let (error, cause) = failed_with(&outcome);
+    assert_eq!(error, "RolledBack", "{cause}");
+    assert!(
+        cause.contains("HookFailed") && cause.contains("HTTP 500"),
+        "{cause}"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "the request and its one retry"
+    );
+    assert!(
+        harness.weight_writes().iter().all(|green| *green == 0),
+        "production never sent anything to green: {:?}",
+        harness.weight_writes()
+    );
+    assert_eq!(harness.listener_weights().await, (100, 0));
+    let record = harness.deps.store.get(&id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeploymentStatus::RolledBack);
+    assert!(
+        record
+            .history
+            .iter()
+            .any(|entry| entry.event.name() == "hook-failed")
+    );
+    assert_eq!(harness.service().await.task_sets.len(), 1, "green removed");
+}
+
+#[tokio::test]
+async fn an_http_hook_answering_200_lets_the_deployment_finish() {
+    let harness = Harness::new("e2e-hook2", "canary: { weight: 10, bake: 1m }").await;
+    let (url, hits) = health_check_answering(200).await;
+    with_smoke_hook(&harness, &url);
+    let runtime = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
+    let id = execution_name(&harness, "hook200");
+    let outcome = runtime
+        .start_deploy(&id, input(&harness))
+        .unwrap()
+        .wait()
+        .await;
+
+    assert!(outcome.succeeded(), "{:?}", outcome.status);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(harness.weight_writes(), [10, 100]);
+    let record = harness.deps.store.get(&id).await.unwrap().unwrap();
+    assert_eq!(record.status, DeploymentStatus::Succeeded);
+    let passed = record
+        .history
+        .iter()
+        .position(|entry| entry.event.name() == "hook-passed")
+        .expect("the hook's result is recorded");
+    let first_shift = record
+        .history
+        .iter()
+        .position(|entry| entry.event.name() == "shifted")
+        .unwrap();
+    assert!(passed < first_shift, "checked before production moved");
+}

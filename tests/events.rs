@@ -107,6 +107,9 @@ fn parse_as_the_function_does(function: &str, path: &Path, value: &Value) {
         "approval" | "bake" => drop(round_trip::<wait_token::WaitTokenInput>(path, value)),
         "shift-weights" => drop(round_trip::<shift_weights::ShiftInput>(path, value)),
         "check-alarms" => drop(round_trip::<check_alarms::CheckAlarmsInput>(path, value)),
+        "run-hooks" => drop(round_trip::<ferry_handlers::run_hooks::RunHooksInput>(
+            path, value,
+        )),
         "finalize" => drop(round_trip::<finalize::FinalizeInput>(path, value)),
         "rollback" => drop(round_trip::<rollback::RollbackInput>(path, value)),
         "pr-plan" => drop(round_trip::<ferry_handlers::pr_plan::PrPlanInput>(

@@ -123,6 +123,14 @@ impl Harness {
                 fence_lease: Duration::from_millis(200),
             },
             github: None,
+            // Real adapters on the emulator: HTTP to what the test serves on loopback, RunTask
+            // and the listener's address from moto (which runs no Lambda code).
+            hooks: Some(Arc::new(ferry_handlers::HookPorts {
+                http: Arc::new(ferry_aws::HttpsProbe::new().expect("an HTTP client")),
+                functions: Arc::new(ferry_aws::LambdaInvoker::from_config(&clients.sdk)),
+                tasks: Arc::new(ferry_aws::EcsOneOffTasks::new(clients.aws.ecs.clone())),
+                listeners: Arc::new(clients.aws.router()),
+            })),
         };
         let commit = uuid::Uuid::new_v4().simple().to_string() + "00000000";
         Harness {
@@ -1926,4 +1934,34 @@ async fn init_reads_a_codedeploy_deployment_group_into_a_manifest_that_plans() {
     );
     let planned = h.plan(&h.deployment_id(1)).await.expect("plan");
     assert_eq!(planned.steps.len(), 2);
+}
+
+/// `${TEST_URL}` on the real services: the test listener's scheme, its load balancer's DNS
+/// name and its port, read from the load balancer (the adapter `run-hooks` uses).
+#[tokio::test]
+async fn the_test_url_is_the_test_listeners_address_on_its_load_balancer() {
+    let h = Harness::new("testurl", CANARY).await;
+    let hooks = h.deps.hooks.as_ref().unwrap();
+    let url = hooks
+        .listeners
+        .listener_url(&h.env.test_listener_arn)
+        .await
+        .unwrap();
+    let balancers = h
+        .clients
+        .aws
+        .elb
+        .describe_load_balancers()
+        .names(format!("{}-alb", h.env.prefix))
+        .send()
+        .await
+        .unwrap();
+    let dns = balancers.load_balancers()[0].dns_name().unwrap();
+    assert_eq!(url, format!("http://{dns}:8080"));
+    let missing = hooks
+        .listeners
+        .listener_url(&h.env.test_listener_arn.replace("/app/", "/app/gone-"))
+        .await
+        .unwrap_err();
+    assert!(!missing.is_retryable(), "{missing}");
 }

@@ -787,6 +787,7 @@ pub fn deployment_record(
             slack_channel: None,
             slack_verbosity: Default::default(),
             on_newer_push: Default::default(),
+            hooks: Vec::new(),
         },
         traffic: TrafficTarget {
             listener_arn: format!(
@@ -809,6 +810,7 @@ pub fn deployment_record(
         applied_step: None,
         green_weight: 0,
         test_traffic: None,
+        hook_runs: Vec::new(),
         placement: None,
         pending_token: None,
         cleanup_started: false,
@@ -840,5 +842,6 @@ pub fn memory_deps() -> ferry_handlers::Deps {
         clock: Arc::new(ferry_core::ports::SystemClock),
         settings: ferry_handlers::Settings::default(),
         github: None,
+        hooks: None,
     }
 }

@@ -102,6 +102,9 @@ locals {
       }]
     }
     iam_pass_task_roles = {
+      # create-taskset registers task definitions that name these roles, and
+      # run-hooks runs one-off tasks of such task definitions: RegisterTaskDefinition
+      # and RunTask both need iam:PassRole for the task and execution role.
       sid       = "PassTaskRolesToEcs"
       actions   = ["iam:PassRole"]
       resources = var.task_role_arns
@@ -129,6 +132,33 @@ locals {
       resources  = local.ecs_task_set_patterns
       conditions = []
     }
+    ecs_run_hook_tasks = {
+      # run-hooks starts a task hook's one-off task where green runs: green's
+      # task definition, or the one the hook names. Service Authorization
+      # Reference: RunTask's resource type is task-definition (required), and it
+      # supports the ecs:cluster condition key (dependent actions: iam:PassRole,
+      # and ecs:TagResource for tags, which Ferry's RunTask never sets). Any task
+      # definition of the account, since create-taskset registers green's and a
+      # hook may name another; in the listed clusters only, and with no roles
+      # but those of task_role_arns (iam_pass_task_roles).
+      sid       = "EcsRunHookTasks"
+      actions   = ["ecs:RunTask"]
+      resources = length(local.ecs_clusters) > 0 ? ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/*"] : []
+      conditions = [{
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = local.ecs_clusters
+      }]
+    }
+    ecs_hook_tasks = {
+      # run-hooks watches the task it started and stops it when the hook times
+      # out. DescribeTasks and StopTask have the resource type task (required):
+      # arn:…:task/<cluster>/<task id>, so the tasks of the listed clusters.
+      sid        = "EcsHookTasks"
+      actions    = ["ecs:DescribeTasks", "ecs:StopTask"]
+      resources  = local.ecs_task_patterns
+      conditions = []
+    }
     elb_describe = {
       sid = "ElbDescribe"
       actions = [
@@ -140,6 +170,22 @@ locals {
       # accepts "*" for them. They read configuration, never traffic, and are
       # only given when there is a listener or rule to shift.
       resources  = length(var.listener_arns) + length(var.listener_rule_arns) > 0 ? ["*"] : []
+      conditions = []
+    }
+    elb_describe_listener_address = {
+      # run-hooks turns the test listener into the URL of an http hook: the
+      # listener's protocol and port (DescribeListeners) and its load balancer's
+      # DNS name (DescribeLoadBalancers). Neither has a resource type in the
+      # Service Authorization Reference: IAM only accepts "*". A statement of its
+      # own, so that the functions that shift traffic do not get
+      # DescribeLoadBalancers, which they never call. Only when there is a
+      # listener (test listeners are listed in listener_arns).
+      sid = "ElbDescribeListenerAddress"
+      actions = [
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeLoadBalancers",
+      ]
+      resources  = length(var.listener_arns) > 0 ? ["*"] : []
       conditions = []
     }
     elb_modify_listener = {
@@ -254,6 +300,56 @@ locals {
       sid        = "ReadSlackSigningSecret"
       actions    = ["secretsmanager:GetSecretValue"]
       resources  = aws_secretsmanager_secret.slack_signing_secret[*].arn
+      conditions = []
+    }
+    lambda_invoke_hook_functions = {
+      # run-hooks invokes the team's hook functions of lambda hooks
+      # (RequestResponse), only those of hook_function_arns (none by default: no
+      # statement). The resource is the function, version or alias ARN the call
+      # names (local.hook_function_resources, main.tf).
+      sid        = "InvokeHookFunctions"
+      actions    = ["lambda:InvokeFunction"]
+      resources  = local.hook_function_resources
+      conditions = []
+    }
+    # What Lambda needs in a function's execution role to attach it to a VPC, only
+    # with hooks_vpc_config (run-hooks): the actions of the AWS managed policy
+    # AWSLambdaVPCAccessExecutionRole (v3, January 2024) but logs, which every
+    # function has, scoped where the Service Authorization Reference allows.
+    vpc_describe_network_interfaces = {
+      # Neither has a resource type: IAM only accepts "*" (Lambda's guide says
+      # DescribeNetworkInterfaces works only when allowed on all resources).
+      sid        = "VpcDescribeNetworkInterfaces"
+      actions    = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+      resources  = var.hooks_vpc_config == null ? [] : ["*"]
+      conditions = []
+    }
+    vpc_create_network_interfaces = {
+      # CreateNetworkInterface authorizes the new network-interface (required),
+      # the subnet (required) and the security groups: network interfaces of this
+      # account and region, in the configured subnets with the configured groups.
+      # The subnets' and groups' account is "*" because a shared VPC's subnets
+      # belong to its owner account; their ids are unique.
+      sid     = "VpcCreateNetworkInterfaces"
+      actions = ["ec2:CreateNetworkInterface"]
+      resources = var.hooks_vpc_config == null ? [] : concat(
+        ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"],
+        [for id in var.hooks_vpc_config.subnet_ids : "arn:${local.partition}:ec2:${local.region}:*:subnet/${id}"],
+        [for id in var.hooks_vpc_config.security_group_ids : "arn:${local.partition}:ec2:${local.region}:*:security-group/${id}"],
+      )
+      conditions = []
+    }
+    vpc_manage_network_interfaces = {
+      # The resource type of each is network-interface (required). Lambda's guide:
+      # DeleteNetworkInterface needs the interface's id or all of them, so every
+      # network interface of this account and region.
+      sid = "VpcManageNetworkInterfaces"
+      actions = [
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:DeleteNetworkInterface",
+        "ec2:UnassignPrivateIpAddresses",
+      ]
+      resources  = var.hooks_vpc_config == null ? [] : ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"]
       conditions = []
     }
     s3_put_payload = {

@@ -29,7 +29,7 @@ locals {
 resource "aws_lambda_function" "function" {
   #checkov:skip=CKV_AWS_116:Step Functions invokes these synchronously and owns retries and catches; alarm-watch's asynchronous events are a fast path only, since check-alarms reads the same alarms after every bake; push-deploy's failures are logged with the push, and the next push or the poller deploys the branch's newer head; webhook-intake and control answer their caller synchronously through their function URLs. A dead-letter queue would hold nothing actionable.
   #checkov:skip=CKV_AWS_115:Only the functions behind a public function URL get reserved concurrency (var.public_url_reserved_concurrency): it is carved out of the account's pool (as little as 10 in new accounts), and one active deployment per service bounds the others anyway.
-  #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; running them in a VPC would need NAT or interface endpoints, which cost money around the clock and contradict Ferry costing nothing when idle.
+  #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; running them in a VPC would need NAT or interface endpoints, which cost money around the clock and contradict Ferry costing nothing when idle. The one exception is opt-in: hooks_vpc_config attaches run-hooks alone to your VPC, so that http hooks reach an internal load balancer's test listener.
   #checkov:skip=CKV_AWS_173:The environment holds only a table name, a bus name and a log filter; no secret is ever put there (secrets come from Secrets Manager), so a customer managed key would protect nothing.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile and signing in the release pipeline, which the project does not have yet; the release workflow publishes the zips with their checksums instead.
   for_each = local.functions
@@ -52,6 +52,18 @@ resource "aws_lambda_function" "function" {
 
   environment {
     variables = merge(local.common_environment, each.value.environment)
+  }
+
+  # Only a function whose entry in local.functions sets vpc_config runs in a VPC
+  # (run-hooks with hooks_vpc_config); its role then has the network interface
+  # permissions Lambda needs (iam.tf, vpc_*_network_interfaces).
+  dynamic "vpc_config" {
+    for_each = lookup(each.value, "vpc_config", null) == null ? [] : [each.value.vpc_config]
+
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
   }
 
   logging_config {

@@ -28,6 +28,9 @@ locals {
   #                    table, which every handler uses (webhook-intake only its
   #                    delivery items: local.table_access in iam.tf)
   #   environment      extra environment, merged over local.common_environment
+  #   vpc_config       optional: { subnet_ids, security_group_ids } attaches the
+  #                    function to a VPC (lambda.tf); null or absent keeps it
+  #                    outside, as every function but run-hooks always is
   # -------------------------------------------------------------------------
   functions = {
     "plan" = {
@@ -79,6 +82,30 @@ locals {
       timeout     = 30
       permissions = ["alarms_describe", "secrets_slack_bot_token", "secrets_kms_decrypt"]
       environment = local.slack_environment
+    }
+    "run-hooks" = {
+      description = "Runs the manifest's verification hooks of a stage, one attempt per call: an HTTP GET (the test listener or any URL), a synchronous invocation of the team's hook function, or a one-off ECS task where green runs."
+      memory      = 256
+      # One attempt per call: at most one HTTP request of 20 s or one synchronous
+      # Invoke of 45 s (ferry_handlers::run_hooks, ferry_aws::hooks), plus reading
+      # and saving the record; a longer hook answers IN_PROGRESS and is called again.
+      timeout = 60
+      # DescribeServices finds green's network when the record lacks it; RunTask,
+      # DescribeTasks and StopTask run a task hook (PassRole for its task
+      # definition's roles); the listener's address for an http hook's test URL;
+      # the team's hook functions (hook_function_arns); the network interfaces
+      # Lambda needs when hooks_vpc_config attaches run-hooks to a VPC; the alarms,
+      # read on every call once traffic moved (a hook may run for an hour).
+      permissions = [
+        "ecs_describe_services", "ecs_run_hook_tasks", "ecs_hook_tasks", "iam_pass_task_roles",
+        "elb_describe_listener_address", "lambda_invoke_hook_functions",
+        "vpc_describe_network_interfaces", "vpc_create_network_interfaces", "vpc_manage_network_interfaces",
+        "alarms_describe", "secrets_slack_bot_token", "secrets_kms_decrypt",
+      ]
+      environment = local.slack_environment
+      # Only run-hooks may run in a VPC: http hooks of an internal load balancer's
+      # test listener need it (null: outside any VPC, as the other functions).
+      vpc_config = var.hooks_vpc_config
     }
     "finalize" = {
       description = "Makes the green task set primary; after keepOldFor removes the old one and releases the lock."
@@ -216,6 +243,7 @@ locals {
     shift_weights_function_arn  = local.function_arns["shift-weights"]
     bake_function_arn           = local.function_arns["bake"]
     check_alarms_function_arn   = local.function_arns["check-alarms"]
+    run_hooks_function_arn      = local.function_arns["run-hooks"]
     finalize_function_arn       = local.function_arns["finalize"]
     rollback_function_arn       = local.function_arns["rollback"]
   }
@@ -223,6 +251,7 @@ locals {
   traffic_definition_vars = {
     shift_weights_function_arn = local.function_arns["shift-weights"]
     bake_function_arn          = local.function_arns["bake"]
+    run_hooks_function_arn     = local.function_arns["run-hooks"]
     finalize_function_arn      = local.function_arns["finalize"]
     rollback_function_arn      = local.function_arns["rollback"]
   }
@@ -259,6 +288,27 @@ locals {
   ))
   # arn:…:service/<cluster>/<service> -> arn:…:task-set/<cluster>/<service>/*
   ecs_task_set_patterns = [for arn in local.ecs_service_patterns : "${replace(arn, ":service/", ":task-set/")}/*"]
+
+  # The clusters of those services, as cluster ARNs: every cluster of
+  # ecs_cluster_arns, and arn:…:service/<cluster>/<service> ->
+  # arn:…:cluster/<cluster> for each of ecs_service_arns. A task hook's one-off
+  # task runs in its service's cluster (ecs:cluster condition of RunTask).
+  ecs_clusters = distinct(concat(
+    var.ecs_cluster_arns,
+    [for arn in var.ecs_service_arns : replace(join("/", slice(split("/", arn), 0, 2)), ":service/", ":cluster/")],
+  ))
+  # arn:…:cluster/<cluster> -> arn:…:task/<cluster>/* (the tasks of those clusters)
+  ecs_task_patterns = [for arn in local.ecs_clusters : "${replace(arn, ":cluster/", ":task/")}/*"]
+
+  # lambda:InvokeFunction is authorized on the ARN the call names, and a version
+  # or an alias is a resource of its own: the unqualified ARN allows invoking the
+  # function by name or unqualified ARN only. An unqualified entry therefore also
+  # gets "<arn>:*" (its versions and aliases, nothing else); a qualified entry
+  # (…:function:<name>:<version or alias>) allows exactly that one.
+  hook_function_resources = distinct(flatten([
+    for arn in var.hook_function_arns :
+    length(split(":", arn)) == 7 ? [arn, "${arn}:*"] : [arn]
+  ]))
 
   alarm_patterns = distinct(concat(
     var.alarm_arns,

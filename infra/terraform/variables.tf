@@ -236,6 +236,37 @@ variable "alarm_name_prefixes" {
   }
 }
 
+variable "hook_function_arns" {
+  description = "Lambda functions the manifests' `lambda` verification hooks may invoke (run-hooks calls lambda:InvokeFunction, synchronously): function ARNs, or version or alias ARNs (arn:aws:lambda:<region>:<account>:function:<name>[:<version or alias>]). An unqualified ARN also allows that function's versions and aliases (<arn>:*). A function of another account must allow run-hooks' role in its resource policy too. Empty (the default) grants no invocation: `lambda` hooks then fail."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.hook_function_arns : can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:(\\$LATEST|[A-Za-z0-9_-]{1,128}))?$", arn))])
+    error_message = "Each hook_function_arns entry must be a Lambda function ARN, arn:aws:lambda:<region>:<account>:function:<name>, optionally with :<version> or :<alias>; no wildcards."
+  }
+}
+
+variable "hooks_vpc_config" {
+  description = "Attach run-hooks, and no other function, to your VPC, so that `http` hooks reach the test listener of an internal load balancer: the subnets and security groups of its network interfaces (Lambda allows up to 16 subnets and 5 security groups). The subnets need a route to the AWS APIs run-hooks calls (DynamoDB, ECS, Elastic Load Balancing, Lambda, Secrets Manager, X-Ray), through a NAT gateway or VPC endpoints, and the security groups must let run-hooks reach them and the test listener. Whoever applies the module needs ec2:DescribeSubnets, ec2:DescribeSecurityGroups and ec2:DescribeVpcs. Null (the default) keeps run-hooks outside any VPC, as every other function."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition = var.hooks_vpc_config == null || try(
+      length(var.hooks_vpc_config.subnet_ids) >= 1 && length(var.hooks_vpc_config.subnet_ids) <= 16 &&
+      length(var.hooks_vpc_config.security_group_ids) >= 1 && length(var.hooks_vpc_config.security_group_ids) <= 5 &&
+      alltrue([for id in var.hooks_vpc_config.subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))]) &&
+      alltrue([for id in var.hooks_vpc_config.security_group_ids : can(regex("^sg-[0-9a-f]+$", id))]),
+      false
+    )
+    error_message = "hooks_vpc_config must be null, or name 1-16 subnet ids (subnet-...) and 1-5 security group ids (sg-...)."
+  }
+}
+
 variable "github_api_url" {
   description = "GitHub REST API the pr-plan and poller functions call: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."
   type        = string

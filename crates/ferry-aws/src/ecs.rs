@@ -223,29 +223,10 @@ impl TaskSetDeployer for EcsTaskSets {
         if let Some(network) = &request.placement.network {
             call = call.network_configuration(network_configuration(network)?);
         }
-        if !request.placement.capacity_providers.is_empty() {
-            // ECS refuses a launch type together with a capacity provider strategy.
-            for item in &request.placement.capacity_providers {
-                call = call.capacity_provider_strategy(
-                    CapacityProviderStrategyItem::builder()
-                        .capacity_provider(&item.capacity_provider)
-                        .weight(item.weight)
-                        .base(item.base)
-                        .build()
-                        .map_err(|error| {
-                            PortError::Invalid(format!("capacity provider: {error}"))
-                        })?,
-                );
-            }
-        } else if let Some(launch_type) = &request.placement.launch_type {
-            if !LaunchType::values().contains(&launch_type.as_str()) {
-                return Err(PortError::Invalid(format!(
-                    "launch type `{launch_type}` is not one of {}",
-                    LaunchType::values().join(", ")
-                )));
-            }
-            call = call.launch_type(LaunchType::from(launch_type.as_str()));
-        }
+        let (capacity_providers, launch_type) = capacity_or_launch_type(&request.placement)?;
+        call = call
+            .set_capacity_provider_strategy(capacity_providers)
+            .set_launch_type(launch_type);
         // The SDK's own retries are off for this call: a retry after a lost answer must first
         // look for the task set the lost call created. AWS also answers a repeat with the same
         // client token with the first task set; moto ignores the token, and this loop is what
@@ -488,7 +469,52 @@ impl TaskSetDeployer for EcsTaskSets {
     }
 }
 
-fn network_configuration(network: &NetworkConfig) -> PortResult<NetworkConfiguration> {
+/// A placement's capacity provider strategy, or else its launch type: ECS refuses both together.
+pub(crate) fn capacity_or_launch_type(
+    placement: &Placement,
+) -> PortResult<(
+    Option<Vec<CapacityProviderStrategyItem>>,
+    Option<LaunchType>,
+)> {
+    if !placement.capacity_providers.is_empty() {
+        let items = placement
+            .capacity_providers
+            .iter()
+            .map(|item| {
+                CapacityProviderStrategyItem::builder()
+                    .capacity_provider(&item.capacity_provider)
+                    .weight(item.weight)
+                    .base(item.base)
+                    .build()
+                    .map_err(|error| PortError::Invalid(format!("capacity provider: {error}")))
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        return Ok((Some(items), None));
+    }
+    match &placement.launch_type {
+        Some(launch_type) if !LaunchType::values().contains(&launch_type.as_str()) => {
+            Err(PortError::Invalid(format!(
+                "launch type `{launch_type}` is not one of {}",
+                LaunchType::values().join(", ")
+            )))
+        }
+        Some(launch_type) => Ok((None, Some(LaunchType::from(launch_type.as_str())))),
+        None => Ok((None, None)),
+    }
+}
+
+/// A `RunTask` call placed like the service's tasks (see [`capacity_or_launch_type`]).
+pub(crate) fn apply_placement_to_run_task(
+    call: aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder,
+    placement: &Placement,
+) -> PortResult<aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder> {
+    let (capacity_providers, launch_type) = capacity_or_launch_type(placement)?;
+    Ok(call
+        .set_capacity_provider_strategy(capacity_providers)
+        .set_launch_type(launch_type))
+}
+
+pub(crate) fn network_configuration(network: &NetworkConfig) -> PortResult<NetworkConfiguration> {
     let vpc = AwsVpcConfiguration::builder()
         .set_subnets(Some(network.subnets.clone()))
         .set_security_groups(Some(network.security_groups.clone()))

@@ -9,9 +9,11 @@
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
+    Action, ActionTypeEnum, ForwardActionConfig, ProtocolEnum, TargetGroupTuple,
 };
-use ferry_core::ports::{PortError, PortResult, RouteRef, Split, TargetGroupWeight, TrafficRouter};
+use ferry_core::ports::{
+    ListenerAddresses, PortError, PortResult, RouteRef, Split, TargetGroupWeight, TrafficRouter,
+};
 use tracing::{debug, info};
 
 use crate::error::port_error;
@@ -290,6 +292,55 @@ impl TrafficRouter for AlbRouter {
         }
         info!(route = %describe(route), green_weight = split.green_weight, "weights set");
         Ok(())
+    }
+}
+
+/// `${TEST_URL}` of `http` hooks: the scheme, the load balancer's DNS name and the listener's
+/// port. The name is the load balancer's public one, or its internal one for an internal load
+/// balancer (reachable only from its VPC: see docs/hooks.md).
+#[async_trait]
+impl ListenerAddresses for AlbRouter {
+    async fn listener_url(&self, listener_arn: &str) -> PortResult<String> {
+        let subject = format!("listener {listener_arn}");
+        let listeners = self
+            .client
+            .describe_listeners()
+            .listener_arns(listener_arn)
+            .send()
+            .await
+            .map_err(|error| port_error("DescribeListeners", &subject, error))?;
+        let Some(listener) = listeners.listeners().first() else {
+            return Err(PortError::NotFound(subject));
+        };
+        let scheme = match listener.protocol() {
+            Some(ProtocolEnum::Https) => "https",
+            _ => "http",
+        };
+        let port = listener
+            .port()
+            .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let load_balancer = listener
+            .load_balancer_arn()
+            .ok_or_else(|| PortError::Invalid(format!("{subject} names no load balancer")))?;
+        let balancers = self
+            .client
+            .describe_load_balancers()
+            .load_balancer_arns(load_balancer)
+            .send()
+            .await
+            .map_err(|error| {
+                port_error(
+                    "DescribeLoadBalancers",
+                    &format!("load balancer {load_balancer}"),
+                    error,
+                )
+            })?;
+        let dns = balancers
+            .load_balancers()
+            .first()
+            .and_then(|balancer| balancer.dns_name())
+            .ok_or_else(|| PortError::NotFound(format!("load balancer {load_balancer}")))?;
+        Ok(format!("{scheme}://{dns}:{port}"))
     }
 }
 

@@ -12,6 +12,10 @@
 //! | [`PayloadArchive`](ferry_core::ports::PayloadArchive) | [`S3Archive`] | oversized webhook payloads in S3 |
 //! | [`PollState`](ferry_core::ports::PollState) | [`DynamoPollState`] | the poller's last seen heads in the same table |
 //! | [`SecretReader`](ferry_core::ports::SecretReader) | [`SecretsManagerReader`] | Secrets Manager `GetSecretValue` |
+//! | [`FunctionInvoker`](ferry_core::ports::FunctionInvoker) | [`LambdaInvoker`] | Lambda `Invoke` (`lambda` hooks) |
+//! | [`OneOffTasks`](ferry_core::ports::OneOffTasks) | [`EcsOneOffTasks`] | ECS `RunTask`, `DescribeTasks`, `StopTask` (`task` hooks) |
+//! | [`ListenerAddresses`](ferry_core::ports::ListenerAddresses) | [`AlbRouter`] | a listener's address (`${TEST_URL}`) |
+//! | [`HttpProbe`](ferry_core::ports::HttpProbe) | [`HttpsProbe`] | not AWS: an `http` hook's GET, over hyper and rustls |
 //!
 //! Build one [`AwsClients`] at cold start from [`load_sdk_config`] and hand out adapters; the
 //! same code reaches AWS, or the moto emulator when `AWS_ENDPOINT_URL` is set.
@@ -30,6 +34,7 @@ pub mod ecs;
 pub mod elb;
 mod error;
 pub mod eventbridge;
+pub mod hooks;
 pub mod poll_state;
 pub mod s3;
 pub mod secretsmanager;
@@ -42,6 +47,7 @@ pub use dynamodb::{DynamoStore, ensure_table};
 pub use ecs::EcsTaskSets;
 pub use elb::{AlbRouter, TargetGroupSummary};
 pub use eventbridge::{EventBridgePublisher, ensure_event_bus};
+pub use hooks::{EcsOneOffTasks, HttpsProbe, LambdaInvoker};
 pub use poll_state::DynamoPollState;
 pub use s3::{S3Archive, ensure_bucket};
 pub use secretsmanager::SecretsManagerReader;

@@ -210,6 +210,9 @@ pub struct Policy {
     /// planned before this setting existed read as `wait`.
     #[serde(default)]
     pub on_newer_push: OnNewerPush,
+    /// `hooks:`: the checks run at fixed stages, in the manifest's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<crate::hooks::Hook>,
 }
 
 /// What a waiting Step Functions task waits for.
@@ -296,6 +299,9 @@ pub struct Deployment {
     /// Where the test listener (`traffic.testListener`) was last set to send everything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_traffic: Option<Side>,
+    /// The hooks run so far and where each stands (see [`crate::hooks::HookRun`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hook_runs: Vec<crate::hooks::HookRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_token: Option<PendingToken>,
     /// Set when blue's removal began: from then on the deployment only rolls forward. Kept

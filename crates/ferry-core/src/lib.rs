@@ -23,6 +23,7 @@ pub mod convergence;
 pub mod deployment;
 pub mod duration;
 pub mod events;
+pub mod hooks;
 pub mod lifecycle;
 pub mod manifest;
 pub mod plan;

@@ -13,6 +13,7 @@ use crate::deployment::{
     Deployment, DeploymentStatus, MAX_DETAIL_CHARS, PendingToken, Side, TaskSetRef, TokenKind,
     short_commit,
 };
+use crate::hooks::{Hook, HookOutcome, HookStage, OnHookFailure};
 
 /// Something that happened to a deployment. Serialized as `{"event": "<kebab-case name>", ...}`,
 /// the names the history has always used.
@@ -68,6 +69,27 @@ pub enum Event {
     Baking { step: usize, seconds: u64 },
     /// An alarm fired, and `rollback.onAlarm: false` let the deployment go on.
     AlarmIgnored { step: usize, cause: String },
+    /// A verification hook passed: its answer (the response, the function's verdict, the
+    /// task's exit code) and how long it took.
+    HookPassed {
+        hook: String,
+        stage: HookStage,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<usize>,
+        seconds: i64,
+        detail: String,
+    },
+    /// A verification hook failed or timed out; `rolls_back` unless its `onFailure` is
+    /// `continue`.
+    HookFailed {
+        hook: String,
+        stage: HookStage,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<usize>,
+        seconds: i64,
+        detail: String,
+        rolls_back: bool,
+    },
     /// Green is primary; blue is kept warm, alarms still watched.
     Promoted {
         task_set: String,
@@ -122,10 +144,12 @@ impl Event {
                 | Event::RolledBack { .. }
                 | Event::RolledForward { .. }
                 | Event::Failed { .. }
+                | Event::HookFailed { .. }
         );
         let normal = matches!(
             self,
             Event::Shifted { .. }
+                | Event::HookPassed { .. }
                 | Event::Moved { .. }
                 | Event::TestTraffic { .. }
                 | Event::Warning { .. }
@@ -157,6 +181,8 @@ impl Event {
             Event::Moved { .. } => "moved",
             Event::Baking { .. } => "baking",
             Event::AlarmIgnored { .. } => "alarm-ignored",
+            Event::HookPassed { .. } => "hook-passed",
+            Event::HookFailed { .. } => "hook-failed",
             Event::Promoted { .. } => "promoted",
             Event::KeepingBlueWarm { .. } => "keeping-blue-warm",
             Event::CleanupStarted => "cleanup-started",
@@ -242,6 +268,32 @@ impl Event {
             Event::AlarmIgnored { cause, .. } => {
                 format!("{service}: {cause} (ignored: rollback.onAlarm is false)")
             }
+            Event::HookPassed {
+                hook,
+                stage,
+                step,
+                seconds,
+                detail,
+            } => format!(
+                "{service}: hook {hook} passed {}in {seconds}s: {detail}",
+                hook_when(*stage, *step)
+            ),
+            Event::HookFailed {
+                hook,
+                stage,
+                step,
+                seconds,
+                detail,
+                rolls_back,
+            } => format!(
+                "{service}: hook {hook} failed {}after {seconds}s: {detail}{}",
+                hook_when(*stage, *step),
+                if *rolls_back {
+                    "; rolling back"
+                } else {
+                    " (onFailure: continue, going on)"
+                }
+            ),
             Event::Promoted {
                 task_set,
                 keep_blue_seconds,
@@ -281,8 +333,22 @@ impl Event {
             | Event::Shifted { step, .. }
             | Event::Baking { step, .. }
             | Event::AlarmIgnored { step, .. } => Some(*step),
+            Event::HookPassed { step, .. } | Event::HookFailed { step, .. } => *step,
             _ => None,
         }
+    }
+}
+
+/// `after test traffic `, `before step 2 `: when a hook ran, for its event's line.
+fn hook_when(stage: HookStage, step: Option<usize>) -> String {
+    match (stage, step) {
+        (HookStage::AfterTestTraffic, _) => {
+            "after test traffic, before production traffic, ".into()
+        }
+        (HookStage::BeforeStep, Some(step)) => format!("before step {} ", step + 1),
+        (HookStage::AfterStep, Some(step)) => format!("after step {} ", step + 1),
+        (HookStage::AfterTraffic, _) => "with all traffic on green ".into(),
+        (_, None) => String::new(),
     }
 }
 
@@ -526,7 +592,6 @@ impl Deployment {
         self.record(at, Event::Shifted { step, weight, of })
     }
 
-    /// A held deployment moved by hand.
     /// The test listener was set to forward everything to `to`, and read back.
     pub fn test_traffic_to(&mut self, at: OffsetDateTime, to: Side) -> Event {
         self.fence = None;
@@ -534,6 +599,7 @@ impl Deployment {
         self.record(at, Event::TestTraffic { to })
     }
 
+    /// A held deployment moved by hand.
     pub fn moved(&mut self, at: OffsetDateTime, weight: u8) -> Event {
         self.fence = None;
         self.green_weight = weight;
@@ -548,6 +614,57 @@ impl Deployment {
                 cause: bounded(cause),
             },
         )
+    }
+
+    /// The run of `hook` in `step` ended (see [`crate::hooks::HookRun`]): its outcome is kept
+    /// with the run, and the event recorded.
+    pub fn hook_ended(
+        &mut self,
+        at: OffsetDateTime,
+        hook: &Hook,
+        step: Option<usize>,
+        passed: bool,
+        detail: String,
+    ) -> Event {
+        let detail = bounded(detail);
+        let started_at = self
+            .hook_runs
+            .iter()
+            .find(|run| run.is_of(&hook.name, hook.stage, step))
+            .map_or(at, |run| run.started_at);
+        let seconds = (at - started_at).whole_seconds().max(0);
+        if let Some(run) = self
+            .hook_runs
+            .iter_mut()
+            .find(|run| run.is_of(&hook.name, hook.stage, step))
+        {
+            run.next_at = None;
+            run.outcome = Some(HookOutcome {
+                passed,
+                detail: detail.clone(),
+                seconds,
+                finished_at: at,
+            });
+        }
+        let event = if passed {
+            Event::HookPassed {
+                hook: hook.name.clone(),
+                stage: hook.stage,
+                step,
+                seconds,
+                detail,
+            }
+        } else {
+            Event::HookFailed {
+                hook: hook.name.clone(),
+                stage: hook.stage,
+                step,
+                seconds,
+                detail,
+                rolls_back: hook.on_failure == OnHookFailure::Rollback,
+            }
+        };
+        self.record(at, event)
     }
 
     /// Green is primary.

@@ -745,6 +745,77 @@ pub trait ThreadStore: Send + Sync {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Verification hooks
+
+/// An HTTP response, as an `http` hook judges it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    pub status: u16,
+    /// The body, cut to the first 64 KB.
+    pub body: String,
+}
+
+/// What an `http` hook requests with.
+#[async_trait]
+pub trait HttpProbe: Send + Sync {
+    /// One GET of `url`, ended after `timeout`. An error is an attempt that failed (no
+    /// connection, a timeout, a bad certificate), with why.
+    async fn get(&self, url: &str, timeout: std::time::Duration) -> PortResult<HttpAnswer>;
+}
+
+/// What a `lambda` hook invokes with.
+#[async_trait]
+pub trait FunctionInvoker: Send + Sync {
+    /// Invokes `function` synchronously with `payload` and returns what it answered, including
+    /// an answer that is the function's own error.
+    async fn invoke(
+        &self,
+        function: &str,
+        payload: &serde_json::Value,
+    ) -> PortResult<crate::hooks::FunctionAnswer>;
+}
+
+/// A one-off task to run for a `task` hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OneOffTask {
+    pub cluster: String,
+    pub task_definition: String,
+    /// Where it runs: the service's network, launch type or capacity providers.
+    pub placement: Placement,
+    pub container: String,
+    /// Overrides the container's command when not empty.
+    pub command: Vec<String>,
+    /// ECS's idempotency token: a repeat with the same token returns the task already started.
+    pub client_token: String,
+    /// Shown in ECS as who started the task.
+    pub started_by: String,
+}
+
+/// What a `task` hook runs its task with.
+#[async_trait]
+pub trait OneOffTasks: Send + Sync {
+    /// Starts the task (or finds the one its client token already started); its ARN.
+    async fn run_task(&self, task: &OneOffTask) -> PortResult<String>;
+    /// Where the task stands; the exit code of `container` once it stopped.
+    async fn describe_task(
+        &self,
+        cluster: &str,
+        task_arn: &str,
+        container: &str,
+    ) -> PortResult<crate::hooks::TaskState>;
+    /// Stops a task that overran its hook's timeout. Stopping a stopped task is `Ok`.
+    async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> PortResult<()>;
+}
+
+/// Where a listener answers, for `${TEST_URL}`.
+#[async_trait]
+pub trait ListenerAddresses: Send + Sync {
+    /// `http://DNS:PORT` (or `https://`) of the listener's load balancer.
+    async fn listener_url(&self, listener_arn: &str) -> PortResult<String>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Time
 
 /// The clock, so tests can control expiry and timestamps.

@@ -61,6 +61,7 @@ fn deps() -> Deps {
         clock: Arc::new(SystemClock),
         settings: Settings::default(),
         github: None,
+        hooks: None,
     }
 }
 

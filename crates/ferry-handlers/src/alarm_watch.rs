@@ -95,10 +95,13 @@ pub async fn handle(
                 }
                 Err(error) => return Err(HandlerError::from_port("failing the wait", error)),
             }
-        } else if matches!(deployment.status, DeploymentStatus::Holding { .. }) {
-            // A deployment holding at a preset has no running deploy execution: roll it back
-            // with the traffic workflow. One execution per deployment: a redelivered event
-            // finds it started.
+        } else if matches!(deployment.status, DeploymentStatus::Holding { .. })
+            || deployment.hook_runs.iter().any(|run| run.outcome.is_none())
+        {
+            // A deployment holding at a preset has no running deploy execution, and one whose
+            // hooks run has no wait to fail (they may run for an hour): roll it back with the
+            // traffic workflow. One execution per deployment: a redelivered event finds it
+            // started. The deploy execution's next call sees the rollback and ends in it.
             let request = TrafficRequest {
                 deployment_id: deployment.id.clone(),
                 action: TrafficAction::Rollback,
@@ -112,7 +115,7 @@ pub async fn handle(
                 .await
             {
                 Ok(_) | Err(PortError::Conflict(_)) => {
-                    info!(deployment = %deployment.id, alarm = %change.alarm_name, "holding deployment rolled back by alarm");
+                    info!(deployment = %deployment.id, alarm = %change.alarm_name, "deployment without a wait rolled back by alarm");
                     output.failed_bakes.push(deployment.id.clone());
                 }
                 Err(error) => {

@@ -16,6 +16,8 @@ pub enum Needs {
     Git,
     /// GitHub's pull requests, branches, and the poller's memory and bus (`Deps::github`).
     GitHub,
+    /// What verification hooks call: HTTP, Lambda, ECS's one-off tasks (`Deps::hooks`).
+    Hooks,
 }
 
 /// How a function is invoked.
@@ -114,6 +116,9 @@ pub mod functions {
         event_function!("check-alarms", Needs::Aws, |deps, input| {
             crate::check_alarms::handle(deps, input).await
         });
+    pub static RUN_HOOKS: Function = event_function!("run-hooks", Needs::Hooks, |deps, input| {
+        crate::run_hooks::handle(deps, input).await
+    });
     pub static FINALIZE: Function = event_function!("finalize", Needs::Aws, |deps, input| {
         crate::finalize::handle(deps, input).await
     });
@@ -173,6 +178,7 @@ pub static FUNCTIONS: &[&Function] = &[
     &functions::BAKE,
     &functions::SHIFT_WEIGHTS,
     &functions::CHECK_ALARMS,
+    &functions::RUN_HOOKS,
     &functions::FINALIZE,
     &functions::ROLLBACK,
     &functions::ALARM_WATCH,

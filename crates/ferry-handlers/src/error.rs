@@ -24,6 +24,8 @@ pub enum ErrorKind {
     StabilizationTimeout,
     /// A guarding alarm is in ALARM.
     AlarmBreached,
+    /// A verification hook failed and its `onFailure` is `rollback`.
+    HookFailed,
     /// A person rejected the deployment.
     Rejected,
     /// A person asked for a rollback while the deployment waited.
@@ -43,6 +45,7 @@ impl ErrorKind {
             ErrorKind::Superseded => "Superseded",
             ErrorKind::StabilizationTimeout => "StabilizationTimeout",
             ErrorKind::AlarmBreached => "AlarmBreached",
+            ErrorKind::HookFailed => "HookFailed",
             ErrorKind::Rejected => "Rejected",
             ErrorKind::Aborted => "Aborted",
             ErrorKind::Approved => "Approved",

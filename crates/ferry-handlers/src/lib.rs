@@ -14,6 +14,7 @@
 //! | [`wait_token`] | stores the task token of an approval or a bake so people and alarms can end it |
 //! | [`shift_weights`] | applies a step's weights, reads them back, records the step |
 //! | [`check_alarms`] | judges the manifest's alarms; `AlarmBreached` when one fired |
+//! | [`run_hooks`] | the verification hooks of a stage, one attempt per call; `HookFailed` when one fails |
 //! | [`finalize`] | makes green primary; later removes blue, releases the lock |
 //! | [`rollback`] | all traffic to blue (verified), removes green, releases the lock |
 //! | [`alarm_watch`] | an alarm entered ALARM: fail the bake of every deployment it guards |
@@ -26,8 +27,9 @@
 use std::sync::Arc;
 
 use ferry_core::ports::{
-    AlarmReader, BranchHeads, Clock, DeploymentStore, EventPublisher, GitSource, Notifier,
-    PollState, PullRequests, TaskSetDeployer, TrafficRouter, WorkflowControl,
+    AlarmReader, BranchHeads, Clock, DeploymentStore, EventPublisher, FunctionInvoker, GitSource,
+    HttpProbe, ListenerAddresses, Notifier, OneOffTasks, PollState, PullRequests, TaskSetDeployer,
+    TrafficRouter, WorkflowControl,
 };
 
 pub mod alarm_watch;
@@ -45,6 +47,7 @@ pub mod pr_plan;
 pub mod push_deploy;
 mod record;
 pub mod rollback;
+pub mod run_hooks;
 pub mod schemas;
 pub mod shift_weights;
 mod support;
@@ -110,6 +113,8 @@ pub struct Deps {
     /// The GitHub ports of the functions that need them (`pr-plan`, `poller`); `None` elsewhere,
     /// so the deployment functions' cold starts and permissions stay small.
     pub github: Option<Arc<GithubDeps>>,
+    /// What verification hooks call (`run-hooks`); `None` elsewhere.
+    pub hooks: Option<Arc<HookPorts>>,
 }
 
 impl Deps {
@@ -121,6 +126,25 @@ impl Deps {
             )
         })
     }
+
+    /// The hooks' ports, or a `NonRetryable` error: this host cannot run hooks.
+    pub fn hooks(&self) -> Result<&HookPorts, HandlerError> {
+        self.hooks.as_deref().ok_or_else(|| {
+            HandlerError::non_retryable(
+                "this host cannot run verification hooks (no HTTP, Lambda or ECS task ports)",
+            )
+        })
+    }
+}
+
+/// The ports of the `run-hooks` function, in [`Deps::hooks`]: an HTTP client, Lambda, ECS's
+/// one-off tasks, and the load balancer's addresses.
+#[derive(Clone)]
+pub struct HookPorts {
+    pub http: Arc<dyn HttpProbe>,
+    pub functions: Arc<dyn FunctionInvoker>,
+    pub tasks: Arc<dyn OneOffTasks>,
+    pub listeners: Arc<dyn ListenerAddresses>,
 }
 
 /// The ports of the functions that talk to GitHub (`pr-plan`, `poller`), in [`Deps::github`]:
@@ -138,6 +162,8 @@ pub struct GithubDeps {
 
 #[cfg(test)]
 mod first_deployment_tests;
+#[cfg(test)]
+mod hooks_tests;
 #[cfg(test)]
 mod safety_tests;
 #[cfg(test)]

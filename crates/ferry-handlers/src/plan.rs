@@ -10,6 +10,7 @@ use ferry_core::deployment::{
     Deployment, DeploymentStatus, Policy, Source, TaskSetRef, TrafficTarget, cluster_name,
     new_deployment_id, service_key, short_commit,
 };
+use ferry_core::hooks::HookStage;
 use ferry_core::manifest::{self, Manifest};
 use ferry_core::plan::{Plan, Strategy};
 use ferry_core::ports::{
@@ -81,6 +82,16 @@ pub struct PlanOutput {
     pub on_approval_timeout: String,
     pub keep_old_for_seconds: u64,
     pub holds: bool,
+    /// Which once-per-deployment hook stages have hooks, for the state machine's choices.
+    pub hook_stages: HookStages,
+}
+
+/// Whether hooks run at a stage that happens once per deployment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookStages {
+    pub after_test_traffic: bool,
+    pub after_traffic: bool,
 }
 
 /// A step as the state machine iterates it.
@@ -95,6 +106,10 @@ pub struct StepItem {
     pub approval_timeout_seconds: u64,
     /// `continue` or `rollback`.
     pub on_approval_timeout: String,
+    /// Whether `beforeStep` hooks run before this step moves traffic.
+    pub hooks_before: bool,
+    /// Whether `afterStep` hooks run once its bake and alarms passed.
+    pub hooks_after: bool,
 }
 
 pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, HandlerError> {
@@ -214,6 +229,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
             slack_channel: manifest.slack_channel.clone(),
             slack_verbosity: manifest.slack_verbosity,
             on_newer_push: manifest.on_newer_push,
+            hooks: manifest.hooks.clone(),
         },
         traffic: TrafficTarget {
             listener_arn: manifest.traffic.listener.clone(),
@@ -231,6 +247,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
         applied_step: None,
         green_weight: 0,
         test_traffic: None,
+        hook_runs: Vec::new(),
         pending_token: None,
         cleanup_started: false,
         fence: None,
@@ -279,6 +296,7 @@ pub async fn handle(deps: &Deps, input: PlanInput) -> Result<PlanOutput, Handler
 /// The state machine's view of a deployment.
 pub fn output(deployment: &Deployment) -> PlanOutput {
     let policy = &deployment.policy;
+    let has_hooks = |stage: HookStage| policy.hooks.iter().any(|hook| hook.stage == stage);
     let on_approval_timeout = match policy.on_approval_timeout {
         ferry_core::deployment::OnTimeout::Continue => "continue".to_string(),
         ferry_core::deployment::OnTimeout::Rollback => "rollback".to_string(),
@@ -301,12 +319,18 @@ pub fn output(deployment: &Deployment) -> PlanOutput {
                 approve: step.approve,
                 approval_timeout_seconds: policy.approval_timeout_seconds,
                 on_approval_timeout: on_approval_timeout.clone(),
+                hooks_before: has_hooks(HookStage::BeforeStep),
+                hooks_after: has_hooks(HookStage::AfterStep),
             })
             .collect(),
         approval_timeout_seconds: policy.approval_timeout_seconds,
         on_approval_timeout,
         keep_old_for_seconds: policy.keep_old_for_seconds,
         holds: deployment.plan.holds_at.is_some(),
+        hook_stages: HookStages {
+            after_test_traffic: has_hooks(HookStage::AfterTestTraffic),
+            after_traffic: has_hooks(HookStage::AfterTraffic),
+        },
     }
 }
 
@@ -588,9 +612,23 @@ async fn check_alarms_exist(
 /// After that a crashed deployment's lock can be taken over.
 fn lock_lease(deps: &Deps, manifest: &Manifest, plan: &Plan) -> Duration {
     let approvals = plan.approvals() as u64 * manifest.approval.timeout_seconds;
+    // A hook may take its whole timeout, once per step when it runs per step.
+    let hooks: u64 = manifest
+        .hooks
+        .iter()
+        .map(|hook| {
+            let runs = if hook.stage.per_step() {
+                plan.steps.len() as u64
+            } else {
+                1
+            };
+            runs * hook.timeout_seconds
+        })
+        .sum();
     let seconds = deps.settings.stabilization_timeout_seconds
         + plan.min_duration_seconds()
         + approvals
+        + hooks
         + manifest.rollback.keep_old_for_seconds
         + 3600;
     Duration::seconds(seconds as i64)

@@ -42,6 +42,12 @@ impl World {
                 fence_lease: std::time::Duration::from_millis(20),
             },
             github: None,
+            hooks: Some(std::sync::Arc::new(crate::HookPorts {
+                http: fakes.hooks.clone(),
+                functions: fakes.hooks.clone(),
+                tasks: fakes.hooks.clone(),
+                listeners: fakes.hooks.clone(),
+            })),
         };
         World { fakes, deps }
     }

@@ -152,6 +152,7 @@ async fn control_world() -> ControlWorld {
         clock: Arc::new(SystemClock),
         settings: Settings::default(),
         github: None,
+        hooks: None,
     };
     let deployment: Deployment = serde_json::from_value(json!({
         "id": "d1", "service": "web", "cluster": "shop",

@@ -24,7 +24,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use ferry_aws::{AwsClients, Resources};
 use ferry_core::ports::SystemClock;
 use ferry_handlers::{
-    Deps, Function, HandlerError, Invoked, LogNotifier, Needs, NoGitSource, Settings,
+    Deps, Function, HandlerError, HookPorts, Invoked, LogNotifier, Needs, NoGitSource, Settings,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 
@@ -70,6 +70,28 @@ pub async fn aws_deps() -> Deps {
     let mut deps = deps_from(&clients, &resources);
     deps.notifier = notifier(&config, &clients, &resources, None);
     deps
+}
+
+/// [`aws_deps`] with the ports of verification hooks (`run-hooks`): an HTTP client, Lambda,
+/// ECS's one-off tasks and the load balancer's addresses.
+pub async fn hooks_deps() -> Result<Deps, String> {
+    let config = sdk_config().await;
+    let resources = Resources::from_env();
+    let clients = AwsClients::new(&config);
+    let mut deps = deps_from(&clients, &resources);
+    deps.notifier = notifier(&config, &clients, &resources, None);
+    deps.hooks = Some(Arc::new(hook_ports(&config, &clients)?));
+    Ok(deps)
+}
+
+/// The hooks' ports on AWS.
+pub fn hook_ports(config: &SdkConfig, clients: &AwsClients) -> Result<HookPorts, String> {
+    Ok(HookPorts {
+        http: Arc::new(ferry_aws::HttpsProbe::new()?),
+        functions: Arc::new(ferry_aws::LambdaInvoker::from_config(config)),
+        tasks: Arc::new(ferry_aws::EcsOneOffTasks::new(clients.ecs.clone())),
+        listeners: Arc::new(clients.router()),
+    })
 }
 
 /// Who hears about deployments: the log always; Slack with
@@ -135,6 +157,7 @@ pub fn deps_from(clients: &AwsClients, resources: &Resources) -> Deps {
         clock: Arc::new(SystemClock),
         settings: Settings::default(),
         github: None,
+        hooks: None,
     }
 }
 
@@ -216,6 +239,7 @@ pub fn run_function(
         Needs::Aws => Box::pin(serve(function, async { Ok(aws_deps().await) })),
         Needs::Git => Box::pin(serve(function, git_deps())),
         Needs::GitHub => Box::pin(serve(function, github_deps())),
+        Needs::Hooks => Box::pin(serve(function, hooks_deps())),
     }
 }
 

@@ -71,6 +71,7 @@ fn main() {
             clock: Arc::new(SystemClock),
             settings: Settings::default(),
             github: None,
+            hooks: None,
         },
         signing_secret: SECRET.to_vec(),
         slack: None,

@@ -88,6 +88,7 @@ async fn world() -> World {
         clock: Arc::new(SystemClock),
         settings: Settings::default(),
         github: None,
+        hooks: None,
     };
     let interactions = Arc::new(Interactions {
         deps,

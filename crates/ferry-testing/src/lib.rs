@@ -10,5 +10,6 @@
 //! It depends on `ferry-core` only, so that `ferry-handlers`' own unit tests can use it; each
 //! test suite assembles its `ferry_handlers::Deps` from [`world::Fakes`].
 
+pub mod hooks;
 pub mod memory;
 pub mod world;

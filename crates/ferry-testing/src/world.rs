@@ -53,6 +53,8 @@ pub struct Fakes {
     pub notifier: Arc<MemoryNotifier>,
     /// 2026-11-22 10:00 UTC until moved.
     pub clock: Arc<FakeClock>,
+    /// What verification hooks call, scripted.
+    pub hooks: Arc<crate::hooks::MemoryHooks>,
 }
 
 impl Fakes {
@@ -66,6 +68,7 @@ impl Fakes {
             git: Arc::new(MemoryGit::new()),
             notifier: Arc::new(MemoryNotifier::new()),
             clock: Arc::new(FakeClock::at(datetime!(2026-11-22 10:00:00 UTC))),
+            hooks: Arc::new(crate::hooks::MemoryHooks::new()),
         };
         fakes.ecs.put_service(CLUSTER, blue_service());
         fakes.alb.put_route(

@@ -432,8 +432,37 @@ run "each_function_gets_exactly_the_actions_its_handler_calls" {
     condition = [
       for fn, doc in data.aws_iam_policy_document.function : fn
       if contains(flatten([for s in doc.statement : s.actions]), "iam:PassRole")
-    ] == ["create-taskset"]
-    error_message = "Only create-taskset may pass roles."
+    ] == ["create-taskset", "run-hooks"]
+    error_message = "Only create-taskset (task definitions it registers) and run-hooks (one-off tasks of task hooks) may pass roles."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.function["run-hooks"].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+      "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "ecs:DescribeServices", "ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask", "iam:PassRole",
+      "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeLoadBalancers",
+      "cloudwatch:DescribeAlarms",
+    ])
+    error_message = "run-hooks must only find green's network, read the guarding alarms, run, watch and stop a task hook's task (passing the task roles), and read the test listener's address; without hook_function_arns it invokes no function, without hooks_vpc_config it manages no network interface, and without slack_enabled it reads no secret."
+  }
+
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function["run-hooks"].statement : s.sid] == ["WriteOwnLogs", "XRayTraces", "DeploymentTable", "CloudWatchDescribeAlarms", "EcsDescribeServices", "EcsHookTasks", "EcsRunHookTasks", "ElbDescribeListenerAddress", "PassTaskRolesToEcs"]
+    error_message = "run-hooks' statements: logs, X-Ray, the table, the alarms, the service, the hook tasks, RunTask, the listener's address and PassRole (no InvokeHookFunctions and no Vpc* statement by default)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.function["run-hooks"].timeout == 60 && aws_lambda_function.function["run-hooks"].memory_size == 256 && length(aws_lambda_function.function["run-hooks"].vpc_config) == 0
+    error_message = "run-hooks: 60 s (one attempt is at most a 20 s request or a 45 s Invoke), 256 MB, outside any VPC unless hooks_vpc_config is set."
+  }
+
+  assert {
+    condition = [
+      for fn, doc in data.aws_iam_policy_document.function : fn
+      if anytrue([for action in flatten([for s in doc.statement : s.actions]) : contains(["ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask", "elasticloadbalancing:DescribeLoadBalancers", "lambda:InvokeFunction"], action)])
+    ] == ["run-hooks"]
+    error_message = "Only run-hooks runs, describes and stops tasks, reads load balancers and invokes functions."
   }
 }
 
@@ -447,6 +476,7 @@ run "resources_are_scoped_to_what_the_variables_list" {
           for action in s.actions : contains([
             "ecs:RegisterTaskDefinition", "ecs:CreateTaskSet",
             "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeLoadBalancers",
             "xray:PutTraceSegments", "xray:PutTelemetryRecords", "states:SendTaskFailure", "states:SendTaskSuccess",
             "cloudwatch:DescribeAlarms",
           ], action)
@@ -502,6 +532,33 @@ run "resources_are_scoped_to_what_the_variables_list" {
     ]))
     error_message = "ModifyListener must be limited to the listed listeners."
   }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function["run-hooks"].statement :
+      toset(s.resources) == toset(["arn:aws:ecs:eu-west-1:123456789012:task-definition/*"]) && one(s.condition).test == "ArnEquals" && one(s.condition).variable == "ecs:cluster" && one(one(s.condition).values) == "arn:aws:ecs:eu-west-1:123456789012:cluster/prod"
+      if contains(s.actions, "ecs:RunTask")
+    ])
+    error_message = "RunTask (resource type task-definition) must be limited with ecs:cluster to the clusters of the listed services."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function["run-hooks"].statement :
+      toset(s.resources) == toset(["arn:aws:ecs:eu-west-1:123456789012:task/prod/*"]) && toset(s.actions) == toset(["ecs:DescribeTasks", "ecs:StopTask"])
+      if contains(s.actions, "ecs:DescribeTasks") || contains(s.actions, "ecs:StopTask")
+    ])
+    error_message = "DescribeTasks and StopTask (resource type task) must be limited to the tasks of the listed services' clusters."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.function["run-hooks"].statement :
+      s.resources == toset(var.task_role_arns) && one(s.condition).variable == "iam:PassedToService" && one(one(s.condition).values) == "ecs-tasks.amazonaws.com"
+      if contains(s.actions, "iam:PassRole")
+    ])
+    error_message = "run-hooks may pass the task roles to ECS tasks only, as create-taskset."
+  }
 }
 
 run "each_state_machine_may_invoke_only_its_own_functions" {
@@ -512,13 +569,14 @@ run "each_state_machine_may_invoke_only_its_own_functions" {
       "arn:aws:lambda:eu-west-1:123456789012:function:ferry-bake",
       "arn:aws:lambda:eu-west-1:123456789012:function:ferry-finalize",
       "arn:aws:lambda:eu-west-1:123456789012:function:ferry-rollback",
+      "arn:aws:lambda:eu-west-1:123456789012:function:ferry-run-hooks",
       "arn:aws:lambda:eu-west-1:123456789012:function:ferry-shift-weights",
     ])
-    error_message = "The traffic machine may invoke shift-weights, bake (keeping blue warm), finalize and rollback only."
+    error_message = "The traffic machine may invoke shift-weights, bake (keeping blue warm), run-hooks (the hooks of a preset's step), finalize and rollback only."
   }
 
   assert {
-    condition     = length(local.state_machine_function_arns["deploy"]) == 9 && !contains(local.state_machine_function_arns["deploy"], "arn:aws:lambda:eu-west-1:123456789012:function:ferry-alarm-watch")
+    condition     = length(local.state_machine_function_arns["deploy"]) == 10 && contains(local.state_machine_function_arns["deploy"], "arn:aws:lambda:eu-west-1:123456789012:function:ferry-run-hooks") && !contains(local.state_machine_function_arns["deploy"], "arn:aws:lambda:eu-west-1:123456789012:function:ferry-alarm-watch")
     error_message = "The deploy machine invokes every handler but alarm-watch, which EventBridge invokes."
   }
 
@@ -586,6 +644,11 @@ run "empty_scoping_lists_grant_nothing_instead_of_everything" {
     condition     = [for s in data.aws_iam_policy_document.function["plan"].statement : s.sid] == ["WriteOwnLogs", "XRayTraces", "DeploymentTable", "ReadGithubCredentials"]
     error_message = "With nothing listed, plan keeps logs, X-Ray, the table and Git only."
   }
+
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function["run-hooks"].statement : s.sid] == ["WriteOwnLogs", "XRayTraces", "DeploymentTable"]
+    error_message = "With nothing listed, run-hooks keeps logs, X-Ray and the table only: no RunTask on \"*\", no listener, no function."
+  }
 }
 
 run "clusters_allow_every_service_they_hold" {
@@ -604,6 +667,11 @@ run "clusters_allow_every_service_they_hold" {
   assert {
     condition     = toset(local.ecs_task_set_patterns) == toset(["arn:aws:ecs:eu-west-1:123456789012:task-set/prod/*/*"])
     error_message = "A cluster ARN must allow the task sets of that cluster's services."
+  }
+
+  assert {
+    condition     = toset(local.ecs_clusters) == toset(["arn:aws:ecs:eu-west-1:123456789012:cluster/prod"]) && toset(local.ecs_task_patterns) == toset(["arn:aws:ecs:eu-west-1:123456789012:task/prod/*"])
+    error_message = "A cluster ARN must allow hook tasks in that cluster (RunTask's ecs:cluster, DescribeTasks and StopTask on its tasks)."
   }
 }
 
@@ -661,5 +729,97 @@ run "operators_policy_can_be_left_out" {
   assert {
     condition     = aws_lambda_function_url.control.authorization_type == "AWS_IAM"
     error_message = "Without the operators policy the control URL stays AWS_IAM: callers need grants of their own."
+  }
+}
+
+run "hook_functions_may_be_invoked_with_their_versions_and_aliases" {
+  command = apply
+
+  variables {
+    hook_function_arns = [
+      "arn:aws:lambda:eu-west-1:123456789012:function:web-smoke-test",
+      "arn:aws:lambda:eu-west-1:123456789012:function:web-contract-test:live",
+    ]
+  }
+
+  assert {
+    condition = [
+      for s in data.aws_iam_policy_document.function["run-hooks"].statement : toset(s.resources)
+      if contains(s.actions, "lambda:InvokeFunction")
+      ] == [toset([
+        "arn:aws:lambda:eu-west-1:123456789012:function:web-smoke-test",
+        "arn:aws:lambda:eu-west-1:123456789012:function:web-smoke-test:*",
+        "arn:aws:lambda:eu-west-1:123456789012:function:web-contract-test:live",
+    ])]
+    error_message = "run-hooks may invoke the listed hook functions: an unqualified ARN with its versions and aliases (<arn>:*), a qualified one exactly."
+  }
+
+  assert {
+    condition     = toset(one([for s in data.aws_iam_policy_document.function["run-hooks"].statement : s.actions if s.sid == "InvokeHookFunctions"])) == toset(["lambda:InvokeFunction"])
+    error_message = "The hook functions statement allows lambda:InvokeFunction and nothing else."
+  }
+
+  assert {
+    condition = [
+      for fn, doc in data.aws_iam_policy_document.function : fn
+      if contains(flatten([for s in doc.statement : s.actions]), "lambda:InvokeFunction")
+    ] == ["run-hooks"]
+    error_message = "Only run-hooks invokes functions (the state machines invoke Ferry's own, with their own roles)."
+  }
+}
+
+run "hook_function_arns_must_be_function_arns" {
+  command = plan
+
+  variables {
+    hook_function_arns = ["arn:aws:lambda:eu-west-1:123456789012:function:*"]
+  }
+
+  expect_failures = [var.hook_function_arns]
+}
+
+run "hooks_vpc_config_attaches_run_hooks_alone" {
+  command = apply
+
+  variables {
+    hooks_vpc_config = {
+      subnet_ids         = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+      security_group_ids = ["sg-0123456789abcdef0"]
+    }
+  }
+
+  assert {
+    condition     = toset(aws_lambda_function.function["run-hooks"].vpc_config[0].subnet_ids) == toset(["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]) && toset(aws_lambda_function.function["run-hooks"].vpc_config[0].security_group_ids) == toset(["sg-0123456789abcdef0"])
+    error_message = "hooks_vpc_config attaches run-hooks to its subnets and security groups."
+  }
+
+  assert {
+    condition     = alltrue([for fn, f in aws_lambda_function.function : length(f.vpc_config) == 0 if fn != "run-hooks"])
+    error_message = "No other function runs in a VPC."
+  }
+
+  assert {
+    condition = {
+      for s in data.aws_iam_policy_document.function["run-hooks"].statement : s.sid => [toset(s.actions), toset(s.resources)]
+      if startswith(s.sid, "Vpc")
+      } == {
+      VpcDescribeNetworkInterfaces = [toset(["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]), toset(["*"])]
+      VpcCreateNetworkInterfaces = [toset(["ec2:CreateNetworkInterface"]), toset([
+        "arn:aws:ec2:eu-west-1:123456789012:network-interface/*",
+        "arn:aws:ec2:eu-west-1:*:subnet/subnet-0123456789abcdef0",
+        "arn:aws:ec2:eu-west-1:*:subnet/subnet-0fedcba9876543210",
+        "arn:aws:ec2:eu-west-1:*:security-group/sg-0123456789abcdef0",
+      ])]
+      VpcManageNetworkInterfaces = [toset(["ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses"]), toset(["arn:aws:ec2:eu-west-1:123456789012:network-interface/*"])]
+    }
+    error_message = "In a VPC, run-hooks may describe network interfaces and subnets (no resource type: \"*\"), create network interfaces in the configured subnets with the configured security groups, and manage the network interfaces of this account and region."
+  }
+
+  assert {
+    condition = [
+      for fn, doc in data.aws_iam_policy_document.function : fn
+      if anytrue([for action in flatten([for s in doc.statement : s.actions]) : startswith(action, "ec2:")])
+    ] == ["run-hooks"]
+    error_message = "Only run-hooks gets network interface permissions."
   }
 }

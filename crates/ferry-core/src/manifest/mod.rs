@@ -10,6 +10,7 @@
 //! [`load`] does both from the local file system.
 
 pub mod codedeploy;
+mod hooks;
 pub mod live;
 mod problem;
 mod reader;
@@ -53,6 +54,7 @@ const TOP_LEVEL: &[&str] = &[
     "branches",
     "onNewerPush",
     "network",
+    "hooks",
 ];
 const STRATEGIES: &[&str] = &["allAtOnce", "canary", "linear", "steps", "preset"];
 
@@ -121,6 +123,8 @@ pub struct Manifest {
     /// `network:`: where green's tasks run. Required for the first deployment of a service
     /// (no task set to copy from); otherwise it replaces what blue uses.
     pub network: Option<Placement>,
+    /// `hooks:`: checks run at fixed stages of the deployment, in the order written.
+    pub hooks: Vec<crate::hooks::Hook>,
 }
 
 impl Manifest {
@@ -162,6 +166,7 @@ struct DraftFields {
     branches: Vec<String>,
     on_newer_push: OnNewerPush,
     network: Option<Placement>,
+    hooks: Vec<crate::hooks::Hook>,
 }
 
 impl Draft {
@@ -290,6 +295,7 @@ impl Draft {
             branches: fields.branches,
             on_newer_push: fields.on_newer_push,
             network: fields.network,
+            hooks: fields.hooks,
         })
     }
 }
@@ -496,6 +502,19 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
         Some(node) => network(&mut reader, node).map(Some),
         None => Some(None),
     };
+    let hooks = match top.get("hooks") {
+        Some(node) => hooks::hooks(
+            &mut reader,
+            node,
+            &hooks::Context {
+                container: container.as_ref().map(|container| container.name.as_str()),
+                test_listener: traffic
+                    .as_ref()
+                    .map(|traffic| traffic.test_listener.is_some()),
+            },
+        ),
+        None => Some(Vec::new()),
+    };
 
     if let (Some(strategy), Some(approval)) = (&strategy, &approval)
         && let Some(node) = top.get("approval")
@@ -529,6 +548,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
         branches,
         on_newer_push,
         network,
+        hooks,
     ) {
         (
             Some(service),
@@ -543,6 +563,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             Some(branches),
             Some(on_newer_push),
             Some(network),
+            Some(hooks),
         ) if problems.is_empty() => Some(DraftFields {
             service,
             cluster,
@@ -558,6 +579,7 @@ pub fn parse_manifest(path: &str, text: &str) -> Result<Draft, Problems> {
             branches,
             on_newer_push,
             network,
+            hooks,
         }),
         _ => None,
     };

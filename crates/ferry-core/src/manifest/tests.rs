@@ -488,3 +488,96 @@ fn a_bad_network_is_reported_where_it_is_wrong() {
     .join("\n");
     assert!(kind.contains("expected FARGATE, EC2 or EXTERNAL"), "{kind}");
 }
+
+const TEST_LISTENER: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/0467ef3c8400ae65";
+
+fn with_test_listener(text: String) -> String {
+    text.replace(
+        "  targetGroups:",
+        &format!("  testListener: {TEST_LISTENER}\n  targetGroups:"),
+    )
+}
+
+#[test]
+fn hooks_are_read_with_their_defaults() {
+    use crate::hooks::*;
+    let text = with_test_listener(manifest_text("  canary: { weight: 10, bake: 5m }"))
+        + "hooks:\n  - name: smoke\n    stage: afterTestTraffic\n    http: { url: \"${TEST_URL}/healthz\", expectStatus: 200, retries: 3, interval: 5s }\n    timeout: 2m\n    onFailure: rollback\n  - name: status\n    stage: afterStep\n    http: { url: \"https://status.example.com/ok\", bodyContains: \"green\" }\n    onFailure: continue\n  - name: verify\n    stage: afterTraffic\n    lambda: { function: \"arn:aws:lambda:eu-west-1:123456789012:function:verify:live\" }\n  - name: migrate\n    stage: beforeStep\n    task: { taskDefinition: \"web-migrate:3\", command: [\"./migrate\", \"--check\"] }\n";
+    let manifest = validate(&text).unwrap_or_else(|problems| panic!("{problems}"));
+    assert_eq!(manifest.hooks.len(), 4);
+    assert_eq!(
+        manifest.hooks[0],
+        Hook {
+            name: "smoke".into(),
+            stage: HookStage::AfterTestTraffic,
+            kind: HookKind::Http(HttpHook {
+                url: "${TEST_URL}/healthz".into(),
+                expect_status: 200,
+                body_contains: None,
+                retries: 3,
+                interval_seconds: 5,
+            }),
+            timeout_seconds: 120,
+            on_failure: OnHookFailure::Rollback,
+        }
+    );
+    assert!(matches!(
+        &manifest.hooks[1].kind,
+        HookKind::Http(http) if http.expect_status == 200 && http.retries == 0 && http.interval_seconds == 5 && http.body_contains.as_deref() == Some("green")
+    ));
+    assert_eq!(
+        manifest.hooks[1].timeout_seconds,
+        DEFAULT_HOOK_TIMEOUT_SECONDS
+    );
+    assert_eq!(manifest.hooks[1].on_failure, OnHookFailure::Continue);
+    assert!(
+        matches!(&manifest.hooks[2].kind, HookKind::Lambda(f) if f.function.ends_with(":verify:live"))
+    );
+    assert_eq!(
+        manifest.hooks[3].kind,
+        HookKind::Task(TaskHook {
+            task_definition: Some("web-migrate:3".into()),
+            container: "web".into(),
+            command: vec!["./migrate".into(), "--check".into()],
+        })
+    );
+}
+
+#[test]
+fn bad_hooks_are_reported_where_they_are_wrong() {
+    let text = manifest_text("  canary: { weight: 10, bake: 5m }")
+        + "hooks:\n  - name: smoke\n    stage: afterTest\n    http: { url: \"${TEST_URL}/healthz\" }\n  - name: two\n    stage: afterStep\n    http: { url: \"https://a\" }\n    lambda: { function: f }\n  - name: none\n    stage: afterStep\n  - name: smoke\n    stage: afterStep\n    http: { url: \"ftp://x\", expectStatus: 700, retries: 10, interval: 1m }\n    timeout: 5m\n  - name: \"bad name!\"\n    stage: afterTraffic\n    lambda: { function: \"not a function\" }\n    onFailure: ignore\n    timeout: 2h\n";
+    let found = problems(&text).join("\n");
+    for expected in [
+        "hooks[0].stage: expected one of afterTestTraffic, beforeStep, afterStep, afterTraffic, found \"afterTest\"",
+        "hooks[0].http.url: ${TEST_URL} is the test listener's address, but traffic.testListener is not set",
+        "hooks[1]: expected one of http, lambda or task, found http and lambda",
+        "hooks[2]: expected one of http, lambda or task: what the hook checks",
+        "hooks[3].http.url: expected a URL",
+        "hooks[3].http.expectStatus: must be between 100 and 599, found 700",
+        "hooks[4].name: expected up to 64 letters",
+        "hooks[4].lambda.function: expected a Lambda function name or ARN",
+        "hooks[4].onFailure: expected rollback or continue, found \"ignore\"",
+        "hooks[4].timeout: must be at most 1h",
+    ] {
+        assert!(found.contains(expected), "{expected}\n{found}");
+    }
+    let retries = problems(
+        &(manifest_text("  canary: { weight: 10, bake: 5m }")
+            + "hooks:\n  - name: slow\n    stage: afterStep\n    http: { url: \"https://a\", retries: 10, interval: 1m }\n    timeout: 5m\n"),
+    )
+    .join("\n");
+    assert!(
+        retries.contains("10 retries every 1m take 10m, not less than the hook's timeout of 5m"),
+        "{retries}"
+    );
+    let twice = problems(
+        &(manifest_text("  canary: { weight: 10, bake: 5m }")
+            + "hooks:\n  - name: a\n    stage: afterStep\n    http: { url: \"https://a\" }\n  - name: a\n    stage: afterTraffic\n    http: { url: \"https://b\" }\n"),
+    )
+    .join("\n");
+    assert!(
+        twice.contains("hooks[1].name: a hook named `a` is listed twice"),
+        "{twice}"
+    );
+}

@@ -1,6 +1,7 @@
 //! `statemachines/deploy.asl.json` and `statemachines/traffic.asl.json`, the files Terraform
 //! deploys, run end to end on the engine against the real handlers over in-memory fakes.
 
+mod hooks;
 mod plan_machine;
 mod world;
 
@@ -508,12 +509,13 @@ async fn a_three_step_canary_takes_a_known_number_of_state_transitions() {
     );
     // NameDeployment, Plan, CreateTaskSet, StartPolling, WaitUntilStable, CountPoll,
     // IsGreenStable, Steps = 8; per step NeedsApproval, ShiftWeights, NeedsBake, [Bake],
-    // CheckAlarms = 5 + 5 + 4; HoldsAtPreset, Promote, NeedsKeepWarm, KeepBlueWarm, Cleanup,
-    // Succeeded = 6.
+    // CheckAlarms, NeedsAfterStepHooks, StepDone = 7 + 7 + 6; HoldsAtPreset, Promote,
+    // NeedsKeepWarm, KeepBlueWarm, Cleanup, Succeeded = 6. Hooks add their own states only
+    // when the manifest has some.
     // Every further poll of green adds 4 (WaitBeforePolling, WaitUntilStable, CountPoll,
     // IsGreenStable).
-    assert_eq!(entered.len(), 28);
-    assert_eq!(outcome.state_transitions, 28);
+    assert_eq!(entered.len(), 34);
+    assert_eq!(outcome.state_transitions, 34);
 }
 
 // -------------------------------------------------------------------------------------------
@@ -748,13 +750,14 @@ fn every_placeholder_is_a_function_that_terraform_binds() {
             "shift-weights",
             "bake",
             "check-alarms",
+            "run-hooks",
             "finalize",
             "rollback",
         ])
     );
     assert_eq!(
         names("traffic"),
-        expected(&["shift-weights", "finalize", "rollback", "bake"])
+        expected(&["shift-weights", "run-hooks", "finalize", "rollback", "bake"])
     );
 }
 

@@ -127,6 +127,9 @@ struct Handlers {
     clock: Arc<FakeClock>,
     behaviour: Behaviour,
     calls: Arc<Mutex<Vec<(String, Value)>>>,
+    /// The wait `run-hooks` last asked for: the fake clock moves by it before the next call, as
+    /// the Wait state between them lets real time pass.
+    hook_wait: Mutex<i64>,
 }
 
 #[async_trait::async_trait]
@@ -165,6 +168,15 @@ impl TaskDispatcher for Handlers {
                 self.ecs.set_steady(CLUSTER, SERVICE, true);
             }
         }
+        if name == "run-hooks" {
+            let waited = std::mem::take(&mut *self.hook_wait.lock().unwrap());
+            self.clock.advance(waited);
+            let output = ferry_handlers::dispatch(&self.deps, function, payload)
+                .await
+                .map_err(|error| TaskFailure::new(error.error_type(), error.message))?;
+            *self.hook_wait.lock().unwrap() = output["waitSeconds"].as_i64().unwrap_or(0);
+            return Ok(output);
+        }
         ferry_handlers::dispatch(&self.deps, function, payload)
             .await
             .map_err(|error| TaskFailure::new(error.error_type(), error.message))
@@ -176,6 +188,8 @@ pub struct World {
     pub alb: Arc<MemoryAlb>,
     pub alarms: Arc<MemoryAlarms>,
     pub store: Arc<MemoryStore>,
+    /// What verification hooks call, scripted.
+    pub hooks: Arc<ferry_testing::hooks::MemoryHooks>,
     pub deps: Deps,
     pub deploy: Executor,
     pub traffic: Executor,
@@ -195,6 +209,7 @@ impl World {
             store,
             git,
             clock,
+            hooks,
             ..
         } = Fakes::new(manifest_text);
         let tokens = TaskTokens::new();
@@ -214,6 +229,12 @@ impl World {
                 fence_lease: Duration::from_millis(20),
             },
             github: None,
+            hooks: Some(Arc::new(ferry_handlers::HookPorts {
+                http: hooks.clone(),
+                functions: hooks.clone(),
+                tasks: hooks.clone(),
+                listeners: hooks.clone(),
+            })),
         };
         let calls = Arc::new(Mutex::new(Vec::new()));
         let dispatcher = Arc::new(Handlers {
@@ -222,6 +243,7 @@ impl World {
             clock,
             behaviour,
             calls: calls.clone(),
+            hook_wait: Mutex::new(0),
         });
         let executor = |name: &str| {
             let machine = ferry_engine::load_template(&template(name), &bindings())
@@ -241,6 +263,7 @@ impl World {
             alb,
             alarms,
             store,
+            hooks,
             deps,
             calls,
         }
@@ -347,11 +370,12 @@ impl World {
         weight_of(&self.alb.weights(&route()).unwrap(), BLUE_TG)
     }
 
-    /// Green's weight after every write to the listener, in order.
+    /// Green's weight after every write to the production listener, in order.
     pub fn green_weights_written(&self) -> Vec<u8> {
         self.alb
             .writes()
             .iter()
+            .filter(|(written, _)| *written == route())
             .map(|(_, split)| split.green_weight)
             .collect()
     }

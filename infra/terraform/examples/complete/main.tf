@@ -28,6 +28,14 @@ module "ferry" {
   task_role_arns   = [module.app.task_role_arn, module.app.execution_role_arn]
   alarm_arns       = module.app.alarm_arns
 
+  # Verification hooks (the manifest's `hooks`, run by run-hooks): the functions
+  # `lambda` hooks may invoke. `task` hooks need nothing more (the service's
+  # cluster and task_role_arns above), nor do `http` hooks of the test listener:
+  # the example's load balancer is internet-facing. With an internal one, attach
+  # run-hooks to subnets that reach it and the AWS APIs (NAT or endpoints):
+  #   hooks_vpc_config = { subnet_ids = ["subnet-…"], security_group_ids = ["sg-…"] }
+  hook_function_arns = var.hook_function_arns
+
   # The web UI: the task in the private subnets of ui.tf, the load balancer in the
   # application's public subnets.
   create_ui              = var.create_ui

@@ -46,6 +46,12 @@ variable "public_url_reserved_concurrency" {
   default     = 10
 }
 
+variable "hook_function_arns" {
+  description = "Lambda functions the manifest's `lambda` verification hooks may invoke (the module's hook_function_arns), e.g. [\"arn:aws:lambda:eu-west-1:123456789012:function:web-smoke-test\"]. Empty: no `lambda` hooks."
+  type        = list(string)
+  default     = []
+}
+
 # ---------------------------------------------------------------------------
 # Ferry's web UI (ui.tf and the module's create_ui). ui.tfvars.example has
 # example values: copy it to terraform.tfvars and fill in yours.
