@@ -76,6 +76,9 @@ pub async fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     for note in &converted.not_carried {
         println!("{label}: {note}");
     }
+    for note in &converted.notes {
+        println!("note: {note}");
+    }
     match manifest::load(&manifest_path) {
         Ok(found) => {
             println!(

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ferry_core::duration::format_duration;
+use ferry_core::hooks::{Hook, HookStage, OnHookFailure};
 use ferry_core::manifest::{self, Manifest};
 use ferry_core::plan::{Plan, Strategy};
 use serde::Serialize;
@@ -20,6 +21,9 @@ struct PlanOutput<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     test_listener: Option<&'a str>,
     steps: Vec<StepOutput>,
+    /// `hooks:`, as validated (defaults filled in).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    hooks: &'a [Hook],
     min_duration_seconds: u64,
 }
 
@@ -55,6 +59,7 @@ pub fn run(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
                         approve: step.approve,
                     })
                     .collect(),
+                hooks: &manifest.hooks,
                 min_duration_seconds: plan.min_duration_seconds(),
             };
             println!("{}", serde_json::to_string_pretty(&output)?);
@@ -94,8 +99,10 @@ pub fn render_text(manifest: &Manifest, plan: &Plan) -> String {
             short_listener(test_listener)
         ));
     }
+    out.push_str(&hook_lines(manifest, HookStage::AfterTestTraffic));
     let mut elapsed = 0;
     for (index, step) in plan.steps.iter().enumerate() {
+        out.push_str(&hook_lines(manifest, HookStage::BeforeStep));
         if step.approve {
             out.push_str("        -- wait for approval");
             if !manifest.approval.approvers.is_empty() {
@@ -119,12 +126,24 @@ pub fn render_text(manifest: &Manifest, plan: &Plan) -> String {
             format_duration(elapsed)
         ));
         elapsed += step.bake_seconds;
+        out.push_str(&hook_lines(manifest, HookStage::AfterStep));
+    }
+    if plan.holds_at.is_none() {
+        out.push_str(&hook_lines(manifest, HookStage::AfterTraffic));
     }
     out.push('\n');
     match plan.holds_at {
-        Some(weight) => out.push_str(&format!(
-            "Holds at {weight}% green until `ferry promote` or `ferry rollback`.\n"
-        )),
+        Some(weight) => {
+            out.push_str(&format!(
+                "Holds at {weight}% green until `ferry promote` or `ferry rollback`.\n"
+            ));
+            let on_promotion = hook_lines(manifest, HookStage::AfterTraffic);
+            if !on_promotion.is_empty() {
+                out.push_str(&format!(
+                    "`ferry promote` sends all traffic to green, then runs:\n{on_promotion}"
+                ));
+            }
+        }
         None => out.push_str(&format!(
             "Then green becomes primary; blue is kept warm for {} and removed.\n",
             format_duration(manifest.rollback.keep_old_for_seconds)
@@ -180,6 +199,28 @@ pub fn render_text(manifest: &Manifest, plan: &Plan) -> String {
         ));
     }
     out
+}
+
+/// One line per hook of `stage`, where it runs in the schedule.
+fn hook_lines(manifest: &Manifest, stage: HookStage) -> String {
+    manifest
+        .hooks
+        .iter()
+        .filter(|hook| hook.stage == stage)
+        .map(|hook| {
+            format!(
+                "        -- hook {} ({}): {}; timeout {}, then {} --\n",
+                hook.name,
+                stage.name(),
+                hook.kind.summary(),
+                format_duration(hook.timeout_seconds),
+                match hook.on_failure {
+                    OnHookFailure::Rollback => "roll back",
+                    OnHookFailure::Continue => "go on",
+                }
+            )
+        })
+        .collect()
 }
 
 /// `…:listener/app/LB/ID/LISTENER-ID` → `listener LB/…/LISTENER-ID`, short enough to read.

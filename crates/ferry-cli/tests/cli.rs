@@ -41,6 +41,10 @@ fn plan_json_is_exactly_the_documented_shape() {
                 "steps": [
                 {"weight": 10, "bakeSeconds": 300, "approve": false},
                 {"weight": 100, "bakeSeconds": 0, "approve": false}
+            ], "hooks": [
+                {"name": "smoke", "stage": "afterTestTraffic", "kind": "http",
+                 "url": "${TEST_URL}/healthz", "expectStatus": 200, "retries": 3,
+                 "intervalSeconds": 5, "timeoutSeconds": 120, "onFailure": "rollback"}
             ], "minDurationSeconds": 300}),
         ),
         (
@@ -59,6 +63,12 @@ fn plan_json_is_exactly_the_documented_shape() {
                 {"weight": 5, "bakeSeconds": 120, "approve": false},
                 {"weight": 25, "bakeSeconds": 300, "approve": true},
                 {"weight": 100, "bakeSeconds": 0, "approve": false}
+            ], "hooks": [
+                {"name": "integration", "stage": "afterTestTraffic", "kind": "task",
+                 "container": "checkout", "command": ["npm", "run", "test:integration"],
+                 "timeoutSeconds": 900, "onFailure": "rollback"},
+                {"name": "payments-check", "stage": "afterStep", "kind": "lambda",
+                 "function": "checkout-verify", "timeoutSeconds": 300, "onFailure": "rollback"}
             ], "minDurationSeconds": 420}),
         ),
     ];
@@ -92,6 +102,34 @@ fn plan_text_is_a_readable_schedule() {
     assert!(
         stdout.contains("Minimum duration: 7m (plus provisioning and approvals)."),
         "{stdout}"
+    );
+}
+
+#[test]
+fn plan_shows_each_hook_where_it_runs_in_the_schedule() {
+    let output = ferry(&["plan", ".ferry/checkout.yaml"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let integration = "        -- hook integration (afterTestTraffic): run green's task definition (checkout) and expect exit 0; timeout 15m, then roll back --";
+    let after_step = "        -- hook payments-check (afterStep): invoke checkout-verify; timeout 5m, then roll back --";
+    let first = stdout
+        .find(integration)
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let step_1 = stdout.find("     1 ").unwrap_or_else(|| panic!("{stdout}"));
+    let step_2 = stdout.find("     2 ").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(first < step_1, "{stdout}");
+    let after_1 = stdout[step_1..].find(after_step).unwrap() + step_1;
+    assert!(after_1 < step_2, "{stdout}");
+    assert_eq!(
+        stdout.matches(after_step).count(),
+        3,
+        "after each of the 3 steps: {stdout}"
+    );
+
+    let web = text(&ferry(&["plan", ".ferry/web.yaml"]).stdout);
+    assert!(
+        web.contains("-- hook smoke (afterTestTraffic): GET ${TEST_URL}/healthz expects 200, 3 retries every 5s; timeout 2m, then roll back --"),
+        "{web}"
     );
 }
 
@@ -608,7 +646,13 @@ fn init_turns_a_codedeploy_setup_into_a_manifest_that_validates_and_plans() {
     assert!(done.status.success(), "{stdout}\n{}", text(&done.stderr));
     assert!(stdout.contains("ok  "), "{stdout}");
     assert!(
-        stdout.contains("not carried: the AfterAllowTestTraffic hook"),
+        !stdout.contains("not carried: the AfterAllowTestTraffic hook"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "note: the hooks' functions report with PutLifecycleEventHookExecutionStatus"
+        ),
         "{stdout}"
     );
     let manifest = dir.path().join(".ferry/web.yaml");

@@ -288,6 +288,8 @@ function describe(e, d) {
     case 'moved': return `Moved by hand to ${pct(e.weight)} on green`;
     case 'baking': return `Baking step ${e.step + 1} for ${dur(e.seconds)}, alarms watched`;
     case 'alarm-ignored': return `Alarm ignored (rollback.onAlarm is false): ${e.cause}`;
+    case 'hook-passed': return `Hook ${e.hook} passed ${hookWhen(e)}in ${dur(e.seconds)}: ${e.detail}`;
+    case 'hook-failed': return `Hook ${e.hook} failed ${hookWhen(e)}after ${dur(e.seconds)}: ${e.detail}${e.rollsBack ? '; rolling back' : ' (onFailure: continue)'}`;
     case 'promoted': return `Promoted: green is primary; blue kept warm for ${dur(e.keepBlueSeconds)}`;
     case 'keeping-blue-warm': return `Keeping blue warm for ${dur(e.seconds)}, alarms watched`;
     case 'cleanup-started': return 'Cleanup started: removing blue';
@@ -300,9 +302,23 @@ function describe(e, d) {
     default: return `${e.event}${e.detail ? `: ${e.detail}` : ''}`;
   }
 }
-const TONES = { succeeded: 'ok', failed: 'bad', 'rolling-back': 'bad', 'rolled-back': 'bad', warning: 'warn', 'alarm-ignored': 'warn',
+/** When a hook ran, as its event line says it. */
+function hookWhen(e) {
+  switch (e.stage) {
+    case 'afterTestTraffic': return 'after test traffic ';
+    case 'beforeStep': return `before step ${e.step + 1} `;
+    case 'afterStep': return `after step ${e.step + 1} `;
+    case 'afterTraffic': return 'with all traffic on green ';
+    default: return '';
+  }
+}
+const TONES = { succeeded: 'ok', failed: 'bad', 'rolling-back': 'bad', 'rolled-back': 'bad', warning: 'warn', 'alarm-ignored': 'warn', 'hook-passed': 'ok',
   'rolled-forward': 'warn', 'awaiting-approval': 'wait', shifted: 'shift', moved: 'shift', promoted: 'shift', 'test-traffic': 'shift' };
-const tone = (e) => (e.event === 'answered' ? (e.answer === 'approved' ? 'ok' : 'bad') : TONES[e.event] || '');
+const tone = (e) => {
+  if (e.event === 'answered') return e.answer === 'approved' ? 'ok' : 'bad';
+  if (e.event === 'hook-failed') return e.rollsBack ? 'bad' : 'warn';
+  return TONES[e.event] || '';
+};
 
 /** The strategy in a few words, as the list says it. */
 function strategy(plan = {}) {

@@ -22,6 +22,7 @@ use serde_json::Value;
 use super::reader::{Reader, describe};
 use super::written::{Head, minutes, network_yaml, task_definition_file, without_read_only_fields};
 use super::{ContainerTarget, Problem, Problems};
+use crate::hooks::HookStage;
 use crate::plan::Strategy;
 use crate::ports::{CapacityProviderItem, NetworkConfig, Placement};
 
@@ -301,6 +302,82 @@ fn hooks(reader: &mut Reader<'_>, node: &MarkedYaml<'_>) -> Option<Vec<(String, 
     Some(hooks)
 }
 
+/// The Ferry stage a CodeDeploy ECS lifecycle event's hook runs at, and what differs. None for
+/// `BeforeInstall`: green does not exist yet, and Ferry has no stage there.
+fn stage_for(event: &str) -> Option<(HookStage, Option<&'static str>)> {
+    match event {
+        "AfterInstall" => Some((
+            HookStage::AfterTestTraffic,
+            Some("it runs once green is stable, with the test listener already on green"),
+        )),
+        "AfterAllowTestTraffic" => Some((HookStage::AfterTestTraffic, None)),
+        "BeforeAllowTraffic" => Some((
+            HookStage::AfterTestTraffic,
+            Some(
+                "it runs before any production traffic moves, and before approval.beforeTraffic's wait",
+            ),
+        )),
+        "AfterAllowTraffic" => Some((HookStage::AfterTraffic, None)),
+        _ => None,
+    }
+}
+
+/// An AppSpec's `Hooks` as the manifest's `lambda` hooks, the ones that cannot be carried, and
+/// what people should know: a CodeDeploy hook function reports with
+/// `PutLifecycleEventHookExecutionStatus`, which Ferry does not receive; it returns its status
+/// instead (docs/hooks.md).
+fn lambda_hooks(hooks: &[(String, String)]) -> (String, Vec<String>, Vec<String>) {
+    let mut yaml = String::new();
+    let mut not_carried = Vec::new();
+    let mut notes = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for (event, function) in hooks {
+        let Some((stage, difference)) = stage_for(event) else {
+            not_carried.push(format!(
+                "the {event} hook ({function}): it runs before green exists, where Ferry has no stage; run it from your pipeline, or as a task hook at afterTestTraffic"
+            ));
+            continue;
+        };
+        let base = kebab(event);
+        let mut name = base.clone();
+        let mut n = 2;
+        while names.contains(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        names.push(name.clone());
+        yaml.push_str(&format!(
+            "  # CodeDeploy's {event} hook.\n  - name: {name}\n    stage: {}\n    lambda: {{ function: \"{function}\" }}\n    timeout: 1h\n",
+            stage.name()
+        ));
+        if let Some(difference) = difference {
+            notes.push(format!(
+                "the {event} hook ({function}) runs at {}: {difference}",
+                stage.name()
+            ));
+        }
+    }
+    if !yaml.is_empty() {
+        yaml.insert_str(0, "hooks:\n");
+        notes.push(
+            "the hooks' functions report with PutLifecycleEventHookExecutionStatus, which Ferry (not CodeDeploy) does not receive: each returns its verdict instead ({\"status\": \"Succeeded\"} or {\"hookStatus\": \"SUCCEEDED\"}; see docs/hooks.md), and the run-hooks function may invoke it (hook_function_arns in Terraform)".into(),
+        );
+    }
+    (yaml, not_carried, notes)
+}
+
+/// `AfterAllowTestTraffic` → `after-allow-test-traffic`.
+fn kebab(name: &str) -> String {
+    let mut out = String::new();
+    for (index, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && index > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 /// A CodeDeploy deployment configuration as a Ferry strategy: a `CodeDeployDefault.ECS*` name,
 /// or a custom one written `canary:PERCENT:MINUTES` / `linear:PERCENT:MINUTES` (CodeDeploy's
 /// `TimeBasedCanary` / `TimeBasedLinear`), or `allAtOnce`.
@@ -395,6 +472,8 @@ pub struct Converted {
     pub task_definition: String,
     /// Each: what, and why it was not carried.
     pub not_carried: Vec<String>,
+    /// Carried, but working differently: what to know.
+    pub notes: Vec<String>,
 }
 
 /// The longest `rollback.keepOldFor` a manifest takes.
@@ -438,16 +517,8 @@ pub fn convert(
         }
     }
     let strategy = strategy_for(&group.deployment_config)?;
-    for (event, function) in &appspec.hooks {
-        not_carried.push(format!(
-            "the {event} hook ({function}): Ferry runs no lifecycle hooks yet; {}",
-            match event.as_str() {
-                "AfterAllowTestTraffic" | "BeforeAllowTraffic" if group.test_listener.is_some() =>
-                    "the test listener gives green all of its traffic before production moves, so checks can run there (with approval.beforeTraffic to wait for them)",
-                _ => "run the check from your pipeline, or approve by hand (approval.beforeTraffic)",
-            }
-        ));
-    }
+    let (hooks_yaml, hooks_not_carried, notes) = lambda_hooks(&appspec.hooks);
+    not_carried.extend(hooks_not_carried);
     let mut keep_old_for = group.termination_wait_seconds;
     if let Some(wait) = keep_old_for
         && wait > MAX_KEEP_OLD_FOR_SECONDS
@@ -498,6 +569,7 @@ pub fn convert(
             minutes(keep)
         ));
     }
+    manifest.push_str(&hooks_yaml);
     if let Some(placement) = &appspec.placement {
         manifest.push_str(&network_yaml(placement));
         if placement.capacity_providers.is_empty() {
@@ -511,6 +583,7 @@ pub fn convert(
         manifest,
         task_definition,
         not_carried,
+        notes,
     })
 }
 

@@ -172,6 +172,7 @@ pub fn from_live(
         manifest,
         task_definition,
         not_carried: notes,
+        notes: Vec::new(),
     })
 }
 

@@ -202,6 +202,18 @@ fn the_converted_manifest_validates_and_says_what_it_could_not_carry() {
         );
         assert_eq!(manifest.rollback.keep_old_for_seconds, 3600);
         assert_eq!(manifest.alarms, ["web-5xx"]);
+        // AfterAllowTestTraffic carried as a lambda hook; BeforeInstall has no stage.
+        assert_eq!(manifest.hooks.len(), 1, "{}", converted.manifest);
+        let hook = &manifest.hooks[0];
+        assert_eq!(hook.name, "after-allow-test-traffic");
+        assert_eq!(hook.stage, crate::hooks::HookStage::AfterTestTraffic);
+        assert_eq!(
+            hook.kind,
+            crate::hooks::HookKind::Lambda(crate::hooks::FunctionHook {
+                function: "arn:aws:lambda:eu-west-1:123456789012:function:smoke-test".into()
+            })
+        );
+        assert_eq!(hook.timeout_seconds, 3600);
         assert_eq!(
             manifest.network.unwrap().network.unwrap().subnets,
             ["subnet-0a1", "subnet-0b2"]
@@ -227,7 +239,12 @@ fn the_converted_manifest_validates_and_says_what_it_could_not_carry() {
         said.contains("the BeforeInstall hook (ferry-before-install)"),
         "{said}"
     );
-    assert!(said.contains("the AfterAllowTestTraffic hook"), "{said}");
+    assert!(!said.contains("the AfterAllowTestTraffic hook"), "{said}");
+    let noted = converted.notes.join("\n");
+    assert!(
+        noted.contains("PutLifecycleEventHookExecutionStatus"),
+        "{noted}"
+    );
     assert!(said.contains("network.launchType"), "{said}");
 }
 
@@ -257,5 +274,52 @@ fn a_placeholder_image_needs_one_and_a_long_termination_wait_is_capped() {
             .not_carried
             .iter()
             .any(|note| note.contains("2880 minutes"))
+    );
+}
+
+#[test]
+fn every_hook_after_green_exists_becomes_a_lambda_hook_at_the_matching_stage() {
+    let hooks: Vec<(String, String)> = HOOK_EVENTS
+        .iter()
+        .map(|event| (event.to_string(), format!("fn-{event}")))
+        .chain([("AfterAllowTraffic".to_string(), "fn-second".to_string())])
+        .collect();
+    let mut appspec = parse_appspec("appspec.yaml", APPSPEC).unwrap();
+    appspec.hooks = hooks;
+    let converted = convert(
+        &appspec,
+        TASKDEF,
+        &group("CodeDeployDefault.ECSAllAtOnce"),
+        "../ecs/web.json",
+    )
+    .unwrap();
+    let manifest = crate::manifest::parse_manifest(".ferry/web.yaml", &converted.manifest)
+        .unwrap_or_else(|problems| panic!("{problems}\n{}", converted.manifest))
+        .complete(Ok(Some(converted.task_definition.clone())))
+        .unwrap_or_else(|problems| panic!("{problems}\n{}", converted.manifest));
+    let stages: Vec<(&str, &str)> = manifest
+        .hooks
+        .iter()
+        .map(|hook| (hook.name.as_str(), hook.stage.name()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("after-install", "afterTestTraffic"),
+            ("after-allow-test-traffic", "afterTestTraffic"),
+            ("before-allow-traffic", "afterTestTraffic"),
+            ("after-allow-traffic", "afterTraffic"),
+            ("after-allow-traffic-2", "afterTraffic"),
+        ]
+    );
+    let said = converted.not_carried.join("\n");
+    assert!(
+        said.contains("the BeforeInstall hook (fn-BeforeInstall): it runs before green exists"),
+        "{said}"
+    );
+    let noted = converted.notes.join("\n");
+    assert!(
+        noted.contains("the AfterInstall hook (fn-AfterInstall) runs at afterTestTraffic: it runs once green is stable"),
+        "{noted}"
     );
 }
