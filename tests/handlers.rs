@@ -1912,15 +1912,21 @@ async fn init_reads_a_codedeploy_deployment_group_into_a_manifest_that_plans() {
         "../ecs/web.json",
     )
     .expect("convert");
-    assert!(
-        converted
-            .not_carried
-            .iter()
-            .any(|note| note.contains("AfterAllowTestTraffic"))
-    );
     let manifest = ferry_core::manifest::parse_manifest(MANIFEST_PATH, &converted.manifest)
         .and_then(|draft| draft.complete(Ok(Some(converted.task_definition.clone()))))
         .unwrap_or_else(|problems| panic!("{problems}\n{}", converted.manifest));
+    // The AppSpec's AfterAllowTestTraffic hook, carried as a lambda hook.
+    assert_eq!(manifest.hooks.len(), 1, "{}", converted.manifest);
+    assert_eq!(
+        manifest.hooks[0].stage,
+        ferry_core::hooks::HookStage::AfterTestTraffic
+    );
+    assert!(
+        converted
+            .notes
+            .iter()
+            .any(|note| note.contains("PutLifecycleEventHookExecutionStatus"))
+    );
     assert_eq!(manifest.plan().strategy_label(), "canary 10%");
     assert_eq!(manifest.approval.timeout_seconds, 1800);
     assert_eq!(manifest.rollback.keep_old_for_seconds, 3600);
