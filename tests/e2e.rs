@@ -439,7 +439,7 @@ async fn an_answer_given_by_another_local_process_reaches_the_engine_that_waits(
 
 /// A loopback server answering `status` to every request, counting them: the service's health
 /// check as an `http` hook sees it.
-async fn health_check_answering(status: u16) -> (String, Arc<AtomicUsize>) {
+pub(crate) async fn health_check_answering(status: u16) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counted = hits.clone();
     let app = axum::Router::new().fallback(move || {

@@ -81,6 +81,13 @@ async fn faulty_deps(harness: &Harness, plan: Arc<FaultPlan>) -> ferry_handlers:
     deps.traffic = Arc::new(aws.router());
     deps.alarms = Arc::new(aws.alarms());
     deps.store = Arc::new(aws.store(&settings));
+    if let Some(hooks) = &harness.deps.hooks {
+        deps.hooks = Some(Arc::new(ferry_handlers::HookPorts {
+            listeners: Arc::new(aws.router()),
+            tasks: Arc::new(ferry_aws::EcsOneOffTasks::new(aws.ecs.clone())),
+            ..(**hooks).clone()
+        }));
+    }
     deps
 }
 
@@ -234,6 +241,36 @@ async fn check_invariants(
         .describe_service(&harness.env.cluster, &harness.env.service)
         .await
         .map_err(|error| error.to_string())?;
+    // Each hook's end is recorded once, however often its calls were retried.
+    for run in &record.hook_runs {
+        let ends = record
+            .history
+            .iter()
+            .filter(|entry| match &entry.event {
+                ferry_core::deployment::Event::HookPassed {
+                    hook, stage, step, ..
+                }
+                | ferry_core::deployment::Event::HookFailed {
+                    hook, stage, step, ..
+                } => run.is_of(hook, *stage, *step),
+                _ => false,
+            })
+            .count();
+        if ends != usize::from(run.outcome.is_some()) {
+            return Err(format!(
+                "{id}: hook {} ({:?}, step {:?}) ended {ends} times in the history",
+                run.hook, run.stage, run.step
+            ));
+        }
+    }
+    if expected == DeploymentStatus::Succeeded
+        && record
+            .hook_runs
+            .iter()
+            .any(|run| !run.outcome.as_ref().is_some_and(|outcome| outcome.passed))
+    {
+        return Err(format!("{id}: a hook did not pass: {:?}", record.hook_runs));
+    }
     let total: u32 = weights.iter().map(|entry| entry.weight).sum();
     let serving = if expected == DeploymentStatus::Succeeded {
         &record.green_target_group
@@ -292,6 +329,19 @@ async fn check_invariants(
 async fn soak(scenario: Scenario, seed: u64, runs: usize) -> (Arc<FaultPlan>, Vec<String>) {
     let label = format!("soak-{}", format!("{scenario:?}").to_lowercase());
     let harness = Harness::new(&label, scenario.strategy()).await;
+    // The successful deployments also run hooks (a health check answering 200, before
+    // production traffic and after each step), so their record writes meet the faults too.
+    let mut _health = None;
+    if scenario == Scenario::Success {
+        let (url, hits) = crate::e2e::health_check_answering(200).await;
+        _health = Some(hits);
+        harness.put_manifest(&format!(
+            "{}hooks:\n  - name: smoke\n    stage: afterTestTraffic\n    http: {{ url: \"{url}/healthz\", retries: 2, interval: 5s }}\n  - name: canary\n    stage: afterStep\n    http: {{ url: \"{url}/healthz\" }}\n",
+            harness
+                .env
+                .manifest_yaml(scenario.strategy(), "../ecs/web.json")
+        ));
+    }
     if scenario == Scenario::Approval {
         harness.put_manifest(
             &(harness
