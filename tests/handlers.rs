@@ -126,7 +126,7 @@ impl Harness {
             // Real adapters on the emulator: HTTP to what the test serves on loopback, RunTask
             // and the listener's address from moto (which runs no Lambda code).
             hooks: Some(Arc::new(ferry_handlers::HookPorts {
-                http: Arc::new(ferry_aws::HttpsProbe::new().expect("an HTTP client")),
+                http: Arc::new(ferry_aws::HttpsProbe::new()),
                 functions: Arc::new(ferry_aws::LambdaInvoker::from_config(&clients.sdk)),
                 tasks: Arc::new(ferry_aws::EcsOneOffTasks::new(clients.aws.ecs.clone())),
                 listeners: Arc::new(clients.aws.router()),

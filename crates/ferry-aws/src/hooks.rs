@@ -28,24 +28,36 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// `run-hooks`' own 60 s. A function that needs longer answers `IN_PROGRESS` and is called again.
 const MAX_INVOKE_SECONDS: u64 = 45;
 
+type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
 /// GET requests over HTTPS (the system's roots) or plain HTTP, without following redirects: a
 /// redirect is an answer like any other, judged against `expectStatus`.
-#[derive(Clone)]
+///
+/// The client, and with it the system's root certificates, is built at the first request, not
+/// at cold start (as the SDK's clients are, `ferry_lambda::sdk_config`).
+#[derive(Default)]
 pub struct HttpsProbe {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: std::sync::OnceLock<Result<HttpsClient, String>>,
 }
 
 impl HttpsProbe {
-    pub fn new() -> Result<HttpsProbe, String> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|error| format!("no root certificates: {error}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Ok(HttpsProbe {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        })
+    pub fn new() -> HttpsProbe {
+        HttpsProbe::default()
+    }
+
+    fn client(&self) -> PortResult<&HttpsClient> {
+        self.client
+            .get_or_init(|| {
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_native_roots()
+                    .map_err(|error| format!("no root certificates: {error}"))?
+                    .https_or_http()
+                    .enable_http1()
+                    .build();
+                Ok(Client::builder(TokioExecutor::new()).build(connector))
+            })
+            .as_ref()
+            .map_err(|error| PortError::Invalid(error.clone()))
     }
 }
 
@@ -59,9 +71,9 @@ impl HttpProbe for HttpsProbe {
             .header(http::header::USER_AGENT, "ferry-hook")
             .body(Empty::new())
             .map_err(|error| PortError::Invalid(format!("{url}: {error}")))?;
+        let client = self.client()?;
         let exchange = async {
-            let response = self
-                .client
+            let response = client
                 .request(request)
                 .await
                 .map_err(|error| PortError::Transient(describe_http_error(&error)))?;

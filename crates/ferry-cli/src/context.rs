@@ -115,7 +115,7 @@ pub async fn deps_with(config: &aws_config::SdkConfig, local: bool) -> anyhow::R
         github: None,
         // Hooks run from this process: an `http` hook reaches what this machine reaches.
         hooks: Some(Arc::new(ferry_handlers::HookPorts {
-            http: Arc::new(ferry_aws::HttpsProbe::new().map_err(anyhow::Error::msg)?),
+            http: Arc::new(ferry_aws::HttpsProbe::new()),
             functions: Arc::new(ferry_aws::LambdaInvoker::from_config(config)),
             tasks: Arc::new(ferry_aws::EcsOneOffTasks::new(clients.ecs.clone())),
             listeners: Arc::new(clients.router()),

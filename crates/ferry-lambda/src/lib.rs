@@ -80,18 +80,18 @@ pub async fn hooks_deps() -> Result<Deps, String> {
     let clients = AwsClients::new(&config);
     let mut deps = deps_from(&clients, &resources);
     deps.notifier = notifier(&config, &clients, &resources, None);
-    deps.hooks = Some(Arc::new(hook_ports(&config, &clients)?));
+    deps.hooks = Some(Arc::new(hook_ports(&config, &clients)));
     Ok(deps)
 }
 
 /// The hooks' ports on AWS.
-pub fn hook_ports(config: &SdkConfig, clients: &AwsClients) -> Result<HookPorts, String> {
-    Ok(HookPorts {
-        http: Arc::new(ferry_aws::HttpsProbe::new()?),
+pub fn hook_ports(config: &SdkConfig, clients: &AwsClients) -> HookPorts {
+    HookPorts {
+        http: Arc::new(ferry_aws::HttpsProbe::new()),
         functions: Arc::new(ferry_aws::LambdaInvoker::from_config(config)),
         tasks: Arc::new(ferry_aws::EcsOneOffTasks::new(clients.ecs.clone())),
         listeners: Arc::new(clients.router()),
-    })
+    }
 }
 
 /// Who hears about deployments: the log always; Slack with
