@@ -413,17 +413,27 @@ async fn a_function_that_fails_raises_or_answers_nothing_fails_the_hook() {
 }
 
 #[tokio::test]
-async fn a_throttled_invocation_is_retried_by_the_state_machine_without_counting() {
+async fn a_throttled_invocation_is_tried_again_without_counting() {
     let world = world(FUNCTION);
     ready(&world, "d1").await;
     world
         .hooks
         .function_result(Err(PortError::Transient("TooManyRequestsException".into())));
     world.hooks.answer_function(&[r#"{"status":"Succeeded"}"#]);
-    let error = run(&world, "d1", HookStage::AfterTraffic, None)
+    let first = run(&world, "d1", HookStage::AfterTraffic, None)
         .await
-        .unwrap_err();
-    assert_eq!(error.kind, ErrorKind::Retryable);
+        .unwrap();
+    assert_eq!((first.done, first.wait_seconds), (false, 10));
+    let deployment = record(&world, "d1").await;
+    assert_eq!(deployment.hook_runs[0].attempts, 0, "nothing was learnt");
+    assert!(
+        deployment.hook_runs[0]
+            .last_detail
+            .as_deref()
+            .unwrap()
+            .contains("TooManyRequestsException")
+    );
+    world.clock.advance(10);
     assert!(
         run(&world, "d1", HookStage::AfterTraffic, None)
             .await
@@ -431,6 +441,33 @@ async fn a_throttled_invocation_is_retried_by_the_state_machine_without_counting
             .done
     );
     assert_eq!(record(&world, "d1").await.hook_runs[0].attempts, 1);
+}
+
+/// A function that stays throttled fails its hook by the timeout, and the hook's `onFailure`
+/// decides: with `continue` the deployment goes on.
+#[tokio::test]
+async fn a_function_throttled_until_the_timeout_fails_its_hook_and_on_failure_decides() {
+    let world = world(
+        "  - name: optional\n    stage: afterTraffic\n    lambda: { function: shop-verify }\n    timeout: 1m\n    onFailure: continue\n",
+    );
+    ready(&world, "d1").await;
+    world
+        .hooks
+        .function_result(Err(PortError::Transient("TooManyRequestsException".into())));
+    run_to_end(&world, "d1", HookStage::AfterTraffic, None)
+        .await
+        .unwrap();
+    let deployment = record(&world, "d1").await;
+    assert!(matches!(
+        hook_events(&deployment)[..],
+        [Event::HookFailed { rolls_back: false, detail, .. }]
+            if detail.starts_with("timed out after 1m (last: invoking shop-verify: temporary failure: TooManyRequestsException")
+    ));
+    assert_eq!(
+        world.hooks.invocations().len(),
+        6,
+        "every 10 s for a minute"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -126,8 +126,17 @@ pub async fn handle(deps: &Deps, input: RunHooksInput) -> Result<RunHooksOutput,
         }
         let attempted = attempt(deps, ports, &deployment, hook, step, run, now, deadline).await?;
         let state = &mut deployment.hook_runs[run];
-        state.attempts += 1;
+        if !matches!(attempted, Attempt::NotMade { .. }) {
+            state.attempts += 1;
+        }
         let verdict = match attempted {
+            Attempt::NotMade { detail } => {
+                warn!(deployment = %deployment.id, hook = %hook.name, %detail, "hook attempt not made; trying again");
+                Verdict::Pending {
+                    detail,
+                    after_seconds: NOT_MADE_RETRY_SECONDS,
+                }
+            }
             Attempt::Started { task_arn, detail } => {
                 state.task_arn = Some(task_arn);
                 Verdict::Pending {
@@ -219,6 +228,19 @@ enum Attempt {
     },
     /// A `task` hook's task was started; it is looked at from the next call on.
     Started { task_arn: String, detail: String },
+    /// AWS could not be asked (throttling, a 5xx, no answer): nothing was learnt, so nothing
+    /// counts; the next call tries again, until the hook's timeout. So a throttled function
+    /// fails its hook by the timeout, and `onFailure` decides, not the state machine's retries.
+    NotMade { detail: String },
+}
+
+/// How long after an attempt AWS could not take the next call tries again.
+const NOT_MADE_RETRY_SECONDS: u64 = 10;
+
+fn not_made(what: &str, error: &PortError) -> Attempt {
+    Attempt::NotMade {
+        detail: format!("{what}: {error}"),
+    }
 }
 
 /// An answer without anything to give back.
@@ -248,10 +270,7 @@ async fn attempt(
                     match ports.listeners.listener_url(listener).await {
                         Ok(url) => Some(url),
                         Err(error) if error.is_retryable() => {
-                            return Err(HandlerError::from_port(
-                                "reading the test listener",
-                                error,
-                            ));
+                            return Ok(not_made("reading the test listener's address", &error));
                         }
                         Err(error) => {
                             return Ok(judged(Verdict::Failed(format!(
@@ -291,10 +310,9 @@ async fn attempt(
                         hook_details,
                     })
                 }
-                Err(error) if error.is_retryable() => Err(HandlerError::from_port(
-                    "invoking the hook's function",
-                    error,
-                )),
+                Err(error) if error.is_retryable() => {
+                    Ok(not_made(&format!("invoking {}", function.function), &error))
+                }
                 Err(error) => Ok(judged(Verdict::Failed(format!(
                     "cannot invoke {}: {}",
                     function.function,
@@ -312,7 +330,7 @@ async fn attempt(
                 {
                     Ok(found) => Ok(judged(judge_task(&found))),
                     Err(error) if error.is_retryable() => {
-                        Err(HandlerError::from_port("describing the hook's task", error))
+                        Ok(not_made("describing the hook's task", &error))
                     }
                     Err(error) => Ok(judged(Verdict::Failed(format!(
                         "cannot find task {task_arn}: {}",
@@ -377,9 +395,9 @@ async fn start_task(
             ),
             task_arn,
         }),
-        Err(error) if error.is_retryable() => {
-            Err(HandlerError::from_port("starting the hook's task", error))
-        }
+        // A start whose answer was lost may have started the task: the next call starts it
+        // again with the same client token, and ECS answers with that task.
+        Err(error) if error.is_retryable() => Ok(not_made("starting the hook's task", &error)),
         Err(error) => Ok(judged(Verdict::Failed(format!(
             "cannot start the task of {}: {}",
             request.task_definition,
