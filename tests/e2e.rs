@@ -458,28 +458,33 @@ pub(crate) async fn health_check_answering(status: u16) -> (String, Arc<AtomicUs
     (format!("http://{address}"), hits)
 }
 
-/// A canary with an `http` hook after test traffic, pointed at `url`.
-fn with_smoke_hook(harness: &Harness, url: &str) {
+/// A canary with an `http` hook after test traffic at a health check answering `status`,
+/// deployed on the local engine: the environment, the deployment id, the outcome and how many
+/// requests the health check received.
+async fn deploy_with_a_smoke_hook_answering(
+    status: u16,
+) -> (Harness, String, ExecutionOutcome, Arc<AtomicUsize>) {
+    const CANARY: &str = "canary: { weight: 10, bake: 1m }";
+    let label = format!("e2e-hook{status}");
+    let harness = Harness::new(&label, CANARY).await;
+    let (url, hits) = health_check_answering(status).await;
     harness.put_manifest(&format!(
         "{}hooks:\n  - name: smoke\n    stage: afterTestTraffic\n    http: {{ url: \"{url}/healthz\", expectStatus: 200, retries: 1, interval: 5s }}\n    timeout: 1m\n",
-        harness
-            .env
-            .manifest_yaml("canary: { weight: 10, bake: 1m }", "../ecs/web.json")
+        harness.env.manifest_yaml(CANARY, "../ecs/web.json")
     ));
-}
-
-#[tokio::test]
-async fn an_http_hook_answering_500_after_test_traffic_rolls_back_with_production_never_on_green() {
-    let harness = Harness::new("e2e-hook5", "canary: { weight: 10, bake: 1m }").await;
-    let (url, hits) = health_check_answering(500).await;
-    with_smoke_hook(&harness, &url);
     let runtime = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
-    let id = execution_name(&harness, "hook500");
+    let id = execution_name(&harness, &label);
     let outcome = runtime
         .start_deploy(&id, input(&harness))
         .unwrap()
         .wait()
         .await;
+    (harness, id, outcome, hits)
+}
+
+#[tokio::test]
+async fn an_http_hook_answering_500_after_test_traffic_rolls_back_with_production_never_on_green() {
+    let (harness, id, outcome, hits) = deploy_with_a_smoke_hook_answering(500).await;
 
     let (error, cause) = failed_with(&outcome);
     assert_eq!(error, "RolledBack", "{cause}");
@@ -511,16 +516,7 @@ async fn an_http_hook_answering_500_after_test_traffic_rolls_back_with_productio
 
 #[tokio::test]
 async fn an_http_hook_answering_200_lets_the_deployment_finish() {
-    let harness = Harness::new("e2e-hook2", "canary: { weight: 10, bake: 1m }").await;
-    let (url, hits) = health_check_answering(200).await;
-    with_smoke_hook(&harness, &url);
-    let runtime = LocalRuntime::new(harness.deps.clone(), TIME_SCALE).unwrap();
-    let id = execution_name(&harness, "hook200");
-    let outcome = runtime
-        .start_deploy(&id, input(&harness))
-        .unwrap()
-        .wait()
-        .await;
+    let (harness, id, outcome, hits) = deploy_with_a_smoke_hook_answering(200).await;
 
     assert!(outcome.succeeded(), "{:?}", outcome.status);
     assert_eq!(hits.load(Ordering::SeqCst), 1);

@@ -6,6 +6,10 @@
 //! settings, and the forward action keeps its target-group stickiness. Rule conditions and
 //! listener settings are not part of the request and stay untouched.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -22,7 +26,13 @@ use crate::error::port_error;
 #[derive(Debug, Clone)]
 pub struct AlbRouter {
     client: Client,
+    /// Listener addresses already read (`ListenerAddresses`), with when: run-hooks asks on every
+    /// call of a hook that uses `${TEST_URL}`, and a warm function need not ask ELB each time.
+    addresses: Arc<Mutex<HashMap<String, (Instant, String)>>>,
 }
+
+/// How long a listener's address is kept: a listener's port or protocol may change, rarely.
+const ADDRESS_KEPT_FOR: Duration = Duration::from_secs(300);
 
 /// A target group as the planner checks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +50,10 @@ pub struct TargetGroupSummary {
 
 impl AlbRouter {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            addresses: Arc::default(),
+        }
     }
 
     /// The target groups named by `arns`. `NotFound` when any of them does not exist.
@@ -301,6 +314,16 @@ impl TrafficRouter for AlbRouter {
 #[async_trait]
 impl ListenerAddresses for AlbRouter {
     async fn listener_url(&self, listener_arn: &str) -> PortResult<String> {
+        let kept = self
+            .addresses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(listener_arn)
+            .filter(|(at, _)| at.elapsed() < ADDRESS_KEPT_FOR)
+            .map(|(_, url)| url.clone());
+        if let Some(url) = kept {
+            return Ok(url);
+        }
         let subject = format!("listener {listener_arn}");
         let listeners = self
             .client
@@ -340,7 +363,12 @@ impl ListenerAddresses for AlbRouter {
             .first()
             .and_then(|balancer| balancer.dns_name())
             .ok_or_else(|| PortError::NotFound(format!("load balancer {load_balancer}")))?;
-        Ok(format!("{scheme}://{dns}:{port}"))
+        let url = format!("{scheme}://{dns}:{port}");
+        self.addresses
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(listener_arn.to_string(), (Instant::now(), url.clone()));
+        Ok(url)
     }
 }
 

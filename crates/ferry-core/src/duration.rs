@@ -52,6 +52,11 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
     Ok(total)
 }
 
+/// `count` seconds as a span of time (saturating: manifest durations are far below the limit).
+pub fn seconds(count: u64) -> time::Duration {
+    time::Duration::seconds(i64::try_from(count).unwrap_or(i64::MAX / 2))
+}
+
 /// Formats seconds the way a person writes them: `5m`, `1h30m`, `45s`, `0s`.
 pub fn format_duration(seconds: u64) -> String {
     if seconds == 0 {

@@ -150,14 +150,6 @@ pub enum HookKind {
 }
 
 impl HookKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            HookKind::Http(_) => "http",
-            HookKind::Lambda(_) => "lambda",
-            HookKind::Task(_) => "task",
-        }
-    }
-
     /// What it checks, in a few words (`GET ${TEST_URL}/healthz expects 200`).
     pub fn summary(&self) -> String {
         match self {
@@ -452,8 +444,7 @@ impl HookRun {
 
     /// When the hook's timeout ends.
     pub fn deadline(&self, timeout_seconds: u64) -> OffsetDateTime {
-        self.started_at
-            + time::Duration::seconds(i64::try_from(timeout_seconds).unwrap_or(i64::MAX / 2))
+        self.started_at + crate::duration::seconds(timeout_seconds)
     }
 }
 

@@ -627,17 +627,14 @@ impl Deployment {
         detail: String,
     ) -> Event {
         let detail = bounded(detail);
-        let started_at = self
-            .hook_runs
-            .iter()
-            .find(|run| run.is_of(&hook.name, hook.stage, step))
-            .map_or(at, |run| run.started_at);
-        let seconds = (at - started_at).whole_seconds().max(0);
-        if let Some(run) = self
+        let run = self
             .hook_runs
             .iter_mut()
-            .find(|run| run.is_of(&hook.name, hook.stage, step))
-        {
+            .find(|run| run.is_of(&hook.name, hook.stage, step));
+        let seconds = (at - run.as_ref().map_or(at, |run| run.started_at))
+            .whole_seconds()
+            .max(0);
+        if let Some(run) = run {
             run.next_at = None;
             run.outcome = Some(HookOutcome {
                 passed,

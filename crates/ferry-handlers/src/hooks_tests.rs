@@ -11,29 +11,13 @@ use crate::run_hooks::{RunHooksInput, RunHooksOutput};
 use crate::testing::*;
 use crate::*;
 
-const TEST_LISTENER: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/7e57c0ffee000001";
-
 /// The seeded world with `hooks` (YAML list items, indented by two) and a test listener.
 fn world(hooks: &str) -> World {
-    let text = manifest(
+    let world = World::new(&with_test_listener(&manifest(
         "canary: { weight: 10, bake: 5m }",
         &format!("hooks:\n{hooks}"),
-    )
-    .replace(
-        "  listener: ",
-        &format!("  testListener: {TEST_LISTENER}\n  listener: "),
-    );
-    let world = World::new(&text);
-    world.alb.put_route(
-        ferry_core::ports::RouteRef {
-            listener_arn: TEST_LISTENER.into(),
-            rule_arn: None,
-        },
-        vec![ferry_core::ports::TargetGroupWeight {
-            target_group_arn: BLUE_TG.into(),
-            weight: 1,
-        }],
-    );
+    )));
+    put_test_listener(&world.alb);
     world
 }
 

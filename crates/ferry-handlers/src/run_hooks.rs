@@ -10,6 +10,7 @@
 //! deployment rolls back; hooks before production traffic mean production never sees green.
 
 use ferry_core::Deployment;
+use ferry_core::duration::seconds;
 use ferry_core::hooks::{
     Hook, HookKind, HookRun, HookStage, TaskHook, Verdict, judge_function, judge_http, judge_task,
     resolve_url, task_client_token,
@@ -22,6 +23,7 @@ use tracing::{info, warn};
 
 use crate::error::port;
 use crate::record::{load, notify, save};
+use crate::wait_token::refuse_if_alarm_fires;
 use crate::{Deps, ErrorKind, HandlerError, HookPorts};
 
 /// The longest one HTTP request of an `http` hook may take, so that one attempt fits well
@@ -95,7 +97,12 @@ pub async fn handle(deps: &Deps, input: RunHooksInput) -> Result<RunHooksOutput,
                 deployment.status.name()
             )));
         }
-        check_alarms(deps, &deployment).await?;
+        // With traffic on green and no wait for an alarm to fail (a hook may run for an hour),
+        // the guarding alarms are read on every call; alarm-watch also rolls such a deployment
+        // back at once.
+        if deployment.guarded_by_alarms() {
+            refuse_if_alarm_fires(deps, &deployment).await?;
+        }
         // Only a host that runs hooks has their ports; without hooks to run, any host is done.
         let ports = deps.hooks()?;
         let now = deps.clock.now();
@@ -114,8 +121,8 @@ pub async fn handle(deps: &Deps, input: RunHooksInput) -> Result<RunHooksOutput,
         };
         let deadline = deployment.hook_runs[run].deadline(hook.timeout_seconds);
         if now >= deadline {
-            timed_out(ports, &mut deployment, hook, run).await;
-            return finish(deps, &mut deployment, hook, step, false, None)
+            let detail = timed_out(ports, &deployment, hook, run).await;
+            return finish(deps, &mut deployment, hook, step, false, detail)
                 .await
                 .map(&after_end);
         }
@@ -163,7 +170,7 @@ pub async fn handle(deps: &Deps, input: RunHooksInput) -> Result<RunHooksOutput,
                 state.next_at = Some(now + seconds(after_seconds));
             }
             Verdict::Passed(detail) => {
-                return finish(deps, &mut deployment, hook, step, true, Some(detail))
+                return finish(deps, &mut deployment, hook, step, true, detail)
                     .await
                     .map(&after_end);
             }
@@ -177,7 +184,7 @@ pub async fn handle(deps: &Deps, input: RunHooksInput) -> Result<RunHooksOutput,
                     _ => 0,
                 };
                 if !retries_left || now + seconds(interval) >= deadline {
-                    return finish(deps, &mut deployment, hook, step, false, Some(detail))
+                    return finish(deps, &mut deployment, hook, step, false, detail)
                         .await
                         .map(&after_end);
                 }
@@ -197,26 +204,6 @@ pub async fn handle(deps: &Deps, input: RunHooksInput) -> Result<RunHooksOutput,
         return Ok(output(false, wait));
     }
     Ok(output(true, 0))
-}
-
-/// While traffic is on green and no bake waits (a hook may run for up to an hour), the guarding
-/// alarms are read on every call: one in ALARM fails the call with `AlarmBreached`, and the
-/// deployment rolls back. (alarm-watch also rolls back at once a deployment whose hooks run.)
-async fn check_alarms(deps: &Deps, deployment: &Deployment) -> Result<(), HandlerError> {
-    let policy = &deployment.policy;
-    if !deployment.guarded_by_alarms() || policy.alarms.is_empty() || !policy.rollback_on_alarm {
-        return Ok(());
-    }
-    let statuses = deps
-        .alarms
-        .describe_alarms(&policy.alarms)
-        .await
-        .map_err(port("describing the alarms"))?;
-    let analysis = ferry_core::analysis::analyze(&policy.alarms, &statuses);
-    match analysis.rollback_cause(policy.on_insufficient_data) {
-        Some(cause) => Err(HandlerError::new(ErrorKind::AlarmBreached, cause)),
-        None => Ok(()),
-    }
 }
 
 /// What one attempt came to.
@@ -297,7 +284,7 @@ async fn attempt(
             Ok(judged(verdict))
         }
         HookKind::Lambda(function) => {
-            let payload = function_payload(deps, deployment, hook, step, state).await;
+            let payload = function_payload(ports, deployment, hook, step, state).await;
             match ports.functions.invoke(&function.function, &payload).await {
                 Ok(answer) => {
                     // ECS's hooks may hand state to their next invocation (`hookDetails`).
@@ -409,17 +396,15 @@ async fn start_task(
 /// What a `lambda` hook is invoked with: the deployment's context, and the fields functions
 /// written for ECS's native hooks and for CodeDeploy read, so that they can be reused.
 async fn function_payload(
-    deps: &Deps,
+    ports: &HookPorts,
     deployment: &Deployment,
     hook: &Hook,
     step: Option<usize>,
     state: &HookRun,
 ) -> Value {
+    // Context only: a function that needs no test URL is not failed for want of one.
     let test_url = match &deployment.traffic.test_listener_arn {
-        Some(listener) => match deps.hooks.as_ref() {
-            Some(ports) => ports.listeners.listener_url(listener).await.ok(),
-            None => None,
-        },
+        Some(listener) => ports.listeners.listener_url(listener).await.ok(),
         None => None,
     };
     let green = deployment.green.as_ref();
@@ -478,9 +463,9 @@ async fn function_payload(
     })
 }
 
-/// The hook ran out of time: a task still running is stopped (best effort), and the run ends
-/// failed with what it last saw.
-async fn timed_out(ports: &HookPorts, deployment: &mut Deployment, hook: &Hook, run: usize) {
+/// The hook ran out of time: a task still running is stopped (best effort); the run's failure
+/// says what it last saw.
+async fn timed_out(ports: &HookPorts, deployment: &Deployment, hook: &Hook, run: usize) -> String {
     let state = &deployment.hook_runs[run];
     if let (HookKind::Task(_), Some(task_arn)) = (&hook.kind, &state.task_arn)
         && let Err(error) = ports
@@ -494,7 +479,7 @@ async fn timed_out(ports: &HookPorts, deployment: &mut Deployment, hook: &Hook, 
     {
         warn!(deployment = %deployment.id, %task_arn, %error, "could not stop the timed-out hook task");
     }
-    let detail = format!(
+    format!(
         "timed out after {}{}",
         ferry_core::duration::format_duration(hook.timeout_seconds),
         state
@@ -502,8 +487,7 @@ async fn timed_out(ports: &HookPorts, deployment: &mut Deployment, hook: &Hook, 
             .as_deref()
             .map(|last| format!(" (last: {last})"))
             .unwrap_or_default()
-    );
-    deployment.hook_runs[run].last_detail = Some(detail);
+    )
 }
 
 /// Records the end of a hook's run and tells people; a failure that rolls back fails the call.
@@ -514,16 +498,8 @@ async fn finish(
     hook: &Hook,
     step: Option<usize>,
     passed: bool,
-    detail: Option<String>,
+    detail: String,
 ) -> Result<bool, HandlerError> {
-    let run = deployment
-        .hook_runs
-        .iter()
-        .position(|run| run.is_of(&hook.name, hook.stage, step))
-        .expect("the run was recorded before its attempt");
-    let detail = detail
-        .or_else(|| deployment.hook_runs[run].last_detail.clone())
-        .unwrap_or_default();
     let event = deployment.hook_ended(deps.clock.now(), hook, step, passed, detail.clone());
     save(deps, deployment).await?;
     notify(deps, deployment, &event).await;
@@ -574,10 +550,6 @@ fn hook_failed(
 /// A port error as a hook's detail.
 fn reason(error: &PortError) -> String {
     error.to_string()
-}
-
-fn seconds(count: u64) -> time::Duration {
-    time::Duration::seconds(i64::try_from(count).unwrap_or(i64::MAX / 2))
 }
 
 /// Whole seconds from `now` to `then`, rounded up, at least 1.

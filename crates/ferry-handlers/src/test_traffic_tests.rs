@@ -3,37 +3,21 @@
 //! racing the switch never leaves the test port on a green that is gone.
 
 use ferry_core::deployment::{Deployment, DeploymentStatus, FenceAction, Side};
-use ferry_core::ports::{DeploymentStore, PortError, RouteRef, TargetGroupWeight};
+use ferry_core::ports::{DeploymentStore, PortError, TargetGroupWeight};
 
 use crate::finalize::{FinalizeInput, Phase};
 use crate::rollback::RollbackInput;
 use crate::testing::*;
 use crate::*;
 
-const TEST_LISTENER: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/7e57c0ffee000001";
-
-fn test_route() -> RouteRef {
-    RouteRef {
-        listener_arn: TEST_LISTENER.into(),
-        rule_arn: None,
-    }
-}
-
 /// The seeded world with a test listener forwarding to blue, as production does before a
 /// deployment (after one, it forwards to the production target group).
 fn world(extra: &str) -> World {
-    let text = manifest("canary: { weight: 10, bake: 5m }", extra).replace(
-        "  listener: ",
-        &format!("  testListener: {TEST_LISTENER}\n  listener: "),
-    );
-    let world = World::new(&text);
-    world.alb.put_route(
-        test_route(),
-        vec![TargetGroupWeight {
-            target_group_arn: BLUE_TG.into(),
-            weight: 1,
-        }],
-    );
+    let world = World::new(&with_test_listener(&manifest(
+        "canary: { weight: 10, bake: 5m }",
+        extra,
+    )));
+    put_test_listener(&world.alb);
     world
 }
 

@@ -40,6 +40,36 @@ pub fn route() -> RouteRef {
     }
 }
 
+/// A test listener on the seeded load balancer (`traffic.testListener`).
+pub const TEST_LISTENER: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/7e57c0ffee000001";
+
+/// The test listener's route.
+pub fn test_route() -> RouteRef {
+    RouteRef {
+        listener_arn: TEST_LISTENER.into(),
+        rule_arn: None,
+    }
+}
+
+/// `manifest_text` (from [`manifest`]) with `traffic.testListener: TEST_LISTENER`.
+pub fn with_test_listener(manifest_text: &str) -> String {
+    manifest_text.replace(
+        "  listener: ",
+        &format!("  testListener: {TEST_LISTENER}\n  listener: "),
+    )
+}
+
+/// The test listener forwarding to blue, as production does before a deployment.
+pub fn put_test_listener(alb: &MemoryAlb) {
+    alb.put_route(
+        test_route(),
+        vec![TargetGroupWeight {
+            target_group_arn: BLUE_TG.into(),
+            weight: 1,
+        }],
+    );
+}
+
 /// The fakes of the seeded world, each shared (`Arc`) so a test can both hand it to the code
 /// under test and look inside.
 pub struct Fakes {

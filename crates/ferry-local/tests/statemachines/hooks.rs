@@ -11,22 +11,11 @@ use super::{assert_rolled_back, output, traffic};
 
 /// `hooks:` with a test listener, so `${TEST_URL}` has an address.
 fn with_hooks(strategy: &str, hooks: &str) -> World {
-    let test_listener = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/7e57c0ffee000001";
-    let text = manifest(strategy, &format!("hooks:\n{hooks}")).replace(
-        "  listener: ",
-        &format!("  testListener: {test_listener}\n  listener: "),
-    );
-    let world = World::new(&text);
-    world.alb.put_route(
-        ferry_core::ports::RouteRef {
-            listener_arn: test_listener.into(),
-            rule_arn: None,
-        },
-        vec![ferry_core::ports::TargetGroupWeight {
-            target_group_arn: BLUE_TG.into(),
-            weight: 1,
-        }],
-    );
+    let world = World::new(&ferry_testing::world::with_test_listener(&manifest(
+        strategy,
+        &format!("hooks:\n{hooks}"),
+    )));
+    ferry_testing::world::put_test_listener(&world.alb);
     world
 }
 
